@@ -1,0 +1,145 @@
+"""The backward engine: leaf accumulators, un-broadcasting, and the graph walk."""
+import weakref
+
+import numpy as np
+
+from .tensor import Tensor
+
+
+class AccumulateGrad:
+    """The graph node of a leaf tensor: adds the gradient it receives into ``.grad``.
+
+    It refers to its tensor weakly (the tensor holds it strongly), so a leaf and
+    its node form no reference cycle and are freed as soon as the leaf is.
+    """
+
+    __slots__ = ("_tensor", "__weakref__")
+    _parents = ()
+    next_functions = ()
+    module_path = ""
+
+    def __init__(self, tensor):
+        self._tensor = weakref.ref(tensor)
+
+    @property
+    def variable(self):
+        """The leaf tensor this node accumulates into (None once it is freed)."""
+        return self._tensor()
+
+    @property
+    def shape(self):
+        tensor = self._tensor()
+        return None if tensor is None else tensor.data.shape
+
+    def name(self):
+        return "AccumulateGrad"
+
+    def accumulate(self, grad):
+        tensor = self._tensor()
+        if tensor is None:
+            return
+        if tensor._hooks:
+            grad = run_hooks(tensor._hooks, grad)
+        if grad.dtype != tensor.data.dtype:
+            grad = grad.astype(tensor.data.dtype)
+        if tensor.grad is None:
+            # Own the array: a backward may hand one array to two inputs, and
+            # optimisers and clip_grad_norm_ update .grad in place.
+            tensor.grad = np.array(grad, copy=True)
+        else:
+            tensor.grad = tensor.grad + grad
+
+    def __repr__(self):
+        return "<AccumulateGrad>"
+
+
+def leaf_node(tensor):
+    """The AccumulateGrad node of a leaf tensor, made on first use and reused."""
+    node = tensor._grad_accumulator
+    if node is None:
+        node = tensor._grad_accumulator = AccumulateGrad(tensor)
+    return node
+
+
+def unbroadcast(grad, shape):
+    """Sum ``grad`` down to ``shape``: the backward of numpy broadcasting.
+
+    Broadcasting repeats an input along new leading axes and along its axes of
+    size 1, so the input's gradient is the sum over exactly those axes.
+    """
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(
+        extra + i for i, n in enumerate(shape) if n == 1 and grad.shape[extra + i] != 1)
+    if axes:
+        grad = grad.sum(axis=axes)
+    return grad.reshape(shape)
+
+
+def run_hooks(hooks, grad):
+    """Apply gradient hooks in order; a hook that returns a tensor replaces the gradient."""
+    for hook in hooks:
+        result = hook(Tensor._make(grad, None))
+        if result is not None:
+            grad = result.data if isinstance(result, Tensor) else np.asarray(result)
+    return grad
+
+
+def run_backward(root, grad, retain_graph=False):
+    """Backpropagate ``grad`` (dL/d output of ``root``) through the graph below ``root``.
+
+    Nodes run in topological order, by Kahn's algorithm: first count, for each
+    node, how many nodes above it will send it a gradient; then run a node only
+    when that count reaches zero, so the gradients arriving along every path
+    have been summed. Explicit stacks instead of recursion let a graph of any
+    depth through.
+    """
+    dependencies = {}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        for parent in node._parents:
+            if parent is None:
+                continue
+            if parent in dependencies:
+                dependencies[parent] += 1
+            else:
+                dependencies[parent] = 1
+                stack.append(parent)
+
+    pending = {root: grad}
+    ready = [root]
+    while ready:
+        node = ready.pop()
+        grad = pending.pop(node)
+        if type(node) is AccumulateGrad:
+            node.accumulate(grad)
+            continue
+        if node._released:
+            raise RuntimeError(
+                f"Trying to backward through {node.name()} a second time, but the values "
+                "it saved were freed by the first backward. Pass retain_graph=True to the "
+                "first backward() to backpropagate through the same graph again.")
+        if node._hooks:
+            grad = run_hooks(node._hooks, grad)
+        if node._retained is not None:
+            tensor = node._retained()
+            if tensor is not None:
+                tensor.grad = grad if tensor.grad is None else tensor.grad + grad
+        input_grads = node.backward(grad)
+        if type(input_grads) is not tuple:
+            input_grads = (input_grads,)
+        for parent, g in zip(node._parents, input_grads):
+            if parent is None:
+                continue
+            if g is not None:
+                if g.shape != parent.shape:
+                    g = unbroadcast(g, parent.shape)
+                pending[parent] = pending[parent] + g if parent in pending else g
+            remaining = dependencies[parent] - 1
+            dependencies[parent] = remaining
+            if remaining == 0 and parent in pending:
+                ready.append(parent)
+        if not retain_graph:
+            node._release()

@@ -1,0 +1,75 @@
+"""Tensor constructors with PyTorch's names: zeros, ones, full, randn, rand, arange, ..."""
+import numpy as np
+
+from . import random
+from .tensor import Tensor, get_default_dtype
+
+
+def _shape(size):
+    """Accept ``f(2, 3)`` and ``f((2, 3))`` alike, as PyTorch does."""
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        return tuple(size[0])
+    return tuple(size)
+
+
+def _leaf(array, requires_grad):
+    t = Tensor._make(array, None)
+    if requires_grad:
+        t.requires_grad = True
+    return t
+
+
+def _float_dtype(dtype):
+    return np.dtype(dtype) if dtype is not None else get_default_dtype()
+
+
+def zeros(*size, dtype=None, requires_grad=False):
+    return _leaf(np.zeros(_shape(size), dtype=_float_dtype(dtype)), requires_grad)
+
+
+def ones(*size, dtype=None, requires_grad=False):
+    return _leaf(np.ones(_shape(size), dtype=_float_dtype(dtype)), requires_grad)
+
+
+def full(size, fill_value, dtype=None, requires_grad=False):
+    if dtype is None and isinstance(fill_value, (bool, int)) and not isinstance(fill_value, float):
+        dtype = np.bool_ if isinstance(fill_value, bool) else np.int64
+    return _leaf(np.full(_shape((size,)), fill_value, dtype=_float_dtype(dtype)), requires_grad)
+
+
+def zeros_like(t, dtype=None, requires_grad=False):
+    return _leaf(np.zeros(t.shape, dtype=dtype or t.dtype), requires_grad)
+
+
+def ones_like(t, dtype=None, requires_grad=False):
+    return _leaf(np.ones(t.shape, dtype=dtype or t.dtype), requires_grad)
+
+
+def randn(*size, dtype=None, requires_grad=False):
+    """Standard normal samples from the generator ``manual_seed`` sets."""
+    array = random.generator().standard_normal(_shape(size)).astype(_float_dtype(dtype), copy=False)
+    return _leaf(array, requires_grad)
+
+
+def rand(*size, dtype=None, requires_grad=False):
+    """Uniform samples on [0, 1) from the generator ``manual_seed`` sets."""
+    array = random.generator().random(_shape(size)).astype(_float_dtype(dtype), copy=False)
+    return _leaf(array, requires_grad)
+
+
+def randint(low, high=None, size=(), dtype=np.int64):
+    """Integers in [low, high) (or [0, low) when ``high`` is left out), as PyTorch."""
+    if high is None:
+        low, high = 0, low
+    return _leaf(random.generator().integers(low, high, size=size, dtype=dtype), False)
+
+
+def arange(start, end=None, step=1, dtype=None, requires_grad=False):
+    """``arange(end)`` or ``arange(start, end, step)``: int64 for whole-number
+    arguments, the default float dtype otherwise, as PyTorch."""
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        whole = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
+        dtype = np.int64 if whole else get_default_dtype()
+    return _leaf(np.arange(start, end, step, dtype=dtype), requires_grad)

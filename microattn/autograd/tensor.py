@@ -1,0 +1,258 @@
+"""Tensor: an ndarray, the gradient that flows back to it, and the node that made it.
+
+The operators and methods that compute (``+``, ``@``, ``sum``, ``softmax``, ...)
+are Functions from ``microattn.ops``; ops binds them onto this class when it is
+imported, so that this, the lowest layer, imports nothing above it.
+"""
+import weakref
+
+import numpy as np
+
+_default_dtype = np.dtype(np.float32)
+
+
+def set_default_dtype(dtype):
+    """Set the floating dtype that Python floats become (float32 unless changed)."""
+    global _default_dtype
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"set_default_dtype expects a floating dtype, got {dtype}")
+    _default_dtype = dtype
+
+
+def get_default_dtype():
+    """The floating dtype that Python floats become: float32 unless set."""
+    return _default_dtype
+
+
+def as_array(data, dtype=None):
+    """An ndarray from ``data``, by the pinned rules: Python floats take the default
+    dtype, numpy arrays keep theirs, Python ints give int64 and bools give bool."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if dtype is not None:
+        return np.array(data, dtype=np.dtype(dtype))
+    if isinstance(data, (np.ndarray, np.generic)):
+        return np.array(data)
+    array = np.array(data)
+    if array.dtype.kind == "f":
+        return array.astype(_default_dtype, copy=False)
+    if array.dtype.kind in "iu":
+        return array.astype(np.int64, copy=False)
+    if array.dtype.kind not in "b":
+        raise TypeError(f"cannot make a tensor from {type(data).__name__} data "
+                        f"(numpy made dtype {array.dtype}); expected numbers or bools")
+    return array
+
+
+def _check_differentiable(dtype):
+    if np.dtype(dtype).kind not in "fc":
+        raise TypeError(f"only floating-point tensors can require gradients, not {dtype}")
+
+
+class Tensor:
+    """An n-dimensional array that records how it was computed, so gradients
+    can flow back through it.
+
+    ``Tensor(data, requires_grad=False, dtype=None)`` follows the dtype rules of
+    :func:`microattn.tensor`.
+    """
+
+    __slots__ = ("data", "grad", "_requires_grad", "grad_fn", "_hooks",
+                 "_grad_accumulator", "__weakref__")
+    # numpy defers to our reflected operators: ``array + tensor`` is a Tensor.
+    __array_ufunc__ = None
+
+    def __init__(self, data, requires_grad=False, dtype=None):
+        self.data = as_array(data, dtype)
+        self.grad = None
+        self.grad_fn = None
+        self._hooks = None
+        self._grad_accumulator = None
+        self._requires_grad = False
+        if requires_grad:
+            self.requires_grad = True
+
+    @classmethod
+    def _make(cls, data, grad_fn):
+        """Wrap an op's result (the fast path every op goes through)."""
+        t = object.__new__(cls)
+        if type(data) is not np.ndarray:
+            data = np.asarray(data)
+        t.data = data
+        t.grad = None
+        t.grad_fn = grad_fn
+        t._requires_grad = grad_fn is not None
+        t._hooks = None
+        t._grad_accumulator = None
+        return t
+
+    # -- autograd state ----------------------------------------------------
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag):
+        if self.grad_fn is not None:
+            if not flag:
+                raise RuntimeError(
+                    "requires_grad can only be changed on leaf tensors; "
+                    "use .detach() to get a tensor that does not require grad")
+            return
+        if flag:
+            _check_differentiable(self.data.dtype)
+        self._requires_grad = bool(flag)
+
+    def requires_grad_(self, requires_grad=True):
+        """Set ``requires_grad`` in place and return self."""
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self):
+        """True for tensors no recorded op produced (made by the user, or not
+        requiring grad). Only leaves keep ``.grad`` unless ``retain_grad()``."""
+        return self.grad_fn is None
+
+    def detach(self):
+        """A new leaf sharing this tensor's data, cut from the graph."""
+        return Tensor._make(self.data, None)
+
+    def backward(self, gradient=None, retain_graph=False):
+        """Accumulate d(self)/d(leaf) into the ``.grad`` of every leaf that requires grad.
+
+        ``gradient`` is dL/d(self); it may be left out only when self holds a
+        single element (then it is 1). The graph is freed afterwards unless
+        ``retain_graph=True``.
+        """
+        from .engine import leaf_node, run_backward  # engine builds on Tensor
+
+        if not self._requires_grad:
+            raise RuntimeError(
+                "backward() on a tensor that does not require grad and has no grad_fn: "
+                "make an input with requires_grad=True (outside no_grad) first")
+        if gradient is None:
+            if self.data.size != 1:
+                raise RuntimeError(
+                    f"backward() without a gradient works only on a single-element tensor; "
+                    f"this one has shape {self.shape}: pass gradient=, an array of shape "
+                    f"{self.shape} holding dL/d(this tensor) (e.g. ma.ones_like(t)), or "
+                    f"reduce it first (t.sum().backward())")
+            grad = np.ones_like(self.data)
+        else:
+            grad = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient,
+                              dtype=self.data.dtype)
+            if grad.shape != self.data.shape:
+                raise RuntimeError(f"backward(): gradient has shape {grad.shape}, "
+                                   f"but the tensor has shape {self.shape}")
+        root = self.grad_fn if self.grad_fn is not None else leaf_node(self)
+        run_backward(root, grad, retain_graph=retain_graph)
+
+    def register_hook(self, fn):
+        """Call ``fn(grad)`` with this tensor's gradient during backward; if it
+        returns a tensor, that replaces the gradient. Returns a handle with
+        ``remove()``."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that does not require grad")
+        if self.grad_fn is not None:
+            self.grad_fn.register_hook(fn)
+            hooks = self.grad_fn._hooks
+        else:
+            if self._hooks is None:
+                self._hooks = []
+            self._hooks.append(fn)
+            hooks = self._hooks
+        return _HookHandle(hooks, fn)
+
+    def retain_grad(self):
+        """Keep ``.grad`` on this non-leaf tensor during backward (leaves always do)."""
+        if self.grad_fn is not None:
+            self.grad_fn._retained = weakref.ref(self)
+
+    @property
+    def retains_grad(self):
+        return self.grad_fn is not None and self.grad_fn._retained is not None
+
+    # -- array facts -------------------------------------------------------
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    def size(self, dim=None):
+        """The shape, or its length along ``dim``, as in PyTorch."""
+        return self.data.shape if dim is None else self.data.shape[dim]
+
+    def numel(self):
+        return self.data.size
+
+    def dim(self):
+        return self.data.ndim
+
+    def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def item(self):
+        """The single value held, as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item() needs a tensor with one element, this one has shape {self.shape}")
+        return self.data.item()
+
+    def numpy(self):
+        """The underlying ndarray (shared, not copied), as ``Tensor.numpy()`` in PyTorch."""
+        if self._requires_grad:
+            raise RuntimeError("can't call numpy() on a tensor that requires grad: "
+                               "use tensor.detach().numpy()")
+        return self.data
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def __repr__(self):
+        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        extras = []
+        if self.data.dtype != _default_dtype and self.data.dtype.kind == "f":
+            extras.append(f"dtype={self.data.dtype}")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn={self.grad_fn!r}")
+        elif self._requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+    # Tensors are compared elementwise (``==`` gives a bool tensor), so they
+    # hash by identity, as in PyTorch.
+    __hash__ = object.__hash__
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise RuntimeError(f"the truth value of a tensor of shape {self.shape} is ambiguous")
+        return bool(self.data)
+
+
+class _HookHandle:
+    __slots__ = ("_hooks", "_fn")
+
+    def __init__(self, hooks, fn):
+        self._hooks, self._fn = hooks, fn
+
+    def remove(self):
+        if self._fn in self._hooks:
+            self._hooks.remove(self._fn)
+
+
+def tensor(data, requires_grad=False, dtype=None):
+    """Make a leaf tensor from a number, (nested) list, ndarray or tensor (copied)."""
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype)

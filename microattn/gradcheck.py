@@ -1,0 +1,93 @@
+"""Check a backward pass against central finite differences, in float64.
+
+For a scalar projection L = sum(v * f(inputs)) with a random v, the analytic
+gradient dL/dx from backward() must match, element by element,
+
+    (L(x + eps e_i) - L(x - eps e_i)) / (2 eps)
+
+within ``atol + rtol * |numeric|``. Projecting on a random v checks the whole
+vector-Jacobian product at once, where a plain sum could hide errors that
+cancel.
+"""
+import numpy as np
+
+from .autograd import Tensor, no_grad
+
+
+class GradcheckError(AssertionError):
+    """The analytic and numeric gradients disagree; the message says where."""
+
+
+def _outputs(result):
+    """The tensors ``fn`` returned, as a list (a tuple's non-tensor items dropped)."""
+    items = result if isinstance(result, (tuple, list)) else (result,)
+    return [t for t in items if isinstance(t, Tensor) and t.data.dtype.kind == "f"]
+
+
+def _projection(fn, inputs, weights):
+    with no_grad():
+        return sum(float(np.sum(w * t.data)) for w, t in zip(weights, _outputs(fn(*inputs))))
+
+
+def gradient_errors(fn, inputs, eps=1e-6, seed=0):
+    """Analytic and numeric gradients of a random projection of ``fn(*inputs)``.
+
+    Returns ``[(index, analytic, numeric), ...]`` for every input that requires
+    grad. Inputs must be float64: in float32, differences of size eps drown in
+    rounding.
+    """
+    inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
+    checked = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
+    if not checked:
+        raise ValueError("gradcheck: no input requires grad, so there is nothing to check")
+    for i in checked:
+        if inputs[i].dtype != np.float64:
+            raise TypeError(f"gradcheck: input {i} is {inputs[i].dtype}; finite differences "
+                            "need float64 inputs (use .double())")
+
+    outputs = _outputs(fn(*inputs))
+    if not outputs:
+        raise ValueError("gradcheck: fn returned no floating-point tensor")
+    rng = np.random.default_rng(seed)
+    weights = [rng.standard_normal(t.shape) for t in outputs]
+
+    saved = [inputs[i].grad for i in checked]
+    for i in checked:
+        inputs[i].grad = None
+    # Backward of every output with its weights as dL/d(output) accumulates
+    # exactly dL/dx for L = sum_k sum(w_k * out_k).
+    for t, w in zip(outputs, weights):
+        if t.requires_grad:
+            t.backward(w, retain_graph=True)
+    results = []
+    for i, previous in zip(checked, saved):
+        x = inputs[i]
+        analytic = np.zeros_like(x.data) if x.grad is None else np.array(x.grad, dtype=np.float64)
+        x.grad = previous
+        numeric = np.zeros_like(x.data)
+        for index in np.ndindex(x.shape):
+            original = x.data[index]
+            x.data[index] = original + eps
+            plus = _projection(fn, inputs, weights)
+            x.data[index] = original - eps
+            minus = _projection(fn, inputs, weights)
+            x.data[index] = original
+            numeric[index] = (plus - minus) / (2 * eps)
+        results.append((i, analytic, numeric))
+    return results
+
+
+def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
+    """True if backward matches central differences for every input that
+    requires grad; otherwise raise :class:`GradcheckError` naming the input,
+    the worst index, and the analytic and numeric values there."""
+    for i, analytic, numeric in gradient_errors(fn, inputs, eps=eps, seed=seed):
+        excess = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
+        if excess.size and (excess.max() > 0 or not np.all(np.isfinite(analytic))):
+            worst = np.unravel_index(np.nanargmax(np.where(np.isfinite(analytic), excess, np.inf)),
+                                     excess.shape)
+            raise GradcheckError(
+                f"gradcheck: gradient of input {i} (shape {analytic.shape}) is wrong at index "
+                f"{tuple(int(k) for k in worst)}: analytic {float(analytic[worst]):.10g}, "
+                f"numeric {float(numeric[worst]):.10g} (atol={atol}, rtol={rtol})")
+    return True
