@@ -1,0 +1,28 @@
+"""Shared test set-up.
+
+PyTorch is the independent oracle. Locally a missing torch skips those tests;
+in CI (CI=true) it fails the run, so parity is never skipped silently.
+"""
+import os
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "default", max_examples=25, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+try:
+    import torch  # noqa: F401
+except ImportError:  # pragma: no cover - depends on the environment
+    torch = None
+    if os.environ.get("CI"):
+        raise RuntimeError("PyTorch is required in CI: the parity tests must not skip "
+                           "(install the test extra: pip install -e '.[test]')")
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(1234)

@@ -1,0 +1,85 @@
+"""Helpers shared by the tests: shape strategies, gradcheck and PyTorch parity."""
+import numpy as np
+import pytest
+from hypothesis import strategies as st
+
+import microattn as ma
+
+
+PARITY_RTOL = 1e-10
+
+
+def shapes(min_dims=0, max_dims=4, min_side=1, max_side=5):
+    """Hypothesis strategy for array shapes."""
+    return st.lists(st.integers(min_side, max_side), min_size=min_dims,
+                    max_size=max_dims).map(tuple)
+
+
+@st.composite
+def broadcastable_pair(draw, min_dims=0, max_dims=4, max_side=5):
+    """Two shapes that broadcast together: the second drops leading dims and
+    turns some sides into 1 (on either side)."""
+    full = draw(shapes(min_dims, max_dims, 1, max_side))
+    drop = draw(st.integers(0, len(full)))
+    other = list(full[drop:])
+    first = list(full)
+    for i in range(len(other)):
+        choice = draw(st.integers(0, 3))
+        if choice == 1:
+            other[i] = 1
+        elif choice == 2:
+            first[drop + i] = 1
+    if draw(st.booleans()):
+        return tuple(first), tuple(other)
+    return tuple(other), tuple(first)
+
+
+def leaf(array, requires_grad=True):
+    """A float64 microattn leaf from an ndarray (kept as float64)."""
+    return ma.tensor(np.asarray(array, dtype=np.float64), requires_grad=requires_grad)
+
+
+def transposed_leaf(array):
+    """A float64 leaf whose data is a non-contiguous (transposed) view."""
+    data = np.ascontiguousarray(np.asarray(array, dtype=np.float64).T).T
+    t = ma.Tensor._make(data, None)
+    t.requires_grad = True
+    return t
+
+
+def random_array(rng, shape, low=None, high=None):
+    if low is not None:
+        return rng.uniform(low, high, size=shape)
+    return rng.standard_normal(shape)
+
+
+def assert_close(actual, expected, rtol=PARITY_RTOL, atol=1e-12, what="value"):
+    actual = np.asarray(actual, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
+    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol, err_msg=what)
+
+
+def torch_parity(ma_fn, torch_fn, arrays, rtol=PARITY_RTOL, atol=1e-12, seed=0):
+    """Run ``ma_fn`` and ``torch_fn`` on float64 copies of ``arrays``; compare the
+    outputs and the gradients of a random projection of them. Returns the
+    largest relative error seen (for reporting)."""
+    import torch
+
+    ma_inputs = [leaf(a) for a in arrays]
+    torch_inputs = [torch.tensor(np.asarray(a, dtype=np.float64), requires_grad=True)
+                    for a in arrays]
+    out = ma_fn(*ma_inputs)
+    expected = torch_fn(*torch_inputs)
+    assert_close(out.data, expected.detach().numpy(), rtol, atol, "forward value")
+    weights = np.random.default_rng(seed).standard_normal(out.shape)
+    out.backward(weights)
+    expected.backward(torch.tensor(weights))
+    worst = 0.0
+    for i, (m, t) in enumerate(zip(ma_inputs, torch_inputs)):
+        expected_grad = np.zeros(t.shape) if t.grad is None else t.grad.numpy()
+        actual_grad = np.zeros(m.shape) if m.grad is None else m.grad
+        assert_close(actual_grad, expected_grad, rtol, atol, f"gradient of input {i}")
+        scale = np.maximum(np.abs(expected_grad), 1e-300)
+        worst = max(worst, float(np.max(np.abs(actual_grad - expected_grad) / scale, initial=0)))
+    return worst
