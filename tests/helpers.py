@@ -41,7 +41,8 @@ def leaf(array, requires_grad=True):
 
 def transposed_leaf(array):
     """A float64 leaf whose data is a non-contiguous (transposed) view."""
-    data = np.ascontiguousarray(np.asarray(array, dtype=np.float64).T).T
+    array = np.asarray(array, dtype=np.float64)
+    data = np.ascontiguousarray(array.T).T if array.ndim else array.copy()
     t = ma.Tensor._make(data, None)
     t.requires_grad = True
     return t
@@ -82,4 +83,26 @@ def torch_parity(ma_fn, torch_fn, arrays, rtol=PARITY_RTOL, atol=1e-12, seed=0):
         assert_close(actual_grad, expected_grad, rtol, atol, f"gradient of input {i}")
         scale = np.maximum(np.abs(expected_grad), 1e-300)
         worst = max(worst, float(np.max(np.abs(actual_grad - expected_grad) / scale, initial=0)))
+    return worst
+
+
+def outputs_and_grads(fn, arrays, seed=0):
+    """fn's output on float64 leaves made from ``arrays`` and the leaves' gradients
+    for a random projection of it (the same projection for the same seed)."""
+    inputs = [leaf(a) for a in arrays]
+    out = fn(*inputs)
+    out.backward(np.random.default_rng(seed).standard_normal(out.shape))
+    return out.data, [np.zeros(x.shape) if x.grad is None else x.grad for x in inputs]
+
+
+def assert_fused_matches_composed(fn, arrays, atol=1e-12, rtol=1e-12):
+    """``fn(*inputs, fused=True)`` and ``fused=False`` agree in value and gradients.
+    Returns the largest absolute difference seen."""
+    fused_out, fused_grads = outputs_and_grads(lambda *a: fn(*a, fused=True), arrays)
+    composed_out, composed_grads = outputs_and_grads(lambda *a: fn(*a, fused=False), arrays)
+    assert_close(fused_out, composed_out, rtol, atol, "value: fused vs composed")
+    worst = float(np.max(np.abs(fused_out - composed_out), initial=0))
+    for i, (f, c) in enumerate(zip(fused_grads, composed_grads)):
+        assert_close(f, c, rtol, atol, f"gradient of input {i}: fused vs composed")
+        worst = max(worst, float(np.max(np.abs(f - c), initial=0)))
     return worst

@@ -134,8 +134,9 @@ def run_backward(root, grad, retain_graph=False):
             if parent is None:
                 continue
             if g is not None:
-                if g.shape != parent.shape:
-                    g = unbroadcast(g, parent.shape)
+                shape = parent.shape  # None for a leaf that no longer exists
+                if g.shape != shape and shape is not None:
+                    g = unbroadcast(g, shape)
                 pending[parent] = pending[parent] + g if parent in pending else g
             remaining = dependencies[parent] - 1
             dependencies[parent] = remaining

@@ -5,6 +5,8 @@ both on numpy arrays. ``ctx`` *is* the graph node: ``Op.apply`` makes an
 instance, ``forward`` keeps on it what ``backward`` will need, and the output
 tensor holds it as ``grad_fn``.
 """
+import numpy as np
+
 from .engine import leaf_node
 from .grad_mode import state
 from .tensor import Tensor
@@ -95,11 +97,19 @@ class Function:
         return f"<{self.name()}>"
 
 
+def _describe(arg):
+    """An argument as an error message shows it: tensors and arrays by shape."""
+    if isinstance(arg, Tensor):
+        return str(tuple(arg.shape))
+    if isinstance(arg, np.ndarray):
+        return f"array(shape={arg.shape}, dtype={arg.dtype})"
+    return repr(arg)
+
+
 def _explain(op, args, error):
     """The same kind of error, saying which op failed and on which shapes,
     instead of a bare numpy message from deep inside."""
-    shapes = ", ".join(str(tuple(a.shape)) if isinstance(a, Tensor) else repr(a)
-                       for a in args)
+    shapes = ", ".join(_describe(a) for a in args)
     message = f"{op.__name__}({shapes}): {error}"
     try:
         return type(error)(message)

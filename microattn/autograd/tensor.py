@@ -174,6 +174,19 @@ class Tensor:
     def retains_grad(self):
         return self.grad_fn is not None and self.grad_fn._retained is not None
 
+    def __deepcopy__(self, memo):
+        """A new leaf with copies of the data and grad, and a graph node of its
+        own (sharing the original's would send the copy's gradients to it)."""
+        if self.grad_fn is not None:
+            raise RuntimeError("only leaf tensors can be deep-copied: detach() the "
+                               "result of an op first")
+        copy = Tensor._make(self.data.copy(), None)
+        copy.__class__ = type(self)
+        copy._requires_grad = self._requires_grad
+        copy.grad = None if self.grad is None else self.grad.copy()
+        memo[id(self)] = copy
+        return copy
+
     # -- array facts -------------------------------------------------------
     @property
     def shape(self):

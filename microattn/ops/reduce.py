@@ -1,37 +1,240 @@
-"""Reductions."""
+"""Reductions: sum, mean, var, max/min (with indices), amax/amin, argmax/argmin.
+
+``dim`` is an int, a tuple of ints (negative counts from the end), or None
+for every dimension, as in PyTorch (an empty tuple also means every
+dimension). A backward spreads the gradient back over the reduced
+dimensions by broadcasting, after putting them back when ``keepdim=False``.
+"""
+import builtins
+import math
+from collections import namedtuple
+
+import numpy as np
+
+from ..autograd import Function, Tensor
+
+ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
+ValuesIndices.__doc__ = "What max(x, dim) and min(x, dim) return: ``.values`` and ``.indices``."
 
 
-def sum(*args, **kwargs):
-    raise NotImplementedError('STUB sum')
+def _shape(x):
+    return x.data.shape if isinstance(x, Tensor) else np.shape(x)
 
 
-def mean(*args, **kwargs):
-    raise NotImplementedError('STUB mean')
+def _axes(op, shape, dim):
+    """``dim`` as a sorted tuple of non-negative axes of ``shape``."""
+    ndim = len(shape)
+    dims = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
+    if dim is None or not dims:
+        return tuple(range(ndim))
+    # A 0-d tensor takes dim 0 or -1, as in PyTorch, and has nothing to reduce.
+    size = builtins.max(ndim, 1)
+    axes = []
+    for d in dims:
+        if isinstance(d, bool) or not isinstance(d, (int, np.integer)):
+            raise TypeError(f"{op}(): dim must be an int, a tuple of ints or None, got {dim!r}")
+        if not -size <= d < size:
+            raise IndexError(f"{op}(): dim {d} is out of range for a tensor of shape "
+                             f"{tuple(shape)} (expected a dim in [{-size}, {size - 1}])")
+        axes.append(int(d) % size)
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"{op}(): dim {dim!r} names a dimension twice (shape {tuple(shape)})")
+    return tuple(sorted(axes)) if ndim else ()
 
 
-def var(*args, **kwargs):
-    raise NotImplementedError('STUB var')
+def _count(shape, axes):
+    """How many elements each output element reduces over."""
+    return int(np.prod([shape[a] for a in axes]))
 
 
-def max(*args, **kwargs):
-    raise NotImplementedError('STUB max')
+def _restore(g, axes, keepdim):
+    """The gradient with the reduced axes put back (size 1), so it broadcasts."""
+    return g if keepdim else np.expand_dims(g, axes)
 
 
-def min(*args, **kwargs):
-    raise NotImplementedError('STUB min')
+class Sum(Function):
+    """z = sum of x over dims.   dL/dx = g broadcast back over the summed dims"""
+
+    def forward(ctx, x, axes, keepdim):
+        ctx.axes, ctx.keepdim, ctx.input_shape = axes, keepdim, x.shape
+        return np.sum(x, axis=axes, keepdims=keepdim)
+
+    def backward(ctx, g):
+        return np.broadcast_to(_restore(g, ctx.axes, ctx.keepdim), ctx.input_shape), None, None
 
 
-def amax(*args, **kwargs):
-    raise NotImplementedError('STUB amax')
+class Mean(Function):
+    """z = sum of x over dims / n, n the number of elements summed.
+    dL/dx = g / n broadcast back over the dims"""
+
+    def forward(ctx, x, axes, keepdim):
+        if x.dtype.kind not in "fc":
+            raise TypeError(f"mean needs a floating-point tensor, got dtype {x.dtype} "
+                            "(convert it first, e.g. with .double())")
+        ctx.axes, ctx.keepdim, ctx.input_shape = axes, keepdim, x.shape
+        ctx.count = _count(x.shape, axes)
+        return np.mean(x, axis=axes, keepdims=keepdim)
+
+    def backward(ctx, g):
+        g = _restore(g, ctx.axes, ctx.keepdim) / ctx.count
+        return np.broadcast_to(g, ctx.input_shape), None, None
 
 
-def amin(*args, **kwargs):
-    raise NotImplementedError('STUB amin')
+class Var(Function):
+    """z = sum((x - mean)^2) / (n - correction) over dims.
+    dL/dx = g * 2 (x - mean) / (n - correction)  (the mean's own dependence on x
+    drops out, because the deviations sum to zero)."""
+
+    def forward(ctx, x, axes, keepdim, correction):
+        if x.dtype.kind not in "fc":
+            raise TypeError(f"var needs a floating-point tensor, got dtype {x.dtype}")
+        deviation = x - np.mean(x, axis=axes, keepdims=True)
+        # As PyTorch: no negative divisor; n <= correction gives inf or nan.
+        divisor = builtins.max(_count(x.shape, axes) - correction, 0)
+        ctx.axes, ctx.keepdim, ctx.divisor = axes, keepdim, divisor
+        ctx.save_for_backward(deviation)
+        return np.sum(deviation * deviation, axis=axes, keepdims=keepdim) / divisor
+
+    def backward(ctx, g):
+        (deviation,) = ctx.saved_tensors
+        # n <= correction: inf/nan as PyTorch, not a ZeroDivisionError.
+        scale = 2 / ctx.divisor if ctx.divisor else math.inf
+        return _restore(g, ctx.axes, ctx.keepdim) * deviation * scale, None, None, None
 
 
-def argmax(*args, **kwargs):
-    raise NotImplementedError('STUB argmax')
+class _Extreme(Function):
+    """Shared by Amax and Amin: ``extreme`` is np.max or np.min."""
+
+    extreme = None
+
+    def forward(ctx, x, axes, keepdim):
+        out = ctx.extreme(x, axis=axes, keepdims=True)
+        ctx.axes, ctx.keepdim = axes, keepdim
+        ctx.save_for_backward(x, out)
+        return out if keepdim else np.squeeze(out, axis=axes)
+
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        hits = x == out
+        g = _restore(g, ctx.axes, ctx.keepdim)
+        return hits * (g / hits.sum(axis=ctx.axes, keepdims=True)), None, None
 
 
-def argmin(*args, **kwargs):
-    raise NotImplementedError('STUB argmin')
+class Amax(_Extreme):
+    """z = max of x over dims.   dL/dx = g / k at each of the k elements equal to
+    the max, 0 elsewhere (ties share the gradient evenly, as PyTorch's amax)."""
+
+    extreme = staticmethod(np.max)
+
+
+class Amin(_Extreme):
+    """z = min of x over dims.   dL/dx = g / k at each of the k elements equal to
+    the min, 0 elsewhere (ties share the gradient evenly, as PyTorch's amin)."""
+
+    extreme = staticmethod(np.min)
+
+
+class SelectAlongDim(Function):
+    """z = x at ``indices`` along one dim (the values max/min(x, dim) pick).
+    dL/dx = g at the chosen index of each slice, 0 elsewhere."""
+
+    def forward(ctx, x, indices, axis, keepdim):
+        ctx.input_shape, ctx.axis, ctx.keepdim = x.shape, axis, keepdim
+        if x.ndim == 0:
+            return x.copy()
+        ctx.indices = np.expand_dims(indices, axis)
+        picked = np.take_along_axis(x, ctx.indices, axis)
+        return picked if keepdim else np.squeeze(picked, axis=axis)
+
+    def backward(ctx, g):
+        if not ctx.input_shape:
+            return g, None, None, None
+        grad = np.zeros(ctx.input_shape, dtype=g.dtype)
+        np.put_along_axis(grad, ctx.indices, _restore(g, ctx.axis, ctx.keepdim), ctx.axis)
+        return grad, None, None, None
+
+
+def sum(x, dim=None, keepdim=False):
+    """Sum over ``dim`` (every dim by default)."""
+    return Sum.apply(x, _axes("sum", _shape(x), dim), keepdim)
+
+
+def mean(x, dim=None, keepdim=False):
+    """Mean over ``dim`` (every dim by default); floating tensors only."""
+    return Mean.apply(x, _axes("mean", _shape(x), dim), keepdim)
+
+
+def var(x, dim=None, keepdim=False, correction=1, unbiased=None):
+    """Variance over ``dim``: sum of squared deviations / (n - correction).
+
+    correction=1 (the default) is the unbiased estimate, 0 the population
+    variance; ``unbiased=True/False`` is PyTorch's older spelling of 1/0.
+    """
+    if isinstance(dim, bool):  # PyTorch's old overload var(unbiased)
+        dim, unbiased = None, dim
+    if unbiased is not None:
+        if correction != 1:
+            raise ValueError("var(): pass either correction or unbiased, not both")
+        correction = 1 if unbiased else 0
+    return Var.apply(x, _axes("var", _shape(x), dim), keepdim, correction)
+
+
+def _single_axis(op, x, dim):
+    """The one axis ``dim`` names (0 for a 0-d tensor)."""
+    if isinstance(dim, (tuple, list)):
+        hint = f" (a{op} reduces over several)" if op in ("max", "min") else ""
+        raise TypeError(f"{op}(): dim must be a single int, got {dim!r}{hint}")
+    axes = _axes(op, _shape(x), dim)
+    return axes[0] if axes else 0
+
+
+def _extreme(op, full, arg, x, dim, keepdim):
+    if dim is None:
+        return full.apply(x, _axes(op, _shape(x), None), False)
+    axis = _single_axis(op, x, dim)
+    data = x.data if isinstance(x, Tensor) else np.asarray(x)
+    indices = arg(data, axis=axis) if data.ndim else np.zeros((), np.int64)
+    values = SelectAlongDim.apply(x, indices, axis, keepdim)
+    if keepdim and data.ndim:
+        indices = np.expand_dims(indices, axis)
+    return ValuesIndices(values, Tensor._make(indices.astype(np.int64), None))
+
+
+def max(x, dim=None, keepdim=False):
+    """The largest value: with ``dim=None`` a tensor (ties share the gradient);
+    with an int ``dim`` a (values, indices) pair, the gradient going to the index."""
+    return _extreme("max", Amax, np.argmax, x, dim, keepdim)
+
+
+def min(x, dim=None, keepdim=False):
+    """The smallest value; see :func:`max`."""
+    return _extreme("min", Amin, np.argmin, x, dim, keepdim)
+
+
+def amax(x, dim=None, keepdim=False):
+    """Largest values over ``dim`` (an int, a tuple or None); ties share the gradient."""
+    return Amax.apply(x, _axes("amax", _shape(x), dim), keepdim)
+
+
+def amin(x, dim=None, keepdim=False):
+    """Smallest values over ``dim``; see :func:`amax`."""
+    return Amin.apply(x, _axes("amin", _shape(x), dim), keepdim)
+
+
+def _arg(op, fn, x, dim, keepdim):
+    data = x.data if isinstance(x, Tensor) else np.asarray(x)
+    axis = None if dim is None else _single_axis(op, x, dim)
+    if data.ndim == 0:
+        return Tensor._make(np.zeros((), np.int64), None)
+    return Tensor._make(np.asarray(fn(data, axis=axis, keepdims=keepdim), dtype=np.int64), None)
+
+
+def argmax(x, dim=None, keepdim=False):
+    """Index of the largest value (int64, no gradient): into the flattened
+    tensor when ``dim`` is None, else along ``dim``."""
+    return _arg("argmax", np.argmax, x, dim, keepdim)
+
+
+def argmin(x, dim=None, keepdim=False):
+    """Index of the smallest value; see :func:`argmax`."""
+    return _arg("argmin", np.argmin, x, dim, keepdim)

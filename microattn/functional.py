@@ -1,0 +1,313 @@
+"""Functional interface with PyTorch's names: ``from microattn import functional as F``.
+
+Activations re-export the ops. Layer norm, cross-entropy and attention come
+twice: a fused Function with a hand-derived backward (the default: one node,
+fewer intermediate arrays, numerically stable) and, with ``fused=False``, the
+same maths composed from primitive ops, so that every step shows up in the
+graph. Tests check that both agree.
+"""
+import math
+import warnings
+
+import numpy as np
+
+from .autograd import Tensor
+from .ops import embedding as _embedding
+from .ops import gelu, log_softmax, relu, sigmoid, softmax, tanh
+from .ops.attention import ScaledDotProductAttention
+from .ops.dropout import Dropout, dropout_mask
+from .ops.loss import REDUCTIONS, CrossEntropy, counted_targets
+from .ops.norm import LayerNorm
+
+__all__ = ["relu", "gelu", "sigmoid", "tanh", "softmax", "log_softmax", "dropout", "linear",
+           "embedding", "layer_norm", "cross_entropy", "nll_loss", "mse_loss",
+           "masked_softmax", "scaled_dot_product_attention"]
+
+
+def _array(x):
+    """The ndarray behind a tensor, array or nested list."""
+    return x.data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def _constant(array):
+    """Wrap an ndarray as a tensor that takes no gradient (without copying it),
+    so errors from an op name its shape rather than print its contents."""
+    return Tensor._make(array, None)
+
+
+def _check_reduction(reduction):
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+
+
+# -- dropout -------------------------------------------------------------------
+
+def dropout(input, p=0.5, training=True):
+    """Inverted dropout: zero each element with probability p, scale the rest by 1/(1 - p).
+
+    The identity when not training or when p == 0; p == 1 gives zeros. The
+    mask comes from the generator ``ma.manual_seed`` sets.
+    """
+    if not 0 <= p <= 1:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0:
+        return input
+    return Dropout.apply(input, _constant(dropout_mask(input.shape, p, input.dtype)))
+
+
+# -- layers --------------------------------------------------------------------
+
+def linear(input, weight, bias=None):
+    """y = input @ weight^T + bias, with weight of shape (out_features, in_features)."""
+    if weight.ndim != 2 or input.ndim == 0 or input.shape[-1] != weight.shape[1]:
+        raise ValueError(f"linear: input of shape {tuple(input.shape)} does not fit weight of "
+                         f"shape {tuple(weight.shape)}: expected weight (out_features, "
+                         f"in_features) and input (..., in_features)")
+    output = input @ weight.T
+    if bias is None:
+        return output
+    if tuple(bias.shape) != (weight.shape[0],):
+        raise ValueError(f"linear: bias of shape {tuple(bias.shape)} does not fit weight of "
+                         f"shape {tuple(weight.shape)}: expected bias ({weight.shape[0]},)")
+    return output + bias
+
+
+def embedding(input, weight, padding_idx=None):
+    """Rows of ``weight`` picked by the integer ``input``: output (*input.shape, dim).
+
+    With ``padding_idx``, as PyTorch's F.embedding, the output still holds that
+    row, but no gradient flows back into it.
+    """
+    output = _embedding(input, weight)
+    if padding_idx is None or not output.requires_grad:
+        return output
+    if padding_idx < 0:
+        padding_idx += weight.shape[0]
+    keep = (_array(input) != padding_idx)[..., None].astype(output.dtype)
+    output.register_hook(lambda grad: _constant(grad.data * keep))
+    return output
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5, fused=True):
+    """Normalise over the trailing ``normalized_shape`` dims to mean 0 and variance 1
+    (biased), then scale by ``weight`` and shift by ``bias`` if given.
+
+    ``fused=True`` runs one LayerNorm node (backward derived in
+    :class:`microattn.ops.norm.LayerNorm`); ``fused=False`` composes mean, var
+    and sqrt ops.
+    """
+    normalized_shape = ((normalized_shape,) if isinstance(normalized_shape, int)
+                        else tuple(normalized_shape))
+    ndim = len(normalized_shape)
+    if ndim == 0 or tuple(input.shape[input.ndim - ndim:]) != normalized_shape:
+        raise ValueError(f"layer_norm: input of shape {tuple(input.shape)} does not end in "
+                         f"normalized_shape {normalized_shape}")
+    for name, param in (("weight", weight), ("bias", bias)):
+        if param is not None and tuple(param.shape) != normalized_shape:
+            raise ValueError(f"layer_norm: {name} of shape {tuple(param.shape)} does not match "
+                             f"normalized_shape {normalized_shape}")
+    if fused:
+        return LayerNorm.apply(input, weight, bias, ndim, eps)
+    dims = tuple(range(-ndim, 0))
+    mean = input.mean(dims, keepdim=True)
+    var = input.var(dims, keepdim=True, correction=0)
+    output = (input - mean) / (var + eps).sqrt()
+    if weight is not None:
+        output = output * weight
+    if bias is not None:
+        output = output + bias
+    return output
+
+
+# -- losses --------------------------------------------------------------------
+
+def _integer_target(target):
+    target = _array(target)
+    if target.dtype.kind not in "iu":
+        raise TypeError(f"expected integer class indices as target, got dtype {target.dtype} "
+                        "(class-probability targets are not supported)")
+    return target
+
+
+def _negative_log_likelihood(op, log_probs, target, ignore_index, label_smoothing, reduction):
+    """The composed loss of ``op``: pick -log p_t by integer indexing, mix in the mean of
+    -log p for label smoothing, zero ignored rows, reduce."""
+    valid = counted_targets(target, tuple(log_probs.shape), ignore_index, op)
+    rows = np.indices(target.shape, sparse=True)
+    picked = log_probs[(*rows, np.where(valid, target, 0))]
+    loss = -(1 - label_smoothing) * picked
+    if label_smoothing:
+        loss = loss - label_smoothing * log_probs.mean(-1)
+    loss = loss * valid.astype(log_probs.dtype)
+    if reduction == "none":
+        return loss
+    total = loss.sum()
+    if reduction == "sum":
+        return total
+    count = int(valid.sum())
+    # No row counted: nan, as PyTorch. total is 0 here, so adding nan keeps
+    # the gradient 0 (as PyTorch's), where 0 / 0 would make it nan.
+    return total / count if count else total + math.nan
+
+
+def cross_entropy(logits, target, ignore_index=-100, label_smoothing=0.0, reduction="mean",
+                  fused=True):
+    """Cross-entropy of ``logits`` (..., C), class dim LAST, against integer ``target`` (...).
+
+    As PyTorch's F.cross_entropy otherwise: targets equal to ``ignore_index``
+    add nothing, and 'mean' divides by the number of the others (nan if there
+    are none); ``label_smoothing`` e mixes the one-hot target with the uniform
+    distribution: q = (1 - e) onehot + e / C. ``fused=False`` composes
+    log_softmax and indexing instead of the fused CrossEntropy node.
+    """
+    _check_reduction(reduction)
+    if not 0 <= label_smoothing <= 1:
+        raise ValueError(f"label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
+    target = _integer_target(target)
+    if fused:
+        return CrossEntropy.apply(logits, _constant(target), ignore_index,
+                                  float(label_smoothing), reduction)
+    return _negative_log_likelihood("cross_entropy", log_softmax(logits, -1), target, ignore_index,
+                                    float(label_smoothing), reduction)
+
+
+def nll_loss(input, target, ignore_index=-100, reduction="mean"):
+    """Negative log-likelihood of log-probabilities ``input`` (..., C), class dim
+    last, at integer ``target`` (...), as PyTorch's F.nll_loss otherwise:
+    ``cross_entropy(x, t) == nll_loss(log_softmax(x, -1), t)``."""
+    _check_reduction(reduction)
+    return _negative_log_likelihood("nll_loss", input, _integer_target(target), ignore_index,
+                                    0.0, reduction)
+
+
+def mse_loss(input, target, reduction="mean"):
+    """Mean squared error, (input - target)^2 reduced; gradients reach both arguments."""
+    _check_reduction(reduction)
+    if tuple(_array(target).shape) != tuple(input.shape):
+        warnings.warn(f"mse_loss: target of shape {tuple(_array(target).shape)} differs from "
+                      f"input of shape {tuple(input.shape)}; they will be broadcast, which is "
+                      "likely not what you meant", stacklevel=2)
+    diff = input - target
+    squared = diff * diff
+    if reduction == "none":
+        return squared
+    return squared.sum() if reduction == "sum" else squared.mean()
+
+
+# -- attention -----------------------------------------------------------------
+
+def _attention_masks(attn_mask, is_causal, q_len, k_len, dtype):
+    """Split the masks into (bias, allowed).
+
+    bias: the float ``attn_mask`` to add to the scores (a tensor, which may
+    take a gradient), or None. allowed: boolean ndarray, True where attention
+    may go (boolean mask, causal mask, and not -inf in the float mask), or None.
+    """
+    bias = allowed = None
+    if attn_mask is not None:
+        mask = _array(attn_mask)
+        fits = all(m in (1, n) for m, n in zip(mask.shape[-2:], (q_len, k_len)))
+        if mask.ndim < 2 or not fits:  # PyTorch wants (..., Tq, Tk) too
+            raise ValueError(f"scaled_dot_product_attention: attn_mask of shape {mask.shape} does "
+                             f"not broadcast to the scores (..., {q_len}, {k_len})")
+        if mask.dtype == np.bool_:
+            allowed = mask
+        elif mask.dtype.kind == "f":
+            bias = (attn_mask if isinstance(attn_mask, Tensor)
+                    else _constant(mask.astype(dtype, copy=False)))
+            blocked = np.isneginf(mask)
+            allowed = ~blocked if blocked.any() else None
+        else:
+            raise TypeError(f"attn_mask must be boolean (True where attention is allowed) or "
+                            f"floating (added to the scores), not {mask.dtype}")
+    if is_causal:
+        # Top-left aligned, as PyTorch: query i sees keys 0..i, also when q_len != k_len.
+        causal = np.tri(q_len, k_len, dtype=bool)
+        allowed = causal if allowed is None else allowed & causal
+    return bias, allowed
+
+
+def masked_softmax(input, allowed=None, dim=-1):
+    """softmax(input) along ``dim`` over the entries where ``allowed`` (a boolean
+    ndarray broadcasting to ``input``, True = allowed; None = everywhere), 0 elsewhere.
+
+    Composed from primitive ops, so the graph shows it. Blocked entries become
+    -inf and get weight exactly 0. A row with nothing allowed would be 0/0: its
+    scores are replaced by zeros (masked_fill cuts their gradient) and its
+    weights are zeroed afterwards, so it gives zeros and gradient 0, never nan.
+    """
+    if allowed is None:
+        return softmax(input, dim)
+    allowed = np.asarray(allowed, dtype=bool)
+    scores = input.masked_fill(_constant(~allowed), -math.inf)
+    empty_rows = ~allowed.any(axis=dim, keepdims=True)
+    if not empty_rows.any():
+        return softmax(scores, dim)
+    empty_rows = _constant(empty_rows)
+    return softmax(scores.masked_fill(empty_rows, 0.0), dim).masked_fill(empty_rows, 0.0)
+
+
+def _composed_attention(q, k, v, bias, allowed, dropout, scale):
+    """Attention from primitive ops, so the graph shows each step. Returns
+    (output, weights)."""
+    scores = (q @ k.transpose(-2, -1)) * scale
+    if bias is not None:
+        scores = scores + bias
+    weights = masked_softmax(scores, allowed)
+    dropped = weights if dropout is None else Dropout.apply(weights, dropout)
+    return dropped @ v, weights
+
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
+                                 is_causal=False, scale=None, need_weights=False, fused=True):
+    """softmax(query @ key^T * scale + mask) @ value, as PyTorch's F.scaled_dot_product_attention.
+
+    Shapes: query (..., Tq, d), key (..., Tk, d), value (..., Tk, dv) -> (..., Tq, dv);
+    leading dims broadcast. ``scale`` defaults to 1/sqrt(d).
+
+    Masks broadcast to (..., Tq, Tk): a boolean ``attn_mask`` is True where
+    attention is allowed; a float one is added to the scores (a tensor one
+    receives a gradient). ``is_causal`` lets query i see keys 0..i (top-left
+    aligned when Tq != Tk); given with ``attn_mask``, both apply. A query row
+    with nothing allowed gets output 0 and gradient 0, never nan.
+
+    ``dropout_p`` > 0 drops attention weights (always, as PyTorch: pass 0.0
+    when evaluating), with a mask from the generator ``ma.manual_seed`` sets.
+
+    ``need_weights=True`` returns ``(output, weights)``, the attention weights
+    P = softmax(...) of shape (..., Tq, Tk), taken before dropout. With
+    ``fused=True`` (one ScaledDotProductAttention node) the weights are a
+    constant tensor, for inspection; with ``fused=False`` (the composed graph)
+    they are the graph's softmax output and carry gradient.
+    """
+    for name, t in (("query", query), ("key", key), ("value", value)):
+        if t.ndim < 2:
+            raise ValueError(f"scaled_dot_product_attention: {name} of shape {tuple(t.shape)} "
+                             "needs at least 2 dims (..., T, d)")
+    if query.shape[-1] != key.shape[-1]:
+        raise ValueError(f"scaled_dot_product_attention: query of shape {tuple(query.shape)} "
+                         f"and key of shape {tuple(key.shape)} differ in the last dim")
+    if key.shape[-2] != value.shape[-2]:
+        raise ValueError(f"scaled_dot_product_attention: key of shape {tuple(key.shape)} and "
+                         f"value of shape {tuple(value.shape)} differ in length (dim -2)")
+    if not 0 <= dropout_p <= 1:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {dropout_p}")
+    q_len, k_len = query.shape[-2], key.shape[-2]
+    scale = 1 / math.sqrt(query.shape[-1]) if scale is None else float(scale)
+    bias, allowed = _attention_masks(attn_mask, is_causal, q_len, k_len, query.dtype)
+    dropout = None
+    if dropout_p > 0:
+        score_shape = np.broadcast_shapes(query.shape[:-1] + (k_len,), key.shape[:-2] + (1, 1),
+                                          *(m.shape for m in (bias, allowed) if m is not None))
+        dropout = dropout_mask(score_shape, dropout_p, query.dtype)
+
+    if not fused:
+        output, weights = _composed_attention(query, key, value, bias, allowed,
+                                              None if dropout is None else _constant(dropout),
+                                              scale)
+        return (output, weights) if need_weights else output
+    weights_out = [] if need_weights else None
+    output = ScaledDotProductAttention.apply(
+        query, key, value, bias, None if allowed is None else _constant(allowed),
+        None if dropout is None else _constant(dropout), scale, weights_out)
+    return (output, _constant(weights_out[0])) if need_weights else output

@@ -1,0 +1,225 @@
+"""Attention layers: multi-head scaled dot-product attention and Bahdanau's additive attention.
+
+Both keep the attention weights of their last forward in ``last_attn_weights``
+(a detached tensor), so they can be drawn after any call.
+"""
+import functools
+import math
+import operator
+
+import numpy as np
+
+from .. import functional as F
+from ..autograd import Tensor
+from . import init
+from .linear import Linear
+from .module import Module
+
+
+def _mask_array(mask):
+    """The ndarray behind a mask given as a tensor or an array."""
+    return mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+
+
+def _is_boolean(mask):
+    """True for a boolean mask, False for a float one; other dtypes are an error."""
+    kind = _mask_array(mask).dtype.kind
+    if kind not in "bf":
+        raise TypeError(f"attention masks must be boolean (True where attention is NOT "
+                        f"allowed) or floating (added to the scores), not "
+                        f"{_mask_array(mask).dtype}")
+    return kind == "b"
+
+
+class MultiheadAttention(Module):
+    """Multi-head attention of "Attention Is All You Need", as ``torch.nn.MultiheadAttention``
+    with ``batch_first=True``::
+
+        head_i = softmax(Q W_q,i (K W_k,i)^T / sqrt(d) + mask) V W_v,i,   d = embed_dim / num_heads
+        output = concat(head_1, ..., head_h) W_o
+
+    ``q_proj``, ``k_proj``, ``v_proj`` and ``out_proj`` are Linear layers (PyTorch
+    packs the first three into one ``in_proj_weight``); the heads are the
+    ``num_heads`` slices of their outputs, split off by a reshape, so all heads and
+    batch rows run in one ``F.scaled_dot_product_attention`` call. ``kdim`` and
+    ``vdim`` are the feature sizes of key and value when they differ from
+    ``embed_dim``. ``dropout`` drops attention weights while training.
+    ``fused=False`` uses the attention composed from primitive ops (the same
+    numbers, every step in the graph).
+
+    Masks follow ``torch.nn.MultiheadAttention``, NOT ``F.scaled_dot_product_attention``:
+    a boolean ``attn_mask`` (Tq, Tk) or (B * num_heads, Tq, Tk) and a boolean
+    ``key_padding_mask`` (B, Tk) are True where attention is NOT allowed (True
+    marks padding); float masks are added to the scores. ``is_causal=True`` lets
+    query i see keys 0..i only (top-left aligned when Tq != Tk), on top of any
+    ``attn_mask``. A query that may attend to nothing gets output
+    ``out_proj.bias`` (attention 0), never nan.
+    """
+
+    def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, kdim=None, vdim=None,
+                 fused=True):
+        super().__init__()
+        if embed_dim <= 0 or num_heads <= 0 or embed_dim % num_heads:
+            raise ValueError(f"embed_dim ({embed_dim}) must be a positive multiple of "
+                             f"num_heads ({num_heads})")
+        if not 0 <= dropout <= 1:
+            raise ValueError(f"dropout probability has to be between 0 and 1, got {dropout}")
+        self.embed_dim = embed_dim
+        self.num_heads = num_heads
+        self.head_dim = embed_dim // num_heads
+        self.kdim = embed_dim if kdim is None else kdim
+        self.vdim = embed_dim if vdim is None else vdim
+        self.dropout = dropout
+        self.fused = fused
+        self.q_proj = Linear(embed_dim, embed_dim, bias=bias)
+        self.k_proj = Linear(self.kdim, embed_dim, bias=bias)
+        self.v_proj = Linear(self.vdim, embed_dim, bias=bias)
+        self.out_proj = Linear(embed_dim, embed_dim, bias=bias)
+        self.last_attn_weights = None
+        self._reset_parameters()
+
+    def _reset_parameters(self):
+        """PyTorch's initialisation: Xavier-uniform in-projections (one draw over the
+        packed (3E, E) matrix when key and value have embed_dim features), zero biases,
+        and out_proj's weight as any Linear."""
+        projections = (self.q_proj, self.k_proj, self.v_proj)
+        if self.kdim == self.vdim == self.embed_dim:
+            bound = math.sqrt(6.0 / (self.embed_dim + 3 * self.embed_dim))
+            for proj in projections:
+                init.uniform_(proj.weight, -bound, bound)
+        else:
+            for proj in projections:
+                init.xavier_uniform_(proj.weight)
+        for proj in (*projections, self.out_proj):
+            if proj.bias is not None:
+                init.zeros_(proj.bias)
+
+    def _split_heads(self, x):
+        """(B, T, E) -> (B, heads, T, head_dim)."""
+        batch, length, _ = x.shape
+        return x.reshape(batch, length, self.num_heads, self.head_dim).transpose(1, 2)
+
+    def _sdpa_mask(self, attn_mask, key_padding_mask, batch, q_len, k_len, dtype):
+        """Convert the torch-MHA masks (True = blocked) into one mask in the convention
+        of ``F.scaled_dot_product_attention``, broadcastable to (B, heads, Tq, Tk):
+        boolean, True where allowed, when every mask is boolean; otherwise float, the
+        sum of the float masks and -inf wherever a boolean one blocks (as PyTorch
+        merges them). A float mask given as a tensor keeps its gradient."""
+        masks = []
+        if attn_mask is not None:
+            shape = tuple(attn_mask.shape)
+            if shape == (batch * self.num_heads, q_len, k_len):
+                attn_mask = attn_mask.reshape(batch, self.num_heads, q_len, k_len)
+            elif shape != (q_len, k_len):
+                raise ValueError(
+                    f"MultiheadAttention: attn_mask of shape {shape} should be (Tq, Tk) = "
+                    f"({q_len}, {k_len}) or (B * num_heads, Tq, Tk) = "
+                    f"({batch * self.num_heads}, {q_len}, {k_len})")
+            masks.append(attn_mask)
+        if key_padding_mask is not None:
+            if tuple(key_padding_mask.shape) != (batch, k_len):
+                raise ValueError(f"MultiheadAttention: key_padding_mask of shape "
+                                 f"{tuple(key_padding_mask.shape)} should be (B, Tk) = "
+                                 f"({batch}, {k_len})")
+            masks.append(key_padding_mask.reshape(batch, 1, 1, k_len))
+        if not masks:
+            return None
+        blocked = [_mask_array(m) for m in masks if _is_boolean(m)]
+        blocked = functools.reduce(np.logical_or, blocked) if blocked else None
+        added = [m if isinstance(m, Tensor) else np.asarray(m, dtype=dtype)
+                 for m in masks if not _is_boolean(m)]
+        if not added:
+            return ~blocked
+        mask = functools.reduce(operator.add, added)
+        if blocked is not None:
+            mask = mask + np.where(blocked, -np.inf, 0).astype(dtype)
+        return mask
+
+    def forward(self, query, key, value, attn_mask=None, key_padding_mask=None,
+                need_weights=True, is_causal=False, average_attn_weights=False):
+        """query (B, Tq, E), key (B, Tk, kdim), value (B, Tk, vdim) -> (output (B, Tq, E), weights).
+
+        weights are the attention weights before dropout, (B, heads, Tq, Tk), or
+        their mean over heads (B, Tq, Tk) with ``average_attn_weights=True``; None
+        when ``need_weights=False``. ``last_attn_weights`` keeps the per-head
+        weights either way.
+        """
+        for name, t in (("query", query), ("key", key), ("value", value)):
+            if t.ndim != 3:
+                raise ValueError(f"MultiheadAttention: {name} of shape {tuple(t.shape)} "
+                                 "should be batch first, (B, T, features)")
+        if key.shape[:2] != value.shape[:2] or query.shape[0] != key.shape[0]:
+            raise ValueError(f"MultiheadAttention: query {tuple(query.shape)}, key "
+                             f"{tuple(key.shape)} and value {tuple(value.shape)} should be "
+                             "(B, Tq, E), (B, Tk, kdim) and (B, Tk, vdim)")
+        batch, q_len, _ = query.shape
+        k_len = key.shape[1]
+        q = self._split_heads(self.q_proj(query))
+        k = self._split_heads(self.k_proj(key))
+        v = self._split_heads(self.v_proj(value))
+        mask = self._sdpa_mask(attn_mask, key_padding_mask, batch, q_len, k_len, q.dtype)
+        heads, weights = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0,
+            is_causal=is_causal, need_weights=True, fused=self.fused)
+        self.last_attn_weights = weights.detach()
+        output = self.out_proj(heads.transpose(1, 2).reshape(batch, q_len, self.embed_dim))
+        if not need_weights:
+            return output, None
+        return output, (weights.mean(1) if average_attn_weights else weights)
+
+    def extra_repr(self):
+        extra = f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, dropout={self.dropout}"
+        if (self.kdim, self.vdim) != (self.embed_dim, self.embed_dim):
+            extra += f", kdim={self.kdim}, vdim={self.vdim}"
+        return extra
+
+
+class AdditiveAttention(Module):
+    """Additive attention of Bahdanau, Cho & Bengio (2015)::
+
+        score(q, k_j) = v^T tanh(W_q q + W_k k_j)
+        weights = softmax_j(score),   context = sum_j weights_j value_j
+
+    with ``W_q = query_proj.weight`` (hidden, query_dim), ``W_k = key_proj.weight``
+    (hidden, key_dim) and ``v = score_proj.weight`` (1, hidden), no biases, as in
+    the paper. Unlike dot-product attention, query and key may differ in size.
+    """
+
+    def __init__(self, query_dim, key_dim, hidden_dim):
+        super().__init__()
+        self.query_proj = Linear(query_dim, hidden_dim, bias=False)
+        self.key_proj = Linear(key_dim, hidden_dim, bias=False)
+        self.score_proj = Linear(hidden_dim, 1, bias=False)
+        self.last_attn_weights = None
+
+    def forward(self, query, key, value=None, key_padding_mask=None):
+        """query (B, Tq, query_dim) or (B, query_dim); key (B, Tk, key_dim); value
+        (B, Tk, Dv), the keys themselves when left out. ``key_padding_mask`` (B, Tk) is
+        True at padding, which gets no weight; a row with only padding gets none at all.
+
+        Returns (context, weights): (B, Tq, Dv) and (B, Tq, Tk), or (B, Dv) and
+        (B, Tk) for a 2-D query.
+        """
+        value = key if value is None else value
+        single = query.ndim == 2
+        if single:
+            query = query.unsqueeze(1)
+        if query.ndim != 3 or key.ndim != 3 or value.ndim != 3:
+            raise ValueError(f"AdditiveAttention: query {tuple(query.shape)}, key "
+                             f"{tuple(key.shape)} and value {tuple(value.shape)} should be "
+                             "(B, Tq, query_dim), (B, Tk, key_dim) and (B, Tk, Dv)")
+        # (B, Tq, 1, H) + (B, 1, Tk, H): every query meets every key by broadcasting.
+        hidden = (self.query_proj(query).unsqueeze(2) + self.key_proj(key).unsqueeze(1)).tanh()
+        scores = self.score_proj(hidden).squeeze(-1)
+        allowed = (None if key_padding_mask is None
+                   else ~_mask_array(key_padding_mask).astype(bool)[:, None, :])
+        weights = F.masked_softmax(scores, allowed)
+        context = weights @ value
+        if single:
+            context, weights = context.squeeze(1), weights.squeeze(1)
+        self.last_attn_weights = weights.detach()
+        return context, weights
+
+    def extra_repr(self):
+        return (f"query_dim={self.query_proj.in_features}, key_dim={self.key_proj.in_features}, "
+                f"hidden_dim={self.score_proj.in_features}")

@@ -1,0 +1,20 @@
+"""Dropout: zero random activations while training, to regularise."""
+from .. import functional as F
+from .module import Module
+
+
+class Dropout(Module):
+    """In training, zero each element with probability p and scale the rest by
+    1 / (1 - p), so the expected value is unchanged; in eval mode, the identity."""
+
+    def __init__(self, p=0.5):
+        super().__init__()
+        if not 0 <= p <= 1:
+            raise ValueError(f"dropout probability has to be between 0 and 1, got {p}")
+        self.p = p
+
+    def forward(self, x):
+        return F.dropout(x, self.p, self.training)
+
+    def extra_repr(self):
+        return f"p={self.p}"

@@ -1,0 +1,43 @@
+"""Linear: the affine map y = x W^T + b."""
+import math
+
+import numpy as np
+
+from .. import functional as F
+from ..autograd import get_default_dtype
+from . import init
+from .module import Module, Parameter
+
+
+class Linear(Module):
+    """y = x @ weight.T + bias, on the last dimension: (..., in_features) -> (..., out_features).
+
+    ``weight`` is (out_features, in_features) as in PyTorch. Initialised as
+    PyTorch does: weight by ``kaiming_uniform_(a=sqrt(5))``, i.e.
+    U(-1/sqrt(in_features), 1/sqrt(in_features)), and bias from the same range.
+    """
+
+    def __init__(self, in_features, out_features, bias=True):
+        super().__init__()
+        self.in_features = in_features
+        self.out_features = out_features
+        dtype = get_default_dtype()
+        self.weight = Parameter(np.empty((out_features, in_features), dtype=dtype))
+        if bias:
+            self.bias = Parameter(np.empty((out_features,), dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x):
+        return F.linear(x, self.weight, self.bias)
+
+    def extra_repr(self):
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")

@@ -1,0 +1,29 @@
+"""Dropout: multiply by a random keep-mask already scaled by 1 / (1 - p)."""
+import numpy as np
+
+from ..autograd import Function
+from ..autograd.random import generator
+
+
+def dropout_mask(shape, p, dtype):
+    """Inverted-dropout mask: 1 / (1 - p) with probability 1 - p, else 0.
+
+    Scaling the kept entries at training time keeps E[mask] = 1, so evaluation
+    needs no rescaling. Drawn from the generator ``ma.manual_seed`` sets.
+    """
+    if p == 1:
+        return np.zeros(shape, dtype=dtype)
+    keep = generator().random(shape) >= p
+    return keep.astype(dtype) / (1 - p)
+
+
+class Dropout(Function):
+    """y = x * mask  (mask from :func:`dropout_mask`).   dL/dx = g * mask"""
+
+    def forward(ctx, x, mask):
+        ctx.save_for_backward(mask)
+        return x * mask
+
+    def backward(ctx, g):
+        (mask,) = ctx.saved_tensors
+        return g * mask, None

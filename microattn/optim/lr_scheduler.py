@@ -1,0 +1,193 @@
+"""Learning-rate schedules, as PyTorch's ``torch.optim.lr_scheduler``.
+
+A scheduler rewrites ``group['lr']`` in its optimiser's param groups. Making
+it sets the lr of step 0; then call ``scheduler.step()`` once after each
+``optimizer.step()``::
+
+    opt = optim.Adam(model.parameters(), lr=1.0, betas=(0.9, 0.98), eps=1e-9)
+    sched = LambdaLR(opt, noam_lambda(d_model=512, warmup=4000))   # the paper's schedule
+    for batch in batches:
+        ...; opt.step(); sched.step()
+
+- :class:`LambdaLR`: ``lr = base_lr * lr_lambda(epoch)``, any schedule you can write down;
+  :func:`noam_lambda` is the factor of "Attention Is All You Need".
+- :class:`CosineAnnealingLR`: cosine decay from base_lr to ``eta_min`` over ``T_max`` steps.
+- :class:`LinearLR`: linear warm-up, from ``start_factor * base_lr`` to
+  ``end_factor * base_lr`` over ``total_iters`` steps, then constant.
+
+``last_epoch`` counts the calls to ``step()`` (0 after construction), whether
+they mark epochs or batches. To resume, build the optimiser and the scheduler
+as before, then load both state dicts.
+"""
+import math
+
+
+class LRScheduler:
+    """Base class: holds ``base_lrs`` (each group's lr when scheduling started,
+    kept in ``group['initial_lr']``) and ``last_epoch``; subclasses give
+    ``get_lr()``, the lrs for the new ``last_epoch``.
+
+    Pass ``last_epoch=n`` only to resume a schedule whose optimiser's groups
+    already hold ``'initial_lr'``; :meth:`load_state_dict` is the simpler way.
+    """
+
+    # Attributes that are not state: the optimiser, and functions.
+    _not_state = ("optimizer",)
+
+    def __init__(self, optimizer, last_epoch=-1):
+        self.optimizer = optimizer
+        for i, group in enumerate(optimizer.param_groups):
+            if last_epoch == -1:
+                group.setdefault("initial_lr", group["lr"])
+            elif "initial_lr" not in group:
+                raise KeyError(f"param_groups[{i}] has no 'initial_lr': resuming with "
+                               f"last_epoch={last_epoch} needs an optimiser that was scheduled "
+                               f"before (or load the scheduler's state_dict instead)")
+        self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
+        self.last_epoch = last_epoch
+        self._step_count = 0
+        self.step()
+
+    @property
+    def _is_initial(self):
+        """True inside the step the constructor takes."""
+        return self._step_count == 1
+
+    def get_lr(self):
+        """The learning rate of each group at ``last_epoch`` (subclasses implement)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement get_lr()")
+
+    def step(self):
+        """Advance the schedule by one step and write the new lrs into the optimiser."""
+        self._step_count += 1
+        self.last_epoch += 1
+        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
+            group["lr"] = lr
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    def get_last_lr(self):
+        """The learning rates the last ``step()`` set, one per param group."""
+        return self._last_lr
+
+    def _current_lrs(self):
+        return [group["lr"] for group in self.optimizer.param_groups]
+
+    def state_dict(self):
+        """The scheduler's state (every attribute but the optimiser and functions)."""
+        return {k: v for k, v in self.__dict__.items() if k not in self._not_state}
+
+    def load_state_dict(self, state_dict):
+        """Restore a :meth:`state_dict` (load the optimiser's state as well)."""
+        self.__dict__.update({k: v for k, v in state_dict.items() if k not in self._not_state})
+
+
+class LambdaLR(LRScheduler):
+    """``lr = base_lr * lr_lambda(last_epoch)``: one function for all groups, or a
+    list with one per group. The functions are not part of the state dict:
+    build the scheduler with them, then load its state."""
+
+    _not_state = ("optimizer", "lr_lambdas")
+
+    def __init__(self, optimizer, lr_lambda, last_epoch=-1):
+        n = len(optimizer.param_groups)
+        if isinstance(lr_lambda, (list, tuple)):
+            if len(lr_lambda) != n:
+                raise ValueError(f"Expected {n} lr_lambdas (one per param group), "
+                                 f"but got {len(lr_lambda)}")
+            self.lr_lambdas = list(lr_lambda)
+        else:
+            self.lr_lambdas = [lr_lambda] * n
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        return [base_lr * fn(self.last_epoch)
+                for fn, base_lr in zip(self.lr_lambdas, self.base_lrs)]
+
+
+class CosineAnnealingLR(LRScheduler):
+    """Cosine annealing (Loshchilov & Hutter, SGDR) without restarts::
+
+        lr_t = eta_min + (base_lr - eta_min) * (1 + cos(pi * t / T_max)) / 2
+
+    Past ``T_max`` the cosine continues, so the lr climbs back over the next
+    ``T_max`` steps. As in PyTorch the lr is computed recursively from the
+    current ``group['lr']`` (equal to the closed form above when nothing else
+    changes the lr), so it composes with other changes to the lr.
+    """
+
+    def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
+        if not T_max >= 1:
+            raise ValueError(f"Invalid T_max: {T_max!r} (expected a number of steps >= 1)")
+        self.T_max = T_max
+        self.eta_min = eta_min
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        t, T, eta_min = self.last_epoch, self.T_max, self.eta_min
+        if self._is_initial:
+            return self._current_lrs()
+        if (t - 1 - T) % (2 * T) == 0:
+            # One step past a minimum the ratio below divides by 1 + cos(pi) = 0.
+            return [group["lr"] + (base_lr - eta_min) * (1 - math.cos(math.pi / T)) / 2
+                    for base_lr, group in zip(self.base_lrs, self.optimizer.param_groups)]
+        ratio = (1 + math.cos(math.pi * t / T)) / (1 + math.cos(math.pi * (t - 1) / T))
+        return [ratio * (lr - eta_min) + eta_min for lr in self._current_lrs()]
+
+
+class LinearLR(LRScheduler):
+    """Linear warm-up: the lr factor goes from ``start_factor`` to ``end_factor``
+    in equal steps over ``total_iters`` steps, then stays::
+
+        lr_t = base_lr * (start_factor
+                          + (end_factor - start_factor) * min(t, total_iters) / total_iters)
+
+    A warm-up over W steps is ``LinearLR(opt, start_factor=1 / W, total_iters=W)``.
+    Computed recursively from the current lr, as in PyTorch.
+    """
+
+    def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5,
+                 last_epoch=-1):
+        if not 0 < start_factor <= 1:
+            raise ValueError(f"Invalid start_factor: {start_factor!r} "
+                             f"(expected 0 < start_factor <= 1)")
+        if not 0 <= end_factor <= 1:
+            raise ValueError(f"Invalid end_factor: {end_factor!r} "
+                             f"(expected 0 <= end_factor <= 1)")
+        if not total_iters >= 1:
+            raise ValueError(f"Invalid total_iters: {total_iters!r} (expected >= 1)")
+        self.start_factor = start_factor
+        self.end_factor = end_factor
+        self.total_iters = total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        t, start, end = self.last_epoch, self.start_factor, self.end_factor
+        if t == 0:
+            return [lr * start for lr in self._current_lrs()]
+        if self._is_initial or t > self.total_iters:
+            return self._current_lrs()
+        # factor_t / factor_{t-1}, so each step rescales the current lr.
+        ratio = 1.0 + (end - start) / (self.total_iters * start + (t - 1) * (end - start))
+        return [lr * ratio for lr in self._current_lrs()]
+
+
+def noam_lambda(d_model, warmup):
+    """The lr factor of "Attention Is All You Need" (section 5.3), for :class:`LambdaLR`::
+
+        factor(step) = d_model**-0.5 * min(step**-0.5, step * warmup**-1.5)
+
+    It rises linearly for ``warmup`` steps, peaks at ``(d_model * warmup)**-0.5``
+    and then decays as ``step**-0.5``. The scheduler's first lr is at step 0,
+    where the formula is undefined; it is taken as step 1 (``max(step, 1)``).
+    Use it with base lr 1 (``Adam(..., lr=1.0, betas=(0.9, 0.98), eps=1e-9)``)
+    for the paper's schedule, or another base lr to scale it.
+    """
+    if not d_model > 0 or not warmup > 0:
+        raise ValueError(f"noam_lambda expects d_model > 0 and warmup > 0, "
+                         f"got d_model={d_model!r}, warmup={warmup!r}")
+
+    def factor(step):
+        step = max(step, 1)
+        return d_model ** -0.5 * min(step ** -0.5, step * warmup ** -1.5)
+
+    return factor

@@ -1,0 +1,188 @@
+"""Optimizer: the base every update rule shares.
+
+It keeps the parameters in *param groups*, as PyTorch does: a list of dicts,
+each holding ``'params'`` (a list of tensors) and that group's options
+(``'lr'``, ...). Schedulers change ``group['lr']`` between steps; the update
+rules read their options from the group at every step.
+
+A subclass supplies ``update(param, grad, state, group)``: the rule for one
+parameter, vectorised over its elements, writing into ``param.data`` in place
+so that views of the array and tied parameters see the new values.
+"""
+from collections import defaultdict
+
+import numpy as np
+
+from ..autograd import Tensor, enable_grad
+
+
+class Optimizer:
+    """Base class of the optimisers.
+
+    ``params`` is an iterable of tensors, or of dicts ``{'params': [...],
+    option: value, ...}`` giving each group its own options; ``defaults``
+    fills the options a group leaves out.
+    """
+
+    def __init__(self, params, defaults):
+        self.defaults = dict(defaults)
+        self.check_options(self.defaults)
+        # Per-parameter state (momentum buffers, moment estimates), keyed by the
+        # tensor itself: tensors hash by identity.
+        self.state = defaultdict(dict)
+        self.param_groups = []
+        if isinstance(params, Tensor):
+            raise TypeError("params should be an iterable of Tensors or of dicts, "
+                            "but got a single Tensor: wrap it in a list")
+        groups = list(params)
+        if not groups:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    def check_options(self, options):
+        """Raise ValueError for an option outside its range (subclasses override)."""
+
+    def add_param_group(self, param_group):
+        """Add a group of parameters, with options that override the defaults."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"a param group should be a dict, got {type(param_group).__name__}")
+        group = dict(param_group)
+        params = group.get("params")
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, (set, frozenset)):
+            raise TypeError("optimizer parameters need to be in an ordered collection "
+                            "(a set's order changes between runs): use a list")
+        elif params is None:
+            raise ValueError("a param group needs a 'params' entry")
+        params = list(params)
+        for p in params:
+            if not isinstance(p, Tensor):
+                hint = (" (pass parameters(), not named_parameters())"
+                        if isinstance(p, tuple) else "")
+                raise TypeError(f"optimizer can only optimize Tensors, "
+                                f"but one of the params is {type(p).__name__}{hint}")
+            if not p.is_leaf:
+                raise ValueError("can't optimize a non-leaf Tensor: optimise the leaf "
+                                 "it was computed from (or a .detach() of it)")
+        if len(set(params)) != len(params):
+            raise ValueError("a param group holds the same parameter more than once")
+        if not {p for g in self.param_groups for p in g["params"]}.isdisjoint(params):
+            raise ValueError("some parameters appear in more than one parameter group")
+        group["params"] = params
+        for name, default in self.defaults.items():
+            group.setdefault(name, default)
+        self.check_options(group)
+        self.param_groups.append(group)
+
+    def zero_grad(self, set_to_none=True):
+        """Forget the gradients: set ``.grad`` to None (the default), or fill it with zeros."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                else:
+                    p.grad[...] = 0
+
+    def step(self, closure=None):
+        """Update every parameter that has a gradient; parameters whose ``.grad`` is
+        None are left alone. ``closure``, if given, re-evaluates the model with
+        grad enabled and returns the loss, which ``step`` returns."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    self.update(p, p.grad, self.state[p], group)
+        return loss
+
+    def update(self, param, grad, state, group):
+        """Apply the update rule to one parameter (subclasses implement)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement update()")
+
+    # -- saving and resuming -------------------------------------------------
+    def state_dict(self):
+        """A snapshot of the optimiser, in PyTorch's layout::
+
+            {'state': {index: {'step': ..., 'exp_avg': ndarray, ...}},
+             'param_groups': [{'lr': ..., ..., 'params': [index, ...]}]}
+
+        Parameters are named by their position across the groups (0, 1, ...),
+        so the dict can be loaded into an optimiser built over other tensors of
+        the same shapes. Arrays are copies: training on does not change it.
+        """
+        index = {}
+        groups = []
+        for group in self.param_groups:
+            packed = {k: v for k, v in group.items() if k != "params"}
+            packed["params"] = [index.setdefault(p, len(index)) for p in group["params"]]
+            groups.append(packed)
+        state = {index[p]: {k: np.array(v, copy=True) if isinstance(v, np.ndarray) else v
+                            for k, v in s.items()}
+                 for p, s in self.state.items() if p in index and s}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict):
+        """Restore a snapshot from :meth:`state_dict`. The groups must hold as many
+        parameters as when it was taken, and state arrays the parameters' shapes;
+        arrays are copied in (cast to the parameter's dtype)."""
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(f"loaded state dict has {len(saved_groups)} parameter groups, "
+                             f"but the optimizer has {len(self.param_groups)}")
+        for i, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
+            if len(saved["params"]) != len(group["params"]):
+                raise ValueError(f"parameter group {i} of the loaded state dict holds "
+                                 f"{len(saved['params'])} parameters, but the optimizer's "
+                                 f"holds {len(group['params'])}")
+        params = {index: p for saved, group in zip(saved_groups, self.param_groups)
+                  for index, p in zip(saved["params"], group["params"])}
+
+        state = defaultdict(dict)
+        for index, saved_state in state_dict["state"].items():
+            if index not in params:
+                raise ValueError(f"loaded state dict has state for parameter {index!r}, "
+                                 f"which none of its param groups lists")
+            p = params[index]
+            state[p] = {k: self._load_array(v, p, k, index) for k, v in saved_state.items()}
+
+        groups = []
+        for saved, group in zip(saved_groups, self.param_groups):
+            new_group = {**group, **{k: v for k, v in saved.items() if k != "params"},
+                         "params": group["params"]}
+            self.check_options(new_group)
+            groups.append(new_group)
+        self.state, self.param_groups = state, groups
+
+    @staticmethod
+    def _load_array(value, param, key, index):
+        if isinstance(value, Tensor):
+            value = value.data
+        if not isinstance(value, np.ndarray):
+            return value
+        if value.shape != param.shape:
+            raise ValueError(f"state {key!r} of parameter {index} has shape {value.shape}, "
+                             f"but the parameter has shape {param.shape}")
+        dtype = param.dtype if value.dtype.kind == "f" else value.dtype
+        return np.array(value, dtype=dtype, copy=True)
+
+    def __repr__(self):
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines += [f"    {k}: {group[k]}" for k in sorted(group) if k != "params"]
+        return "\n".join(lines + [")"])
+
+
+def check_nonnegative(options, *names):
+    """Raise ValueError naming the first option that is negative (or NaN)."""
+    for name in names:
+        if not options[name] >= 0:
+            raise ValueError(f"Invalid {name}: {options[name]!r} (expected {name} >= 0)")

@@ -1,0 +1,405 @@
+"""nn.MultiheadAttention and nn.AdditiveAttention: gradcheck, PyTorch parity, masks,
+and the weights every attention layer keeps."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import microattn as ma
+from microattn import nn
+from helpers import PARITY_RTOL, assert_close, leaf, transposed_leaf
+
+torch = pytest.importorskip("torch")
+
+
+# -- PyTorch parity, shared with test_transformer_layers ---------------------------------
+
+def to_torch_names(module, arrays):
+    """``{our parameter name: array}`` -> the same arrays under PyTorch's names: every
+    MultiheadAttention's q/k/v projections packed into ``in_proj_weight`` and
+    ``in_proj_bias`` (or ``q_proj_weight``, ... when kdim/vdim differ, as PyTorch)."""
+    out = dict(arrays)
+    for prefix, sub in module.named_modules():
+        if not isinstance(sub, nn.MultiheadAttention):
+            continue
+        p = f"{prefix}." if prefix else ""
+        weights = [out.pop(f"{p}{n}_proj.weight") for n in "qkv"]
+        if sub.kdim == sub.vdim == sub.embed_dim:
+            out[f"{p}in_proj_weight"] = np.concatenate(weights)
+        else:
+            out.update({f"{p}{n}_proj_weight": w for n, w in zip("qkv", weights)})
+        if f"{p}q_proj.bias" in out:
+            out[f"{p}in_proj_bias"] = np.concatenate([out.pop(f"{p}{n}_proj.bias")
+                                                      for n in "qkv"])
+    return out
+
+
+def relative_error(actual, expected):
+    """max |actual - expected| / max |expected|: the error relative to the array's scale."""
+    scale = max(float(np.max(np.abs(expected), initial=0)), 1e-300)
+    return float(np.max(np.abs(np.asarray(actual) - np.asarray(expected)), initial=0)) / scale
+
+
+def module_parity(ma_module, torch_module, ma_call, torch_call, arrays, seed=0):
+    """Copy ``ma_module``'s parameters into ``torch_module``, run both calls on float64
+    copies of ``arrays`` and compare, to PARITY_RTOL, every output they return and the
+    gradients of a random projection of the first output with respect to every input
+    and every parameter. Returns the largest relative error seen."""
+    ma_module.double()
+    torch_module.double()
+    params = {name: p.data for name, p in ma_module.named_parameters()}
+    torch_module.load_state_dict({k: torch.tensor(v) for k, v in
+                                  to_torch_names(ma_module, params).items()}, strict=True)
+    ma_inputs = [leaf(a) for a in arrays]
+    torch_inputs = [torch.tensor(np.asarray(a, dtype=np.float64), requires_grad=True)
+                    for a in arrays]
+    outputs, expected = ma_call(*ma_inputs), torch_call(*torch_inputs)
+    outputs = outputs if isinstance(outputs, tuple) else (outputs,)
+    expected = expected if isinstance(expected, tuple) else (expected,)
+    worst = 0.0
+    for i, (out, exp) in enumerate(zip(outputs, expected, strict=True)):
+        assert_close(out.data, exp.detach().numpy(), what=f"output {i}")
+        worst = max(worst, relative_error(out.data, exp.detach().numpy()))
+
+    weights = np.random.default_rng(seed).standard_normal(outputs[0].shape)
+    outputs[0].backward(weights)
+    expected[0].backward(torch.tensor(weights))
+    grads = {name: (p.grad if p.grad is not None else np.zeros(p.shape))
+             for name, p in ma_module.named_parameters()}
+    pairs = [(f"input {i}", m.grad, t.grad) for i, (m, t) in
+             enumerate(zip(ma_inputs, torch_inputs))]
+    torch_params = dict(torch_module.named_parameters())
+    pairs += [(f"parameter {name}", g, torch_params[name].grad)
+              for name, g in to_torch_names(ma_module, grads).items()]
+    for what, actual, exp in pairs:
+        exp = np.zeros(actual.shape) if exp is None else exp.numpy()
+        actual = np.zeros(exp.shape) if actual is None else actual
+        assert_close(actual, exp, what=f"gradient of {what}")
+        worst = max(worst, relative_error(actual, exp))
+    return worst
+
+
+def check_layer_gradients(layer, fn, inputs):
+    """gradcheck ``fn(*inputs)`` with respect to the inputs that require grad and to
+    every parameter of ``layer`` (finite differences perturb the parameters in place)."""
+    params = list(layer.double().parameters())
+    assert ma.gradcheck(lambda *args: fn(*args[:len(inputs)]), [*inputs, *params])
+
+
+# -- masks in the torch.nn.MultiheadAttention convention (True = not allowed) ------------
+
+def blocked_mask(rng, shape):
+    """Random boolean mask (True = blocked) that leaves key 0 free in every row, so no
+    row is fully masked (PyTorch gives nan there), also after adding causal or padding."""
+    mask = rng.random(shape) < 0.4
+    mask[..., 0] = False
+    return mask
+
+
+def padding_mask(rng, batch, k_len):
+    mask = rng.random((batch, k_len)) < 0.4
+    mask[:, 0] = False
+    return mask
+
+
+def causal_blocked(q_len, k_len):
+    """PyTorch's causal mask, top-left aligned: True above the diagonal."""
+    return np.triu(np.ones((q_len, k_len), dtype=bool), 1)
+
+
+MASK_CASES = ["none", "bool", "float", "bool3d", "float3d", "padding", "float_padding",
+              "bool+padding", "float+padding", "causal", "causal+padding", "causal+bool"]
+
+
+def make_masks(case, rng, batch, heads, q_len, k_len):
+    """(attn_mask, key_padding_mask, is_causal) for ``case`` (parts joined by '+'), and
+    the attn_mask that gives PyTorch the same attention: its is_causal is only a hint
+    that needs the causal mask given as well."""
+    attn_mask = padding = None
+    is_causal = False
+    for part in case.split("+"):
+        shape = (batch * heads, q_len, k_len) if part.endswith("3d") else (q_len, k_len)
+        if part in ("bool", "bool3d"):
+            attn_mask = blocked_mask(rng, shape)
+        elif part in ("float", "float3d"):
+            attn_mask = rng.standard_normal(shape)
+        elif part == "padding":
+            padding = padding_mask(rng, batch, k_len)
+        elif part == "float_padding":
+            padding = np.where(padding_mask(rng, batch, k_len), -np.inf,
+                               rng.standard_normal((batch, k_len)))
+        elif part == "causal":
+            is_causal = True
+        else:
+            assert part == "none", part
+    torch_mask = attn_mask
+    if is_causal:
+        causal = causal_blocked(q_len, k_len)
+        torch_mask = (causal if attn_mask is None else attn_mask | causal
+                      if attn_mask.dtype == bool else np.where(causal, -np.inf, attn_mask))
+    return attn_mask, padding, is_causal, torch_mask
+
+
+def as_torch(mask):
+    return None if mask is None else torch.tensor(mask)
+
+
+def torch_mha(ma_layer, **kwargs):
+    return torch.nn.MultiheadAttention(ma_layer.embed_dim, ma_layer.num_heads, batch_first=True,
+                                       kdim=ma_layer.kdim, vdim=ma_layer.vdim, **kwargs)
+
+
+# -- MultiheadAttention vs PyTorch --------------------------------------------------------
+
+@pytest.mark.filterwarnings("ignore:Support for mismatched")
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("kind", ["self", "cross"])
+@pytest.mark.parametrize("case", MASK_CASES)
+def test_mha_matches_torch(case, kind, fused):
+    rng = np.random.default_rng(2 * MASK_CASES.index(case) + (kind == "cross"))
+    batch, heads, embed = 2, 2, 6
+    q_len, k_len = (3, 3) if kind == "self" else (2, 4)
+    attn_mask, padding, is_causal, torch_mask = make_masks(case, rng, batch, heads, q_len, k_len)
+    layer = nn.MultiheadAttention(embed, heads, fused=fused)
+    for p in layer.parameters():  # PyTorch starts biases at zero; test them non-zero
+        p.data[...] = rng.standard_normal(p.shape)
+    reference = torch_mha(layer)
+
+    def ours(*x):
+        q, k, v = (x[0],) * 3 if kind == "self" else x
+        return layer(q, k, v, attn_mask=attn_mask, key_padding_mask=padding, is_causal=is_causal)
+
+    def theirs(*x):
+        q, k, v = (x[0],) * 3 if kind == "self" else x
+        return reference(q, k, v, attn_mask=as_torch(torch_mask),
+                         key_padding_mask=as_torch(padding), need_weights=True,
+                         average_attn_weights=False)
+
+    arrays = ([rng.standard_normal((batch, q_len, embed))] if kind == "self" else
+              [rng.standard_normal((batch, n, embed)) for n in (q_len, k_len, k_len)])
+    assert module_parity(layer, reference, ours, theirs, arrays) < PARITY_RTOL
+
+
+@settings(max_examples=10)
+@given(batch=st.integers(1, 3), q_len=st.integers(1, 4), k_len=st.integers(1, 4),
+       heads=st.integers(1, 3), head_dim=st.integers(1, 3), kdim=st.integers(1, 5),
+       vdim=st.integers(1, 5), bias=st.booleans(), average=st.booleans())
+def test_mha_shapes_kdim_vdim_and_averaged_weights_match_torch(batch, q_len, k_len, heads,
+                                                               head_dim, kdim, vdim, bias,
+                                                               average):
+    rng = np.random.default_rng(batch * 1000 + q_len * 100 + k_len * 10 + heads)
+    embed = heads * head_dim
+    layer = nn.MultiheadAttention(embed, heads, bias=bias, kdim=kdim, vdim=vdim)
+    reference = torch_mha(layer, bias=bias)
+    arrays = [rng.standard_normal(s) for s in
+              ((batch, q_len, embed), (batch, k_len, kdim), (batch, k_len, vdim))]
+    module_parity(layer, reference,
+                  lambda q, k, v: layer(q, k, v, average_attn_weights=average),
+                  lambda q, k, v: reference(q, k, v, average_attn_weights=average), arrays)
+
+
+# -- MultiheadAttention: gradients, masks, weights ---------------------------------------
+
+@pytest.mark.parametrize("case", ["none", "bool", "float3d", "padding", "float_padding",
+                                  "causal", "float+padding", "causal+bool"])
+def test_mha_gradcheck_self_attention(case):
+    rng = np.random.default_rng(MASK_CASES.index(case))
+    attn_mask, padding, is_causal, _ = make_masks(case, rng, 2, 2, 3, 3)
+    layer = nn.MultiheadAttention(4, 2)
+    check_layer_gradients(
+        layer, lambda x: layer(x, x, x, attn_mask, padding, is_causal=is_causal)[0],
+        [transposed_leaf(rng.standard_normal((4, 3, 2)).T)])
+
+
+@settings(max_examples=5)
+@given(q_len=st.integers(1, 3), k_len=st.integers(1, 3), fused=st.booleans(),
+       case=st.sampled_from(["bool+padding", "causal+padding", "float"]))
+def test_mha_gradcheck_cross_attention(q_len, k_len, fused, case):
+    rng = np.random.default_rng(q_len * 10 + k_len)
+    attn_mask, padding, is_causal, _ = make_masks(case, rng, 2, 2, q_len, k_len)
+    layer = nn.MultiheadAttention(4, 2, kdim=3, vdim=2, fused=fused)
+    inputs = [leaf(rng.standard_normal((2, n, d))) for n, d in ((q_len, 4), (k_len, 3), (k_len, 2))]
+    check_layer_gradients(
+        layer, lambda q, k, v: layer(q, k, v, attn_mask, padding, is_causal=is_causal)[0], inputs)
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_mha_fully_masked_rows_give_zero_attention_and_finite_gradients(fused):
+    rng = np.random.default_rng(3)
+    layer = nn.MultiheadAttention(4, 2, fused=fused).double()
+    for p in layer.parameters():
+        p.data[...] = rng.standard_normal(p.shape)
+    padding = np.array([[False, True, False], [True, True, True]])  # batch 1: all padding
+    attn_mask = np.zeros((2, 3), dtype=bool)
+    attn_mask[0] = [False, True, True]  # query 0 sees key 0 only
+    attn_mask[1] = True                 # query 1 sees nothing
+    x = leaf(rng.standard_normal((2, 2, 4)))
+    memory = leaf(rng.standard_normal((2, 3, 4)))
+    out, weights = layer(x, memory, memory, attn_mask=attn_mask, key_padding_mask=padding)
+    dead = np.array([[False, True], [True, True]])  # (batch, query) with nothing to see
+    dead_rows = np.broadcast_to(dead[:, None, :], (2, 2, 2))  # (batch, head, query)
+    assert np.all(np.isfinite(out.data)) and np.all(np.isfinite(weights.data))
+    assert np.all(weights.data[dead_rows] == 0)
+    assert_close(weights.data.sum(-1)[~dead_rows], np.ones(2), what="live rows")
+    # No attention: the heads are 0, so the output is out_proj(0) = its bias.
+    assert_close(out.data[dead], np.broadcast_to(layer.out_proj.bias.data, (3, 4)),
+                 what="dead rows")
+    check_layer_gradients(
+        layer, lambda q, m: layer(q, m, m, attn_mask=attn_mask, key_padding_mask=padding)[0],
+        [x, memory])
+
+
+def test_mha_masks_as_tensors_and_float_mask_gradient():
+    """Masks may be tensors; a float mask tensor that requires grad receives its
+    gradient (as in PyTorch), also when merged with a boolean padding mask."""
+    rng = np.random.default_rng(4)
+    layer = nn.MultiheadAttention(4, 2)
+    x = leaf(rng.standard_normal((2, 3, 4)))
+    attn_mask = leaf(rng.standard_normal((4, 3, 3)))  # (B * heads, Tq, Tk)
+    padding = ma.tensor(padding_mask(rng, 2, 3))
+    check_layer_gradients(layer, lambda x, m: layer(x, x, x, attn_mask=m,
+                                                    key_padding_mask=padding)[0], [x, attn_mask])
+    bool_mask = blocked_mask(rng, (3, 3))
+    with_arrays = layer(x, x, x, attn_mask=bool_mask, key_padding_mask=padding.data)[0]
+    with_tensors = layer(x, x, x, attn_mask=ma.tensor(bool_mask), key_padding_mask=padding)[0]
+    assert_close(with_tensors.data, with_arrays.data, atol=0, what="tensor masks")
+
+
+def test_mha_causal_aligns_top_left_when_lengths_differ():
+    rng = np.random.default_rng(5)
+    layer = nn.MultiheadAttention(4, 2).double()
+    q, kv = leaf(rng.standard_normal((1, 2, 4))), leaf(rng.standard_normal((1, 4, 4)))
+    _, weights = layer(q, kv, kv, is_causal=True)
+    assert np.all(weights.data[..., causal_blocked(2, 4)] == 0)
+    assert np.all(weights.data[..., ~causal_blocked(2, 4)] > 0)
+
+
+def test_mha_keeps_last_weights_even_without_need_weights():
+    rng = np.random.default_rng(6)
+    layer = nn.MultiheadAttention(4, 2).double()
+    assert layer.last_attn_weights is None
+    x = leaf(rng.standard_normal((2, 3, 4)))
+    out, weights = layer(x, x, x)
+    assert isinstance(layer.last_attn_weights, ma.Tensor)
+    assert not layer.last_attn_weights.requires_grad
+    assert_close(layer.last_attn_weights.data, weights.data, atol=0)
+    out2, none = layer(x[:1], x[:1], x[:1], need_weights=False, is_causal=True)
+    assert none is None
+    assert layer.last_attn_weights.shape == (1, 2, 3, 3)
+    assert np.all(layer.last_attn_weights.data[..., causal_blocked(3, 3)] == 0)
+    _, averaged = layer(x, x, x, average_attn_weights=True)
+    assert averaged.shape == (2, 3, 3) and layer.last_attn_weights.shape == (2, 2, 3, 3)
+
+
+def test_mha_fused_and_composed_agree_and_composed_weights_carry_gradient():
+    rng = np.random.default_rng(7)
+    fused = nn.MultiheadAttention(4, 2).double()
+    composed = nn.MultiheadAttention(4, 2, fused=False).double()
+    composed.load_state_dict(fused.state_dict())
+    x = rng.standard_normal((2, 3, 4))
+    padding = padding_mask(rng, 2, 3)
+    results = [layer(leaf(x), leaf(x), leaf(x), key_padding_mask=padding, is_causal=True)
+               for layer in (fused, composed)]
+    assert_close(results[0][0].data, results[1][0].data, what="output")
+    assert_close(results[0][1].data, results[1][1].data, what="weights")
+    assert not results[0][1].requires_grad and results[1][1].requires_grad
+
+
+def test_mha_attention_dropout_is_active_only_in_training():
+    rng = np.random.default_rng(8)
+    layer = nn.MultiheadAttention(4, 2, dropout=1.0).double()
+    for p in layer.parameters():
+        p.data[...] = rng.standard_normal(p.shape)
+    x = leaf(rng.standard_normal((2, 3, 4)))
+    # Every attention weight dropped: the heads are 0 and the output is out_proj's bias.
+    out, weights = layer(x, x, x)
+    assert_close(out.data, np.broadcast_to(layer.out_proj.bias.data, out.shape), what="train")
+    assert_close(weights.data.sum(-1), np.ones((2, 2, 3)), what="weights kept from before dropout")
+    layer.eval()
+    out, _ = layer(x, x, x)
+    assert np.abs(out.data - layer.out_proj.bias.data).max() > 1e-3
+
+
+def test_mha_initialises_as_torch():
+    ma.manual_seed(0)
+    layer = nn.MultiheadAttention(64, 4)
+    packed = np.concatenate([layer.q_proj.weight.data, layer.k_proj.weight.data,
+                             layer.v_proj.weight.data])
+    bound = np.sqrt(6 / (64 + 3 * 64))  # Xavier-uniform over the packed (3E, E) matrix
+    assert np.abs(packed).max() <= bound and np.abs(packed).max() > 0.9 * bound
+    assert abs(packed.std() - bound / np.sqrt(3)) < 0.05 * bound
+    for proj in (layer.q_proj, layer.k_proj, layer.v_proj, layer.out_proj):
+        assert np.all(proj.bias.data == 0)
+    assert np.abs(layer.out_proj.weight.data).max() <= 1 / 8
+
+
+@pytest.mark.parametrize("bad, message", [
+    (dict(attn_mask=np.zeros((3, 2), dtype=bool)), "attn_mask of shape"),
+    (dict(key_padding_mask=np.zeros((3, 3), dtype=bool)), "key_padding_mask of shape"),
+    (dict(attn_mask=np.zeros((3, 3), dtype=np.int64)), "boolean .* or floating"),
+])
+def test_mha_rejects_bad_masks(bad, message):
+    layer = nn.MultiheadAttention(4, 2)
+    x = ma.randn(2, 3, 4)
+    with pytest.raises((ValueError, TypeError), match=message):
+        layer(x, x, x, **bad)
+
+
+def test_mha_rejects_bad_sizes():
+    with pytest.raises(ValueError, match="multiple of num_heads"):
+        nn.MultiheadAttention(6, 4)
+    layer = nn.MultiheadAttention(4, 2)
+    with pytest.raises(ValueError, match="batch first"):
+        layer(ma.randn(3, 4), ma.randn(3, 4), ma.randn(3, 4))
+    with pytest.raises(ValueError, match="should be"):
+        layer(ma.randn(2, 3, 4), ma.randn(1, 3, 4), ma.randn(1, 3, 4))
+
+
+# -- AdditiveAttention -------------------------------------------------------------------
+
+def additive_reference(layer, query, key, value, padding):
+    """Bahdanau attention written out in numpy."""
+    scores = np.tanh((query @ layer.query_proj.weight.data.T)[:, :, None, :]
+                     + (key @ layer.key_proj.weight.data.T)[:, None, :, :])
+    scores = (scores @ layer.score_proj.weight.data.T)[..., 0]
+    if padding is not None:
+        scores = np.where(padding[:, None, :], -np.inf, scores)
+    shifted = np.exp(scores - np.max(scores, -1, keepdims=True, initial=-1e300))
+    weights = shifted / np.maximum(shifted.sum(-1, keepdims=True), 1e-300)
+    return weights @ value, weights
+
+
+@pytest.mark.parametrize("padded", [False, True])
+def test_additive_attention_values(padded):
+    rng = np.random.default_rng(9)
+    layer = nn.AdditiveAttention(query_dim=3, key_dim=5, hidden_dim=4).double()
+    query, key, value = (rng.standard_normal(s) for s in ((2, 3, 3), (2, 4, 5), (2, 4, 2)))
+    padding = np.array([[False, False, True, True], [True, True, True, True]]) if padded else None
+    context, weights = layer(leaf(query), leaf(key), leaf(value), key_padding_mask=padding)
+    expected_context, expected_weights = additive_reference(layer, query, key, value, padding)
+    assert_close(context.data, expected_context, what="context")
+    assert_close(weights.data, expected_weights, what="weights")
+    assert_close(layer.last_attn_weights.data, expected_weights, what="kept weights")
+    if padded:
+        assert np.all(weights.data[1] == 0) and np.all(context.data[1] == 0)
+
+
+@pytest.mark.parametrize("padding", [None, [[False, True, False], [True, True, True]]])
+def test_additive_attention_gradcheck(padding):
+    rng = np.random.default_rng(10)
+    layer = nn.AdditiveAttention(3, 2, 4)
+    padding = None if padding is None else np.array(padding)
+    inputs = [leaf(rng.standard_normal(s)) for s in ((2, 2, 3), (2, 3, 2), (2, 3, 3))]
+    check_layer_gradients(layer, lambda q, k, v: layer(q, k, v, key_padding_mask=padding),
+                          inputs)
+
+
+def test_additive_attention_single_query_and_keys_as_values():
+    rng = np.random.default_rng(11)
+    layer = nn.AdditiveAttention(3, 2, 4).double()
+    query, key = rng.standard_normal((2, 3)), rng.standard_normal((2, 5, 2))
+    context, weights = layer(leaf(query), leaf(key))
+    expected_context, expected_weights = additive_reference(layer, query[:, None], key, key, None)
+    assert context.shape == (2, 2) and weights.shape == (2, 5)
+    assert_close(context.data, expected_context[:, 0], what="context")
+    assert_close(layer.last_attn_weights.data, expected_weights[:, 0], what="kept weights")

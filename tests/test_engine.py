@@ -1,0 +1,224 @@
+"""The backward engine: graph walk, accumulation, grad mode, hooks, freeing, errors."""
+import gc
+import tracemalloc
+import weakref
+
+import numpy as np
+import pytest
+
+import microattn as ma
+from microattn.autograd.grad_mode import current_module_path, pop_module, push_module
+from helpers import assert_close, leaf
+
+
+def test_chain_of_10000_ops_backpropagates_without_recursion():
+    x = leaf([0.5])
+    y = x
+    for _ in range(10_000):
+        y = y * 1.0001
+    y.backward()
+    assert_close(x.grad, [1.0001 ** 10_000], rtol=1e-9)
+
+
+def test_tensor_used_twice_receives_the_sum_of_both_gradients():
+    a, b = leaf([1.0, -2.0]), leaf([3.0, 4.0])
+    (a * b + a).backward(np.ones(2))
+    assert_close(a.grad, b.data + 1)
+    assert_close(b.grad, a.data)
+
+
+def test_shared_intermediate_collects_every_path_before_flowing_on():
+    # y = h*h + h with h = 3a:  dy/da = (2h + 1) * 3
+    a = leaf([0.5, -1.0, 2.0])
+    h = a * 3.0
+    (h * h + h).backward(np.ones(3))
+    assert_close(a.grad, (2 * h.data + 1) * 3)
+
+
+def test_no_grad_records_no_graph():
+    a = leaf([1.0, 2.0])
+    with ma.no_grad():
+        assert not ma.is_grad_enabled()
+        y = a * 2.0
+    assert ma.is_grad_enabled()
+    assert y.grad_fn is None and not y.requires_grad and y.is_leaf
+
+
+def test_no_grad_as_decorator_and_enable_grad_inside_it():
+    a = leaf([1.0, 2.0])
+
+    @ma.no_grad()
+    def double(t):
+        return t * 2.0
+
+    assert double(a).grad_fn is None
+    with ma.no_grad():
+        with ma.enable_grad():
+            y = a * 2.0
+        z = a * 2.0
+    assert y.requires_grad and y.grad_fn is not None
+    assert z.grad_fn is None
+    y.backward(np.ones(2))
+    assert_close(a.grad, [2.0, 2.0])
+
+
+def test_leaf_hook_sees_the_gradient_and_can_replace_it():
+    a = leaf([1.0, 2.0])
+    seen = []
+    handle = a.register_hook(lambda g: seen.append(g.data.copy()))
+    (a * 3.0).backward(np.ones(2))
+    assert_close(seen[0], [3.0, 3.0])
+    assert_close(a.grad, [3.0, 3.0])
+
+    handle.remove()
+    a.grad = None
+    doubled = a.register_hook(lambda g: g * 2.0)
+    (a * 3.0).backward(np.ones(2))
+    assert len(seen) == 1, "a removed hook must not run"
+    assert_close(a.grad, [6.0, 6.0])
+    doubled.remove()
+
+
+def test_non_leaf_hook_sees_the_gradient_and_replaces_what_flows_on():
+    a = leaf([1.0, 2.0])
+    h = a * 3.0
+    seen = []
+    h.register_hook(lambda g: seen.append(g.data.copy()))
+    h.register_hook(lambda g: g * 0.0 + 1.0)
+    (h * h).backward(np.ones(2))
+    assert_close(seen[0], 2 * h.data)  # dL/dh before replacement
+    assert_close(a.grad, [3.0, 3.0])   # 1 (the replacement) * dh/da
+
+    a.grad = None
+    h = a * 3.0
+    h.register_hook(lambda g: g * 0.0).remove()
+    (h * h).backward(np.ones(2))
+    assert_close(a.grad, 2 * h.data * 3.0)
+
+
+def test_retain_grad_keeps_non_leaf_gradient_which_is_none_otherwise():
+    a = leaf([1.0, 2.0])
+    h = a * 3.0
+    kept = a * 2.0
+    kept.retain_grad()
+    (h * kept).backward(np.ones(2))
+    assert h.grad is None
+    assert_close(kept.grad, h.data)
+    assert kept.retains_grad and not h.retains_grad
+
+
+def test_second_backward_through_a_freed_graph_raises():
+    a = leaf(2.0)
+    y = a * a
+    y.backward()
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        y.backward()
+
+
+def test_retain_graph_allows_a_second_backward_that_accumulates():
+    a = leaf(2.0)
+    y = a * a
+    y.backward(retain_graph=True)
+    y.backward()
+    assert_close(a.grad, 2 * (2 * 2.0))
+
+
+def test_backward_on_non_scalar_without_gradient_says_what_to_pass():
+    y = leaf([1.0, 2.0]) * 2.0
+    with pytest.raises(RuntimeError, match=r"gradient=.*\(2,\)"):
+        y.backward()
+
+
+def test_nodes_know_their_name_inputs_and_module_path():
+    a, b, c = leaf([1.0]), leaf([2.0]), leaf([3.0], requires_grad=False)
+    push_module("decoder")
+    push_module("self_attn")
+    try:
+        assert current_module_path() == "decoder.self_attn"
+        y = a * b
+        z = y + c
+    finally:
+        pop_module()
+        pop_module()
+    outside = a + b
+    assert current_module_path() == ""
+
+    assert y.grad_fn.name() == "MulBackward"
+    assert y.grad_fn.module_path == z.grad_fn.module_path == "decoder.self_attn"
+    assert outside.grad_fn.module_path == ""
+    (na, ia), (nb, ib) = y.grad_fn.next_functions
+    assert (na.name(), ia, nb.name(), ib) == ("AccumulateGrad", 0, "AccumulateGrad", 0)
+    assert na.variable is a and nb.variable is b
+    assert z.grad_fn.next_functions == ((y.grad_fn, 0), (None, 0))
+    assert y.grad_fn.shape == (1,)
+
+
+def _step(w, x):
+    loss = ((x @ w).tanh() * 0.5 + x.mean()).sum()
+    loss.backward()
+    w.grad = None
+    return loss.item()
+
+
+def test_training_loop_does_not_grow_memory():
+    ma.manual_seed(0)
+    w = ma.randn(8, 8, requires_grad=True)
+    x = ma.randn(4, 8)
+    for _ in range(100):  # warm up: caches, interned shapes, first-time allocations
+        _step(w, x)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(1000):
+            _step(w, x)
+        growth = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert growth < 200_000, f"memory grew by {growth} bytes over 1000 steps"
+
+
+@pytest.mark.parametrize("run_backward", [False, True])
+def test_graph_of_a_step_is_freed_with_the_loss_without_the_cycle_collector(run_backward):
+    w = leaf(np.ones((3, 3)))
+    x = ma.tensor(np.arange(6.0).reshape(2, 3))
+    gc.disable()  # freed by reference counting alone: the graph holds no cycles
+    try:
+        hidden = (x @ w).tanh()
+        loss = (hidden * hidden).sum()
+        nodes = [weakref.ref(loss.grad_fn), weakref.ref(hidden.grad_fn)]
+        outputs = [weakref.ref(loss), weakref.ref(hidden)]
+        if run_backward:
+            loss.backward()
+        del loss, hidden
+        assert [r() for r in nodes + outputs] == [None] * 4
+        assert w.grad_fn is None and (w.grad is not None) == run_backward
+    finally:
+        gc.enable()
+
+
+def test_float32_stays_float32_through_forward_and_backward():
+    ma.manual_seed(0)
+    w = ma.randn(3, 4, requires_grad=True)
+    x = ma.randn(2, 3)
+    hidden = (x @ w).tanh() * 0.5 + 1.0
+    hidden.retain_grad()
+    loss = (hidden.exp() / 2.0).sum()
+    assert hidden.dtype == loss.dtype == np.float32
+    loss.backward()
+    assert w.grad.dtype == hidden.grad.dtype == np.float32
+
+
+def test_integer_and_bool_tensors_cannot_require_grad():
+    with pytest.raises(TypeError, match="floating"):
+        ma.tensor([1, 2], requires_grad=True)
+    with pytest.raises(TypeError, match="floating"):
+        ma.tensor([True, False]).requires_grad_()
+
+
+def test_matmul_shape_error_names_the_op_and_both_shapes():
+    a, b = ma.randn(2, 3), ma.randn(4, 5)
+    with pytest.raises(ValueError) as info:
+        a @ b
+    message = str(info.value)
+    assert "matmul" in message.lower()
+    assert "(2, 3)" in message and "(4, 5)" in message

@@ -1,0 +1,174 @@
+"""Losses: F.cross_entropy (fused and composed), F.nll_loss, F.mse_loss.
+
+Class dim LAST here: logits (N, C) with targets (N,), or (B, T, C) with (B, T);
+torch wants it second, so the torch side moves it there. gradcheck in float64,
+values and gradients equal to PyTorch's to 1e-10 relative, fused and composed
+agreeing to 1e-12, for every reduction, with ignore_index and label smoothing.
+"""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import microattn as ma
+from microattn import functional as F
+from helpers import assert_close, assert_fused_matches_composed, leaf, outputs_and_grads, shapes, torch_parity, transposed_leaf
+
+torch = pytest.importorskip("torch")
+TF = torch.nn.functional
+
+IGNORE = -100
+REDUCTIONS = ["mean", "sum", "none"]
+
+
+@st.composite
+def classification_case(draw):
+    """(logits, target, label_smoothing): batch dims (N,) or (B, T), some
+    targets ignored (but at least one counted)."""
+    batch = draw(shapes(min_dims=1, max_dims=2, max_side=4))
+    num_classes = draw(st.integers(1, 5))
+    rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+    logits = rng.standard_normal(batch + (num_classes,)) * 3
+    target = rng.integers(0, num_classes, size=batch)
+    target[rng.random(batch) < 0.3] = IGNORE
+    target.flat[0] = 0
+    return logits, target, draw(st.sampled_from([0.0, 0.1, 0.5]))
+
+
+def torch_cross_entropy(target, **kwargs):
+    """torch's cross_entropy on class-last logits (moves the class dim to 1)."""
+    def fn(logits):
+        if logits.ndim > 2:
+            logits = logits.movedim(-1, 1)
+        return TF.cross_entropy(logits, torch.tensor(target), **kwargs)
+    return fn
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@given(classification_case())
+@settings(max_examples=10)
+def test_cross_entropy_matches_torch(reduction, case):
+    logits, target, smoothing = case
+    torch_parity(lambda z: F.cross_entropy(z, target, IGNORE, smoothing, reduction),
+                 torch_cross_entropy(target, ignore_index=IGNORE, label_smoothing=smoothing,
+                                     reduction=reduction),
+                 [logits])
+
+
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@given(classification_case())
+@settings(max_examples=6)
+def test_cross_entropy_gradchecks(reduction, fused, case):
+    logits, target, smoothing = case
+    assert ma.gradcheck(
+        lambda z: F.cross_entropy(z, target, IGNORE, smoothing, reduction, fused=fused),
+        [transposed_leaf(logits)])
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@given(classification_case())
+@settings(max_examples=8)
+def test_fused_and_composed_cross_entropy_agree(reduction, case):
+    logits, target, smoothing = case
+    assert_fused_matches_composed(
+        lambda z, fused: F.cross_entropy(z, target, IGNORE, smoothing, reduction, fused=fused),
+        [logits])
+
+
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+def test_all_ignored_mean_is_nan_with_zero_gradient_as_torch(fused, smoothing, rng):
+    logits = rng.standard_normal((3, 4))
+    target = np.full(3, IGNORE)
+    expected = TF.cross_entropy(torch.tensor(logits), torch.tensor(target),
+                                label_smoothing=smoothing)
+    assert torch.isnan(expected)
+    z = leaf(logits)
+    loss = F.cross_entropy(z, target, label_smoothing=smoothing, fused=fused)
+    loss.backward()
+    assert np.isnan(loss.item())
+    assert np.array_equal(z.grad, np.zeros((3, 4)))
+    for reduction in ("sum", "none"):
+        assert_close(F.cross_entropy(z, target, reduction=reduction, fused=fused).data,
+                     np.zeros(() if reduction == "sum" else 3), what=reduction)
+
+
+def test_unbatched_logits_take_a_scalar_target(rng):
+    logits = rng.standard_normal(5)
+    torch_parity(lambda z: F.cross_entropy(z, 3, label_smoothing=0.1),
+                 lambda z: TF.cross_entropy(z, torch.tensor(3), label_smoothing=0.1), [logits])
+
+
+def test_large_logits_stay_finite(rng):
+    logits = rng.standard_normal((4, 6)) * 1e4
+    target = np.array([0, 1, 2, 3])
+    for fused in (True, False):
+        z = leaf(logits)
+        loss = F.cross_entropy(z, target, fused=fused)
+        loss.backward()
+        assert np.isfinite(loss.item()) and np.all(np.isfinite(z.grad))
+    torch_parity(lambda z: F.cross_entropy(z, target), torch_cross_entropy(target), [logits])
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_cross_entropy_keeps_float32(fused):
+    z = ma.randn(3, 4, requires_grad=True)
+    loss = F.cross_entropy(z, ma.tensor([0, 1, 3]), label_smoothing=0.1, fused=fused)
+    loss.backward()
+    assert loss.dtype == np.float32 and z.grad.dtype == np.float32
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_cross_entropy_bad_arguments_say_what_was_expected(fused):
+    z = ma.ones(2, 3)
+    with pytest.raises(ValueError,
+                       match=r"(CrossEntropy|cross_entropy).*target of shape \(3,\).*\(2, 3\)"):
+        F.cross_entropy(z, np.zeros(3, dtype=np.int64), fused=fused)
+    with pytest.raises(IndexError, match="target 3 is out of bounds for 3 classes"):
+        F.cross_entropy(z, np.array([0, 3]), fused=fused)
+    with pytest.raises(TypeError, match="integer class indices"):
+        F.cross_entropy(z, np.array([0.0, 1.0]), fused=fused)
+    with pytest.raises(ValueError, match="reduction"):
+        F.cross_entropy(z, np.array([0, 1]), reduction="avg", fused=fused)
+    with pytest.raises(ValueError, match="label_smoothing"):
+        F.cross_entropy(z, np.array([0, 1]), label_smoothing=1.5, fused=fused)
+
+
+# -- nll_loss -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@given(classification_case())
+@settings(max_examples=5)
+def test_nll_loss_matches_torch_and_composes_cross_entropy(reduction, case):
+    logits, target, _ = case
+    log_probs = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+
+    def torch_nll(x):
+        x = x.movedim(-1, 1) if x.ndim > 2 else x
+        return TF.nll_loss(x, torch.tensor(target), ignore_index=IGNORE, reduction=reduction)
+    torch_parity(lambda x: F.nll_loss(x, target, IGNORE, reduction), torch_nll, [log_probs])
+
+    def via_nll(z):
+        return F.nll_loss(F.log_softmax(z, -1), target, IGNORE, reduction)
+    expected = outputs_and_grads(lambda z: F.cross_entropy(z, target, IGNORE, 0.0, reduction),
+                                 [logits])
+    for actual, wanted in zip(outputs_and_grads(via_nll, [logits]), expected):
+        assert_close(actual, wanted, 1e-12, 1e-12, "nll_loss(log_softmax) vs cross_entropy")
+
+
+# -- mse_loss -----------------------------------------------------------------------
+
+@given(shapes(min_dims=0, max_dims=3), st.sampled_from(REDUCTIONS))
+@settings(max_examples=15)
+def test_mse_loss_matches_torch_and_gradchecks(shape, reduction):
+    rng = np.random.default_rng(len(shape))
+    arrays = [rng.standard_normal(shape), rng.standard_normal(shape)]
+    torch_parity(lambda a, b: F.mse_loss(a, b, reduction),
+                 lambda a, b: TF.mse_loss(a, b, reduction=reduction), arrays)
+    assert ma.gradcheck(lambda a, b: F.mse_loss(a, b, reduction), [leaf(a) for a in arrays])
+
+
+def test_mse_loss_warns_when_shapes_differ():
+    with pytest.warns(UserWarning, match=r"target of shape \(3,\).*input of shape \(2, 3\)"):
+        F.mse_loss(ma.ones(2, 3), ma.ones(3))

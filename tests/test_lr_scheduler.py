@@ -1,0 +1,172 @@
+"""Learning-rate schedulers: PyTorch's learning rates step by step, state dicts, noam_lambda."""
+import math
+
+import numpy as np
+import pytest
+
+from microattn import optim
+from microattn.optim.lr_scheduler import CosineAnnealingLR, LambdaLR, LinearLR, noam_lambda
+from helpers import leaf
+
+torch = pytest.importorskip("torch")
+
+STEPS = 60
+RTOL = 1e-12
+BASE_LRS = (1.0, 0.3)
+
+
+def optimizers(base_lrs=BASE_LRS):
+    """A microattn and a torch SGD with one param group per base lr."""
+    ours = optim.SGD([{"params": [leaf(np.zeros(1))], "lr": lr} for lr in base_lrs])
+    theirs = torch.optim.SGD([{"params": [torch.zeros(1, requires_grad=True)], "lr": lr}
+                              for lr in base_lrs])
+    return ours, theirs
+
+
+def assert_same_lrs(ours, theirs, what):
+    for mine, expected in zip(ours.get_last_lr(), theirs.get_last_lr()):
+        assert math.isclose(mine, expected, rel_tol=RTOL, abs_tol=1e-300), \
+            f"{what}: {mine!r} != {expected!r}"
+    assert [g["lr"] for g in ours.optimizer.param_groups] == ours.get_last_lr()
+
+
+def lrs_over(scheduler, steps=STEPS):
+    """The lrs of the first group after construction and after each of ``steps`` steps."""
+    lrs = [scheduler.get_last_lr()[0]]
+    for _ in range(steps):
+        scheduler.optimizer.step()
+        scheduler.step()
+        lrs.append(scheduler.get_last_lr()[0])
+    return np.array(lrs)
+
+
+CASES = {
+    "noam": lambda mod, opt: mod.LambdaLR(opt, noam_lambda(d_model=64, warmup=10)),
+    "lambda-per-group": lambda mod, opt: mod.LambdaLR(
+        opt, [lambda e: 0.95 ** e, noam_lambda(32, 7)]),
+    "cosine": lambda mod, opt: mod.CosineAnnealingLR(opt, T_max=20, eta_min=1e-3),
+    "cosine-to-zero": lambda mod, opt: mod.CosineAnnealingLR(opt, T_max=7),
+    "linear-warmup": lambda mod, opt: mod.LinearLR(opt, start_factor=0.1, total_iters=10),
+    "linear-decay": lambda mod, opt: mod.LinearLR(opt, start_factor=1.0, end_factor=0.05,
+                                                  total_iters=33),
+    "linear-defaults": lambda mod, opt: mod.LinearLR(opt),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_learning_rates_match_torch(case):
+    ours_opt, torch_opt = optimizers()
+    ours = CASES[case](optim.lr_scheduler, ours_opt)
+    theirs = CASES[case](torch.optim.lr_scheduler, torch_opt)
+    assert_same_lrs(ours, theirs, f"{case} after construction")
+    for step in range(1, STEPS + 1):
+        ours_opt.step()
+        torch_opt.step()
+        ours.step()
+        theirs.step()
+        assert ours.last_epoch == theirs.last_epoch == step
+        assert_same_lrs(ours, theirs, f"{case} step {step}")
+
+
+@pytest.mark.parametrize("case", ["noam", "cosine", "linear-warmup"])
+def test_resuming_with_last_epoch_matches_torch(case):
+    ours_opt, torch_opt = optimizers()
+    for opt in (ours_opt, torch_opt):
+        for group in opt.param_groups:
+            group["initial_lr"] = group["lr"]
+            group["lr"] *= 0.5   # the lr the interrupted run had reached
+    ours = CASES[case](_Resume(optim.lr_scheduler, 12), ours_opt)
+    theirs = CASES[case](_Resume(torch.optim.lr_scheduler, 12), torch_opt)
+    assert_same_lrs(ours, theirs, f"{case} after construction")
+    for step in range(20):
+        ours_opt.step()
+        torch_opt.step()
+        ours.step()
+        theirs.step()
+        assert_same_lrs(ours, theirs, f"{case} step {step}")
+
+
+class _Resume:
+    """A scheduler module whose classes are built with ``last_epoch=...``."""
+
+    def __init__(self, module, last_epoch):
+        self.module, self.last_epoch = module, last_epoch
+
+    def __getattr__(self, name):
+        cls = getattr(self.module, name)
+        return lambda *args, **kwargs: cls(*args, last_epoch=self.last_epoch, **kwargs)
+
+
+def test_resuming_without_initial_lr_is_refused():
+    opt, _ = optimizers()
+    with pytest.raises(KeyError, match="initial_lr"):
+        CosineAnnealingLR(opt, T_max=10, last_epoch=4)
+
+
+def test_closed_forms():
+    """Independent of torch: the formulas in the docstrings."""
+    base, eta_min, T = 0.5, 0.01, 16
+    opt, _ = optimizers((base,))
+    lrs = lrs_over(CosineAnnealingLR(opt, T_max=T, eta_min=eta_min), steps=2 * T)
+    t = np.arange(2 * T + 1)
+    np.testing.assert_allclose(lrs, eta_min + (base - eta_min) * (1 + np.cos(np.pi * t / T)) / 2,
+                               rtol=1e-12, atol=1e-15)
+
+    opt, _ = optimizers((base,))
+    lrs = lrs_over(LinearLR(opt, start_factor=0.25, end_factor=0.75, total_iters=8), steps=20)
+    t = np.minimum(np.arange(21), 8)
+    np.testing.assert_allclose(lrs, base * (0.25 + 0.5 * t / 8), rtol=1e-12)
+
+
+def test_noam_lambda_is_the_papers_schedule():
+    d_model, warmup = 512, 4000
+    factor = noam_lambda(d_model, warmup)
+    steps = np.arange(1, 3 * warmup)
+    values = np.array([factor(s) for s in steps])
+    expected = d_model ** -0.5 * np.minimum(steps ** -0.5, steps * warmup ** -1.5)
+    np.testing.assert_allclose(values, expected, rtol=1e-14)
+    assert steps[np.argmax(values)] == warmup
+    assert math.isclose(values.max(), (d_model * warmup) ** -0.5, rel_tol=1e-14)
+    assert factor(0) == factor(1)
+    # Linear warm-up, then inverse square root decay.
+    np.testing.assert_allclose(values[:warmup] / steps[:warmup], values[0], rtol=1e-12)
+    np.testing.assert_allclose(values[warmup:] * np.sqrt(steps[warmup:]), d_model ** -0.5,
+                               rtol=1e-12)
+    with pytest.raises(ValueError, match="warmup > 0"):
+        noam_lambda(512, 0)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_state_dict_resumes_the_schedule(case):
+    make = CASES[case]
+    straight_opt, _ = optimizers()
+    straight = lrs_over(make(optim.lr_scheduler, straight_opt), steps=40)
+
+    first_opt, _ = optimizers()
+    first = make(optim.lr_scheduler, first_opt)
+    head = lrs_over(first, steps=17)
+    opt_state, sched_state = first_opt.state_dict(), first.state_dict()
+    assert "optimizer" not in sched_state and "lr_lambdas" not in sched_state
+
+    # Build both (with other lrs: the state dicts must restore them), then load both.
+    resumed_opt, _ = optimizers((9.0, 9.0))
+    resumed = make(optim.lr_scheduler, resumed_opt)
+    resumed_opt.load_state_dict(opt_state)
+    resumed.load_state_dict(sched_state)
+    assert resumed.get_last_lr() == first.get_last_lr()
+    tail = lrs_over(resumed, steps=23)
+    np.testing.assert_array_equal(np.concatenate([head, tail[1:]]), straight)
+
+
+def test_bad_arguments():
+    opt, _ = optimizers()
+    with pytest.raises(ValueError, match="T_max"):
+        CosineAnnealingLR(opt, T_max=0)
+    with pytest.raises(ValueError, match="start_factor"):
+        LinearLR(opt, start_factor=0.0)
+    with pytest.raises(ValueError, match="end_factor"):
+        LinearLR(opt, end_factor=1.5)
+    with pytest.raises(ValueError, match="total_iters"):
+        LinearLR(opt, total_iters=0)
+    with pytest.raises(ValueError, match="Expected 2 lr_lambdas"):
+        LambdaLR(opt, [lambda e: 1.0])

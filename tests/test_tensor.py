@@ -1,0 +1,213 @@
+"""Tensor construction, dtype rules (DESIGN.md "Conventions pinned"), factories, attributes."""
+import numpy as np
+import pytest
+
+import microattn as ma
+from helpers import assert_close, leaf
+
+
+@pytest.fixture
+def default_float64():
+    """Switch the default dtype to float64 for one test, restoring it afterwards."""
+    previous = ma.get_default_dtype()
+    ma.set_default_dtype(np.float64)
+    yield
+    ma.set_default_dtype(previous)
+
+
+@pytest.mark.parametrize("data, dtype", [
+    (1.5, np.float32),                              # Python float: the default dtype
+    ([1.0, 2.0], np.float32),
+    ([1, 2.5], np.float32),                         # mixed ints and floats are floats
+    (np.array([1.0, 2.0]), np.float64),             # numpy arrays keep their dtype
+    (np.array([1.0], dtype=np.float32), np.float32),
+    (np.array([1, 2], dtype=np.int32), np.int32),
+    (np.float64(2.0), np.float64),
+    (3, np.int64),                                  # Python ints: int64
+    ([[1, 2], [3, 4]], np.int64),
+    (True, np.bool_),                               # bools: bool
+    ([True, False], np.bool_),
+])
+def test_tensor_dtype_rules(data, dtype):
+    assert ma.tensor(data).dtype == dtype
+
+
+@pytest.mark.parametrize("dtype", [np.float64, "float64", np.dtype("float16"), "int32"])
+def test_tensor_dtype_argument_takes_numpy_dtypes_and_names(dtype):
+    t = ma.tensor([1, 2], dtype=dtype)
+    assert t.dtype == np.dtype(dtype)
+    assert t.tolist() == [1, 2]
+
+
+def test_tensor_from_a_tensor_or_array_copies():
+    array = np.zeros(3)
+    t = ma.tensor(array)
+    array[0] = 1.0
+    assert t.data[0] == 0.0
+    u = ma.tensor(t)
+    t.data[1] = 5.0
+    assert u.data[1] == 0.0
+
+
+def test_tensor_of_strings_is_refused():
+    with pytest.raises(TypeError, match="numbers or bools"):
+        ma.tensor(["a", "b"])
+
+
+def test_default_dtype_is_float32_and_can_be_changed(default_float64):
+    assert ma.get_default_dtype() == np.float64
+    assert ma.tensor(1.5).dtype == np.float64
+    assert ma.zeros(2).dtype == ma.randn(2).dtype == np.float64
+    assert ma.tensor(np.float32(1.0)).dtype == np.float32
+
+
+def test_default_dtype_starts_as_float32():
+    assert ma.get_default_dtype() == np.float32
+
+
+def test_set_default_dtype_refuses_non_floating_dtypes():
+    with pytest.raises(TypeError, match="floating"):
+        ma.set_default_dtype(np.int64)
+    assert ma.get_default_dtype() == np.float32
+
+
+def test_data_is_writable_in_place_and_by_assignment():
+    p = ma.zeros(2, 3, requires_grad=True)
+    p.data[...] = np.ones((2, 3))
+    p.data[0, 0] = 7.0
+    assert p.data.sum() == 12.0
+    p.data = np.full((2, 3), 2.0, dtype=np.float32)
+    assert p.requires_grad and p.data.sum() == 12.0
+
+
+@pytest.mark.parametrize("factory, value", [(ma.zeros, 0.0), (ma.ones, 1.0)])
+def test_zeros_and_ones_take_varargs_or_a_tuple(factory, value):
+    for t in (factory(2, 3), factory((2, 3)), factory([2, 3])):
+        assert t.shape == (2, 3) and t.dtype == np.float32
+        assert np.all(t.data == value)
+    assert factory(4, dtype="float64").dtype == np.float64
+    assert factory(2, requires_grad=True).requires_grad
+
+
+def test_full_takes_its_dtype_from_the_fill_value():
+    assert_close(ma.full((2, 2), 0.5).data, np.full((2, 2), 0.5))
+    assert ma.full((2, 2), 0.5).dtype == np.float32
+    assert ma.full(3, 7).dtype == np.int64
+    assert ma.full((1,), True).dtype == np.bool_
+
+
+def test_random_factories_shapes_dtypes_and_ranges():
+    ma.manual_seed(0)
+    n, u = ma.randn(200, 5), ma.rand((200, 5))
+    assert n.shape == u.shape == (200, 5)
+    assert n.dtype == u.dtype == np.float32
+    assert 0.0 <= u.data.min() and u.data.max() < 1.0
+    assert abs(n.data.mean()) < 0.1 and 0.9 < n.data.std() < 1.1
+
+
+def test_arange_dtypes_follow_pytorch():
+    assert ma.arange(4).tolist() == [0, 1, 2, 3] and ma.arange(4).dtype == np.int64
+    assert ma.arange(1, 7, 2).tolist() == [1, 3, 5]
+    t = ma.arange(0, 1, 0.25)
+    assert t.dtype == np.float32 and t.tolist() == [0.0, 0.25, 0.5, 0.75]
+
+
+def test_zeros_like_and_ones_like_keep_shape_and_dtype():
+    t = ma.tensor(np.arange(6.0).reshape(2, 3))
+    for like, value in ((ma.zeros_like(t), 0.0), (ma.ones_like(t), 1.0)):
+        assert like.shape == (2, 3) and like.dtype == np.float64
+        assert np.all(like.data == value)
+    assert ma.zeros_like(t, dtype=np.float32).dtype == np.float32
+
+
+def test_manual_seed_makes_random_draws_repeatable():
+    ma.manual_seed(42)
+    first = (ma.randn(3, 2).data, ma.rand(4).data)
+    following = ma.randn(3, 2).data
+    ma.manual_seed(42)
+    again = (ma.randn(3, 2).data, ma.rand(4).data)
+    np.testing.assert_array_equal(first[0], again[0])
+    np.testing.assert_array_equal(first[1], again[1])
+    assert not np.array_equal(first[0], following)
+
+
+def test_item_numpy_and_detach():
+    t = ma.tensor([[2.5]])
+    assert t.item() == 2.5 and isinstance(t.item(), float)
+    with pytest.raises(ValueError, match="one element"):
+        ma.tensor([1.0, 2.0]).item()
+
+    assert t.numpy() is t.data  # shared, as torch's numpy()
+    p = ma.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="detach"):
+        p.numpy()
+    d = (p * 2.0).detach()
+    assert d.is_leaf and not d.requires_grad and d.grad_fn is None
+
+
+def test_detach_shares_data_with_the_original():
+    p = ma.ones(2, requires_grad=True)
+    d = p.detach()
+    d.data[0] = 5.0
+    assert p.data[0] == 5.0
+
+
+def test_requires_grad_and_is_leaf():
+    t = ma.zeros(2)
+    assert t.is_leaf and not t.requires_grad
+    assert t.requires_grad_() is t and t.requires_grad
+    y = t * 2.0
+    assert not y.is_leaf and y.requires_grad
+    with pytest.raises(RuntimeError, match="detach"):
+        y.requires_grad_(False)
+
+
+def test_T_reverses_the_dimensions():
+    t = ma.tensor(np.arange(6.0).reshape(2, 3))
+    assert t.T.shape == (3, 2)
+    np.testing.assert_array_equal(t.T.data, t.data.T)
+
+
+def test_repr_shows_values_and_grad_state():
+    assert repr(ma.tensor([1.0, 2.0])) == "tensor([1., 2.])"
+    assert "requires_grad=True" in repr(ma.ones(1, requires_grad=True))
+    assert "dtype=float64" in repr(ma.tensor(np.zeros(1)))
+    assert "grad_fn=<MulBackward>" in repr(ma.ones(1, requires_grad=True) * 2.0)
+
+
+def test_shape_facts():
+    t = ma.zeros(2, 3, 4)
+    assert (t.shape, t.ndim, t.dim(), t.numel(), len(t), t.size(), t.size(-1)) == \
+        ((2, 3, 4), 3, 3, 24, 2, (2, 3, 4), 4)
+
+
+# (array <op> t, d/dt of it), for a numpy array on the left of a tensor t
+REFLECTED = {
+    "+": (lambda a, t: a + t, lambda a, t: np.ones_like(t)),
+    "-": (lambda a, t: a - t, lambda a, t: -np.ones_like(t)),
+    "*": (lambda a, t: a * t, lambda a, t: a),
+    "/": (lambda a, t: a / t, lambda a, t: -a / t ** 2),
+    "**": (lambda a, t: a ** t, lambda a, t: a ** t * np.log(a)),
+}
+
+
+@pytest.mark.parametrize("name", REFLECTED)
+def test_numpy_array_on_the_left_gives_a_tensor_with_grad(name):
+    op, derivative = REFLECTED[name]
+    array = np.array([1.5, 2.0, 3.0])
+    t = leaf([0.5, 1.0, 2.0])
+    out = op(array, t)
+    assert isinstance(out, ma.Tensor)
+    assert_close(out.data, op(array, t.data))
+    out.backward(np.ones(3))
+    assert_close(t.grad, derivative(array, t.data))
+
+
+def test_numpy_matrix_on_the_left_of_matmul_gives_a_tensor():
+    array = np.arange(6.0).reshape(2, 3)
+    t = leaf(np.ones((3, 2)))
+    out = array @ t
+    assert isinstance(out, ma.Tensor)
+    assert_close(out.data, array @ t.data)
+    out.backward(np.ones((2, 2)))
+    assert_close(t.grad, array.T @ np.ones((2, 2)))
