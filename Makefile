@@ -16,6 +16,7 @@ test: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	$(PY) benchmarks/bench_ops.py
+	$(PY) benchmarks/bench_train.py
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)

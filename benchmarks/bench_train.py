@@ -1,17 +1,21 @@
 """Milliseconds per GPT training step, and peak memory: microattn against PyTorch.
 
     python benchmarks/bench_train.py [--configs tiny,small,medium] [--steps 7] [--warmup 2]
-                                     [--threads N]
+                                     [--threads 1]
 
 A step is what a training loop does: forward, cross-entropy, backward, and an
 AdamW update. Both libraries train the same float32 GPT (microattn.models.GPT
 and its PyTorch twin from tests/test_training_parity.py, which that test shows
 to train identically) with the same initial weights, on the same batch. Steps
 of the two alternate, the order swapping each time, so that a busy moment of
-the machine slows both; the table shows medians after warm-up steps. Each library uses its default
-number of threads unless --threads N sets both (PyTorch's intra-op threads and
-numpy's OpenBLAS threads): on a shared machine, threads that wait for a busy
-core can make a step many times slower, PyTorch's most of all.
+the machine slows both; the table shows medians after warm-up steps.
+
+Both libraries run on --threads threads (default 1: PyTorch's intra-op
+threads, and numpy's OpenBLAS threads). With each library's own default
+instead, two thread pools share the cores in one process, and threads
+spinning in one pool starve the other: on a 2-core machine that made
+microattn's steps up to 20 times slower, which measures the contention, not
+either library.
 
 Memory is measured in a fresh process per library and config, the model,
 optimiser and batch already built:
@@ -158,9 +162,8 @@ def measure_memory(library, config):
 
 
 def memory_in_child(library, name, threads):
-    command = [sys.executable, os.path.abspath(__file__), "--memory-of", library, "--configs", name]
-    if threads is not None:
-        command += ["--threads", str(threads)]
+    command = [sys.executable, os.path.abspath(__file__), "--memory-of", library, "--configs", name,
+               "--threads", str(threads)]
     out = subprocess.run(command, check=True, capture_output=True, text=True)
     return json.loads(out.stdout)
 
@@ -175,24 +178,24 @@ def main():
                         help=f"comma-separated, from {', '.join(CONFIGS)}")
     parser.add_argument("--steps", type=int, default=7, help="timed steps per library (median)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps per library first")
-    parser.add_argument("--threads", type=int, metavar="N",
-                        help="threads for both libraries (default: each library's own choice)")
+    parser.add_argument("--threads", type=int, default=1, metavar="N",
+                        help="threads for both libraries (default 1)")
     parser.add_argument("--memory-of", choices=["microattn", "torch"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     names = args.configs.split(",")
     unknown = [n for n in names if n not in CONFIGS]
     if unknown:
         parser.error(f"unknown config(s) {unknown}; choose from {list(CONFIGS)}")
-    if args.steps < 1 or args.warmup < 1:
-        parser.error("--steps and --warmup must be at least 1")
+    if min(args.steps, args.warmup, args.threads) < 1:
+        parser.error("--steps, --warmup and --threads must be at least 1")
     blas_threads = str(args.threads)
-    if args.threads is not None and os.environ.get("OPENBLAS_NUM_THREADS") != blas_threads:
+    if os.environ.get("OPENBLAS_NUM_THREADS") != blas_threads:
         # OpenBLAS reads its thread count once, when numpy is imported: start again with it set.
         env = dict(os.environ, OPENBLAS_NUM_THREADS=blas_threads, OMP_NUM_THREADS=blas_threads)
         script = os.path.abspath(__file__)
         os.execve(sys.executable, [sys.executable, script, *sys.argv[1:]], env)
     if args.memory_of:  # the child process of memory_in_child
-        if args.threads is not None and args.memory_of == "torch":
+        if args.memory_of == "torch":
             import torch
             torch.set_num_threads(args.threads)
         print(json.dumps(measure_memory(args.memory_of, CONFIGS[names[0]])))
@@ -200,15 +203,11 @@ def main():
 
     import torch
 
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
-    threads = (f"{args.threads} thread(s) for both libraries" if args.threads is not None else
-               f"torch with its default {torch.get_num_threads()} thread(s), numpy's BLAS with "
-               "its default")
+    torch.set_num_threads(args.threads)
     print("## GPT training step (forward, cross-entropy, backward, AdamW): microattn vs PyTorch")
     print()
     print(f"float32. microattn {ma.__version__} on numpy {np.__version__}; torch "
-          f"{torch.__version__}; {threads}; Python "
+          f"{torch.__version__}; {args.threads} thread(s) for each library; Python "
           f"{platform.python_version()} on {platform.machine()} with {os.cpu_count()} CPUs, load "
           f"average {os.getloadavg()[0]:.1f} at the start. Times: median of {args.steps} steps "
           f"per library after {args.warmup} warm-up steps, the libraries alternating. Memory: "

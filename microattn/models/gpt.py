@@ -13,10 +13,11 @@ from .seq2seq import token_array
 class GPT(Module):
     """A causal language model: each position predicts the next token from those before it::
 
-        x = dropout(tok_embed(idx) + pos_embed[:T])                    (B, T, d_model)
-        x = blocks[i](x, causal)   for i = 0 .. num_layers-1,  each  x = x + SA(norm1(x));
-                                                                      x = x + FF(norm2(x))
-        logits = lm_head(ln_f(x))                                       (B, T, vocab_size)
+        x = dropout(tok_embed(idx) + pos_embed[:T])          (B, T, d_model)
+        for block in blocks:                                 pre-norm, causal:
+            x = x + SA(block.norm1(x))                       SA: self-attention
+            x = x + FF(block.norm2(x))                       FF: feed-forward network
+        logits = lm_head(ln_f(x))                            (B, T, vocab_size)
 
     Each block is an ``nn.TransformerEncoderLayer(norm_first=True)`` run with causal
     self-attention: with no encoder to attend to, GPT's "decoder" block is an
@@ -71,7 +72,7 @@ class GPT(Module):
                              f"{self.max_len}; pass at most the last max_len tokens")
         x = self.drop(self.pos_embed(self.tok_embed(idx)))
         for block in self.blocks:
-            x = block(x, is_causal=True)
+            x = block(x)
         return self.lm_head(self.ln_f(x))
 
     @no_grad()
