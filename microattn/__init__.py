@@ -1,11 +1,22 @@
-"""microattn: a reverse-mode autograd engine on numpy, and a transformer built on it."""
+"""microattn: a reverse-mode autograd engine on numpy, and a transformer built on it.
+
+    import microattn as ma
+    from microattn import nn, optim, functional as F
+"""
 from .autograd import (Function, Tensor, arange, enable_grad, full, get_default_dtype,
                        is_grad_enabled, manual_seed, no_grad, ones, ones_like, rand, randint,
                        randn, set_default_dtype, tensor, zeros, zeros_like)
 from .ops import cat, stack, where
-from . import functional, nn  # noqa: E402
+from . import functional, models, nn, optim
+from .gradcheck import GradcheckError, gradcheck
+from .serialization import SerializationError, load, save
 
 __version__ = "0.1.0"
-from .gradcheck import GradcheckError, gradcheck
-from . import optim
-from .serialization import SerializationError, load, save
+
+__all__ = [
+    "Tensor", "Function", "tensor", "zeros", "ones", "full", "zeros_like", "ones_like",
+    "randn", "rand", "randint", "arange", "cat", "stack", "where", "manual_seed",
+    "no_grad", "enable_grad", "is_grad_enabled", "set_default_dtype", "get_default_dtype",
+    "gradcheck", "GradcheckError", "save", "load", "SerializationError",
+    "functional", "models", "nn", "optim",
+]

@@ -15,12 +15,15 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 try:
-    import torch  # noqa: F401
+    import torch
+    # One thread: the oracle's thread pool only contends with ours on a small,
+    # shared machine (under load, 2 threads made parity tests ~50x slower).
+    torch.set_num_threads(1)
 except ImportError:  # pragma: no cover - depends on the environment
     torch = None
     if os.environ.get("CI"):
         raise RuntimeError("PyTorch is required in CI: the parity tests must not skip "
-                           "(install the test extra: pip install -e '.[test]')")
+                           "(install the test extra: pip install -e '.[test]')") from None
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 """Helpers shared by the tests: shape strategies, gradcheck and PyTorch parity."""
 import numpy as np
-import pytest
 from hypothesis import strategies as st
 
 import microattn as ma

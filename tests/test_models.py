@@ -6,7 +6,6 @@ import pytest
 
 import microattn as ma
 from microattn import functional as F
-from microattn import nn
 from microattn.models import GPT, Seq2SeqTransformer
 from helpers import assert_close, leaf
 
@@ -66,6 +65,18 @@ def test_bad_arguments_are_rejected(rng):
         model.generate(tokens(rng, V_TGT, (1, 2)), 1, top_k=0)
     with pytest.raises(ValueError, match="max_len"):
         tiny_seq2seq().greedy_decode(tokens(rng, V_SRC, (1, 3)), MAX_LEN + 1, BOS, EOS)
+
+
+def test_gpt_and_the_decoder_cannot_look_ahead(rng):
+    """Changing the tokens from position 3 on changes no logits before position 3."""
+    gpt, seq2seq = tiny_gpt().double(), tiny_seq2seq().double()
+    src = tokens(rng, V_SRC, (2, 5))
+    first, second = tokens(rng, V_TGT, (2, 6)), tokens(rng, V_TGT, (2, 6))
+    second[:, :3] = first[:, :3]
+    for run in (gpt, lambda tgt: seq2seq(src, tgt)):
+        a, b = run(first).data, run(second).data
+        assert_close(b[:, :3], a[:, :3], rtol=1e-12, what="logits before the change")
+        assert not np.allclose(b[:, 3:], a[:, 3:])
 
 
 # -- gradients ------------------------------------------------------------------------------

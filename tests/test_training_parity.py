@@ -12,7 +12,7 @@ import microattn as ma
 from microattn import functional as F
 from microattn import optim
 from microattn.models import GPT, Seq2SeqTransformer
-from test_attention_layers import to_torch_names
+from layer_helpers import to_torch_names
 
 torch = pytest.importorskip("torch")
 tnn = torch.nn
@@ -172,16 +172,6 @@ def float64_by_default():
     ma.set_default_dtype(np.float64)
     yield
     ma.set_default_dtype(np.float32)
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """PyTorch on one thread: on tensors this small, a second thread only waits for a
-    core, and on a busy machine that made these tests 50 times slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.mark.parametrize("tie_weights", [False, True])

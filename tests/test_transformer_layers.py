@@ -7,8 +7,8 @@ import microattn as ma
 from microattn import functional as F
 from microattn import nn
 from helpers import PARITY_RTOL, assert_close, leaf
-from test_attention_layers import (as_torch, blocked_mask, causal_blocked, check_layer_gradients,
-                                   module_parity, padding_mask)
+from layer_helpers import (as_torch, blocked_mask, causal_blocked, check_layer_gradients,
+                           module_parity, padding_mask)
 
 torch = pytest.importorskip("torch")
 

@@ -13,23 +13,19 @@ class AccumulateGrad:
     its node form no reference cycle and are freed as soon as the leaf is.
     """
 
-    __slots__ = ("_tensor", "__weakref__")
+    __slots__ = ("_tensor", "shape", "__weakref__")
     _parents = ()
     next_functions = ()
     module_path = ""
 
     def __init__(self, tensor):
         self._tensor = weakref.ref(tensor)
+        self.shape = tensor.data.shape
 
     @property
     def variable(self):
         """The leaf tensor this node accumulates into (None once it is freed)."""
         return self._tensor()
-
-    @property
-    def shape(self):
-        tensor = self._tensor()
-        return None if tensor is None else tensor.data.shape
 
     def name(self):
         return "AccumulateGrad"
@@ -38,10 +34,13 @@ class AccumulateGrad:
         tensor = self._tensor()
         if tensor is None:
             return
+        data = tensor.data
+        if grad.shape != data.shape:  # data was replaced after the forward pass
+            grad = unbroadcast(grad, data.shape)
         if tensor._hooks:
             grad = run_hooks(tensor._hooks, grad)
-        if grad.dtype != tensor.data.dtype:
-            grad = grad.astype(tensor.data.dtype)
+        if grad.dtype != data.dtype:
+            grad = grad.astype(data.dtype)
         if tensor.grad is None:
             # Own the array: a backward may hand one array to two inputs, and
             # optimisers and clip_grad_norm_ update .grad in place.
@@ -128,15 +127,14 @@ def run_backward(root, grad, retain_graph=False):
             if tensor is not None:
                 tensor.grad = grad if tensor.grad is None else tensor.grad + grad
         input_grads = node.backward(grad)
-        if type(input_grads) is not tuple:
+        if input_grads.__class__ is not tuple:
             input_grads = (input_grads,)
         for parent, g in zip(node._parents, input_grads):
             if parent is None:
                 continue
             if g is not None:
-                shape = parent.shape  # None for a leaf that no longer exists
-                if g.shape != shape and shape is not None:
-                    g = unbroadcast(g, shape)
+                if g.shape != parent.shape:
+                    g = unbroadcast(g, parent.shape)
                 pending[parent] = pending[parent] + g if parent in pending else g
             remaining = dependencies[parent] - 1
             dependencies[parent] = remaining

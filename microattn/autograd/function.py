@@ -28,9 +28,11 @@ class Function:
     ``ctx.needs_input_grad[i]`` says which do, so work can be skipped.
     """
 
-    __slots__ = ("_parents", "needs_input_grad", "saved_tensors", "shape", "dtype",
-                 "module_path", "_hooks", "_retained", "_released",
-                 "__dict__", "__weakref__")
+    # Engine bookkeeping lives in slots; what forward keeps on ctx lives in
+    # __dict__, which backward clears to free it.
+    __slots__ = ("_parents", "saved_tensors", "shape", "dtype", "module_path",
+                 "_hooks", "_retained", "__dict__", "__weakref__")
+    _released = False  # set on the node once backward has freed what forward kept
 
     @classmethod
     def apply(cls, *args):
@@ -45,26 +47,29 @@ class Function:
                 raw.append(a.data)
                 if grad_enabled and a._requires_grad:
                     recording = True
-                    parents.append(a.grad_fn or leaf_node(a))
+                    parents.append(a.grad_fn or a._grad_accumulator or leaf_node(a))
                     continue
             else:
                 raw.append(a)
             parents.append(None)
-        ctx.needs_input_grad = tuple([p is not None for p in parents])
+        ctx._parents = parents
         try:
             out = ctx.forward(*raw)
         except (ValueError, IndexError, TypeError) as error:
             raise _explain(cls, args, error) from None
         if not recording:
             return Tensor._make(out, None)
-        ctx._parents = parents
         ctx.shape = out.shape
         ctx.dtype = out.dtype
         ctx.module_path = state.module_path
-        ctx._hooks = None
-        ctx._retained = None
-        ctx._released = False
+        ctx._hooks = None     # gradient hooks on the output (Tensor.register_hook)
+        ctx._retained = None  # weakref to the output once it calls retain_grad()
         return Tensor._make(out, ctx)
+
+    @property
+    def needs_input_grad(self):
+        """One bool per forward argument: does it take a gradient?"""
+        return tuple([p is not None for p in self._parents])
 
     def save_for_backward(self, *arrays):
         """Keep arrays for ``backward``; they are freed once backward has run."""

@@ -139,7 +139,7 @@ class Tensor:
                     f"this one has shape {self.shape}: pass gradient=, an array of shape "
                     f"{self.shape} holding dL/d(this tensor) (e.g. ma.ones_like(t)), or "
                     f"reduce it first (t.sum().backward())")
-            grad = np.ones_like(self.data)
+            grad = np.ones(self.data.shape, self.data.dtype)
         else:
             grad = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient,
                               dtype=self.data.dtype)

@@ -72,7 +72,7 @@ class GPT(Module):
                              f"{self.max_len}; pass at most the last max_len tokens")
         x = self.drop(self.pos_embed(self.tok_embed(idx)))
         for block in self.blocks:
-            x = block(x)
+            x = block(x, is_causal=True)
         return self.lm_head(self.ln_f(x))
 
     @no_grad()

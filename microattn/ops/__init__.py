@@ -12,3 +12,10 @@ from .nn_ops import embedding, log_softmax, softmax
 from .reduce import amax, amin, argmax, argmin, max, mean, min, sum, var
 from .shape import (cat, contiguous, expand, flatten, getitem, permute, reshape, squeeze,
                     stack, transpose, unsqueeze, view)
+
+__all__ = ["abs", "add", "div", "double", "eq", "exp", "float", "ge", "gelu", "gt", "le", "log",
+           "lt", "masked_fill", "mul", "ne", "neg", "pow", "relu", "sigmoid", "sqrt", "sub",
+           "tanh", "where", "matmul", "embedding", "log_softmax", "softmax", "amax", "amin",
+           "argmax", "argmin", "max", "mean", "min", "sum", "var", "cat", "contiguous",
+           "expand", "flatten", "getitem", "permute", "reshape", "squeeze", "stack",
+           "transpose", "unsqueeze", "view"]

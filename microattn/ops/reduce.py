@@ -48,8 +48,14 @@ def _count(shape, axes):
 
 
 def _restore(g, axes, keepdim):
-    """The gradient with the reduced axes put back (size 1), so it broadcasts."""
-    return g if keepdim else np.expand_dims(g, axes)
+    """The gradient with the reduced axes (an int or a sorted tuple) put back
+    with size 1, so it broadcasts against the input."""
+    if keepdim:
+        return g
+    shape = list(g.shape)
+    for axis in axes if isinstance(axes, tuple) else (axes,):  # in order: each lands in place
+        shape.insert(axis, 1)
+    return g.reshape(shape)
 
 
 class Sum(Function):
@@ -57,7 +63,7 @@ class Sum(Function):
 
     def forward(ctx, x, axes, keepdim):
         ctx.axes, ctx.keepdim, ctx.input_shape = axes, keepdim, x.shape
-        return np.sum(x, axis=axes, keepdims=keepdim)
+        return x.sum(axis=axes, keepdims=keepdim)
 
     def backward(ctx, g):
         return np.broadcast_to(_restore(g, ctx.axes, ctx.keepdim), ctx.input_shape), None, None
@@ -73,7 +79,7 @@ class Mean(Function):
                             "(convert it first, e.g. with .double())")
         ctx.axes, ctx.keepdim, ctx.input_shape = axes, keepdim, x.shape
         ctx.count = _count(x.shape, axes)
-        return np.mean(x, axis=axes, keepdims=keepdim)
+        return x.mean(axis=axes, keepdims=keepdim)
 
     def backward(ctx, g):
         g = _restore(g, ctx.axes, ctx.keepdim) / ctx.count
