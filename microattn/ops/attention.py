@@ -2,34 +2,12 @@
 import numpy as np
 
 from ..autograd import Function
+from .nn_ops import softmax_backward, softmax_forward
 
 
 def _swap(a):
     """Swap the last two axes (the matrix transpose of a batch of matrices)."""
     return np.swapaxes(a, -1, -2)
-
-
-def masked_softmax(scores, allowed):
-    """Softmax over the last axis where ``allowed`` (None: everywhere); 0 elsewhere.
-    Works in place on ``scores``, which the caller made and does not keep.
-
-    A row with nothing allowed (or all -inf) has max -inf; shifting it by 0
-    instead keeps its exp() at 0 rather than nan, so the row comes out as
-    zeros instead of 0/0.
-    """
-    if allowed is not None:
-        scores = np.where(allowed, scores, -np.inf)  # may broadcast to more batch dims
-    row_max = scores.max(axis=-1, keepdims=True)
-    masked = not np.isfinite(row_max).all()
-    if masked:
-        row_max[~np.isfinite(row_max)] = 0
-    scores -= row_max
-    p = np.exp(scores, out=scores)
-    total = p.sum(axis=-1, keepdims=True)
-    if masked:
-        total[total == 0] = 1
-    p /= total
-    return p
 
 
 class ScaledDotProductAttention(Function):
@@ -53,7 +31,7 @@ class ScaledDotProductAttention(Function):
         scores *= scale
         if bias is not None:
             scores = scores + bias
-        p = masked_softmax(scores, allowed)
+        p = softmax_forward(scores, -1, allowed)
         if weights_out is not None:
             weights_out.append(p)
         ctx.save_for_backward(q, k, v, p, dropout_mask)
@@ -67,11 +45,10 @@ class ScaledDotProductAttention(Function):
         if needs_v:
             dv = _swap(p if dropout_mask is None else p * dropout_mask) @ g
         if needs_q or needs_k or needs_bias:
-            ds = g @ _swap(v)  # dP, turned into dS in place:
+            dp = g @ _swap(v)
             if dropout_mask is not None:
-                ds *= dropout_mask
-            ds *= p
-            ds -= p * ds.sum(axis=-1, keepdims=True)  # P * dP - P * rowsum(P * dP)
+                dp *= dropout_mask
+            ds = softmax_backward(p, dp)
             if needs_q:
                 dq = ds @ k
                 dq *= ctx.scale

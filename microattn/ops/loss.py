@@ -2,14 +2,9 @@
 import numpy as np
 
 from ..autograd import Function
+from .nn_ops import log_softmax_forward
 
 REDUCTIONS = ("mean", "sum", "none")
-
-
-def log_softmax_last(z):
-    """log softmax over the last axis, shifted by the row max so exp() cannot overflow."""
-    shifted = z - z.max(axis=-1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
 def counted_targets(target, scores_shape, ignore_index, op=""):
@@ -49,7 +44,7 @@ class CrossEntropy(Function):
     def forward(ctx, logits, target, ignore_index, label_smoothing, reduction):
         valid = counted_targets(target, logits.shape, ignore_index)
         target = np.where(valid, target, 0)  # any class index will do on ignored rows
-        log_p = log_softmax_last(logits)
+        log_p = log_softmax_forward(logits)
         picked = np.take_along_axis(log_p, target[..., None], axis=-1)[..., 0]
         loss = -(1 - label_smoothing) * picked
         if label_smoothing:
