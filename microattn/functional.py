@@ -310,4 +310,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     output = ScaledDotProductAttention.apply(
         query, key, value, bias, None if allowed is None else _constant(allowed),
         None if dropout is None else _constant(dropout), scale, weights_out)
-    return (output, _constant(weights_out[0])) if need_weights else output
+    if not need_weights:
+        return output
+    weights = weights_out[0].view()
+    weights.flags.writeable = False  # the same memory backward will read: look, don't touch
+    return output, _constant(weights)

@@ -226,3 +226,26 @@ def test_attention_errors_name_the_shapes():
         F.scaled_dot_product_attention(q, k, v, attn_mask=np.ones((3, 5), dtype=np.int64))
     with pytest.raises(ValueError, match="between 0 and 1"):
         F.scaled_dot_product_attention(q, k, v, dropout_p=2.0)
+
+
+def test_mask_with_more_leading_dims_than_the_scores(rng):
+    """A (2, Tq, Tk) mask on (Tq, d) inputs broadcasts the output to (2, Tq, dv),
+    whether the scores take the shared-shift path (small) or the row-max path (large)."""
+    mask = rng.random((2, 3, 3)) < 0.7
+    mask[..., 0] = True
+    for scale in (1.0, 100.0):
+        arrays = [scale * rng.standard_normal((3, 4)), rng.standard_normal((3, 4)),
+                  rng.standard_normal((3, 4))]
+        out = F.scaled_dot_product_attention(*[leaf(a) for a in arrays], attn_mask=mask)
+        assert out.shape == (2, 3, 4)
+        assert_fused_matches_composed(
+            lambda q, k, v, fused: F.scaled_dot_product_attention(q, k, v, attn_mask=mask,
+                                                                  fused=fused), arrays)
+
+
+def test_returned_weights_are_read_only(rng):
+    """The fused weights share memory with what backward reads, so they cannot be edited."""
+    q, k, v = (leaf(rng.standard_normal((2, 3, 4))) for _ in range(3))
+    _, weights = F.scaled_dot_product_attention(q, k, v, need_weights=True)
+    with pytest.raises(ValueError, match="read-only"):
+        weights.data[0, 0, 0] = 1.0

@@ -51,6 +51,8 @@ def softmax_forward(x, dim=-1, allowed=None):
     """softmax(x) along ``dim`` as a new array; with a boolean ``allowed`` mask
     (broadcasting to x), entries not allowed get 0, and a row with nothing
     allowed is all zeros (not 0/0)."""
+    if allowed is not None:  # a mask may add leading dims: give x all of them
+        x = np.broadcast_to(x, np.broadcast_shapes(x.shape, np.shape(allowed)))
     shift = shared_shift(x)
     if shift is None:
         if allowed is not None:
