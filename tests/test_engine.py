@@ -222,3 +222,40 @@ def test_matmul_shape_error_names_the_op_and_both_shapes():
     message = str(info.value)
     assert "matmul" in message.lower()
     assert "(2, 3)" in message and "(4, 5)" in message
+
+
+def test_grads_stay_owned_writable_arrays_of_the_tensor_dtype():
+    """Leaf and retained grads are arrays (also 0-d, also after accumulating), writable
+    (not the read-only broadcast view a sum's backward hands on) and not the caller's
+    gradient array."""
+    x = ma.tensor(np.float32(2.0), requires_grad=True)
+    for _ in range(2):
+        (x * 3.0).backward()
+    assert isinstance(x.grad, np.ndarray) and x.grad.shape == () and x.grad == 6.0
+    y = leaf(np.ones((2, 3))) * 2.0
+    y.retain_grad()
+    y.sum().backward()
+    y.grad[0, 0] = 5.0  # a broadcast view would refuse this
+    gradient = np.ones((2, 3))
+    z = leaf(np.ones((2, 3))) * 2.0
+    z.retain_grad()
+    z.backward(gradient)
+    assert z.grad is not gradient and z.grad.dtype == np.float64
+
+
+def test_backward_returning_the_wrong_number_of_gradients_names_the_op():
+    class Scale(ma.Function):
+        def forward(ctx, x, factor):
+            ctx.factor = factor
+            return x * factor
+
+        def backward(ctx, g):
+            return g * ctx.factor  # forgot the None for `factor`
+
+    with pytest.raises(RuntimeError, match=r"ScaleBackward returned 1 gradient.*took 2"):
+        Scale.apply(leaf(np.ones(3)), 2.0).sum().backward()
+
+
+def test_retain_grad_on_a_tensor_without_grad_raises():
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        ma.ones(3).retain_grad()

@@ -39,17 +39,23 @@ class AccumulateGrad:
             grad = unbroadcast(grad, data.shape)
         if tensor._hooks:
             grad = run_hooks(tensor._hooks, grad)
-        if grad.dtype != data.dtype:
-            grad = grad.astype(data.dtype)
-        if tensor.grad is None:
-            # Own the array: a backward may hand one array to two inputs, and
-            # optimisers and clip_grad_norm_ update .grad in place.
-            tensor.grad = np.array(grad, copy=True)
-        else:
-            tensor.grad = tensor.grad + grad
+        store_grad(tensor, grad)
 
     def __repr__(self):
         return "<AccumulateGrad>"
+
+
+def store_grad(tensor, grad):
+    """Add ``grad`` into ``tensor.grad``, which stays an array of the tensor's dtype.
+
+    The first gradient is copied: a backward may hand one array to two inputs
+    (or return a read-only broadcast view), and optimisers and clipping update
+    ``.grad`` in place. Later ones are added in place, as in PyTorch.
+    """
+    if tensor.grad is None:
+        tensor.grad = np.array(grad, dtype=tensor.data.dtype, copy=True)
+    else:
+        tensor.grad += grad
 
 
 def leaf_node(tensor):
@@ -125,10 +131,15 @@ def run_backward(root, grad, retain_graph=False):
         if node._retained is not None:
             tensor = node._retained()
             if tensor is not None:
-                tensor.grad = grad if tensor.grad is None else tensor.grad + grad
+                store_grad(tensor, grad)
         input_grads = node.backward(grad)
         if input_grads.__class__ is not tuple:
             input_grads = (input_grads,)
+        if len(input_grads) != len(node._parents):
+            raise RuntimeError(
+                f"{node.name()} returned {len(input_grads)} gradient(s) but its forward took "
+                f"{len(node._parents)} argument(s): backward must return one per argument "
+                "(None for those that take no gradient)")
         for parent, g in zip(node._parents, input_grads):
             if parent is None:
                 continue

@@ -167,6 +167,9 @@ class Tensor:
 
     def retain_grad(self):
         """Keep ``.grad`` on this non-leaf tensor during backward (leaves always do)."""
+        if not self._requires_grad:
+            raise RuntimeError("retain_grad() on a tensor that does not require grad: "
+                               "it will never receive a gradient")
         if self.grad_fn is not None:
             self.grad_fn._retained = weakref.ref(self)
 
