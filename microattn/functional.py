@@ -13,7 +13,9 @@ import numpy as np
 
 from .autograd import Tensor
 from .ops import embedding as _embedding
-from .ops import gelu, log_softmax, relu, sigmoid, softmax, tanh
+from .ops import gelu, relu, sigmoid, tanh
+from .ops import log_softmax as _log_softmax
+from .ops import softmax as _softmax
 from .ops.attention import ScaledDotProductAttention
 from .ops.dropout import Dropout, dropout_mask
 from .ops.loss import REDUCTIONS, CrossEntropy, counted_targets
@@ -41,6 +43,30 @@ def _check_reduction(reduction):
 
 
 # -- dropout -------------------------------------------------------------------
+
+def softmax(input, dim=-1, fused=True):
+    """exp(x) / sum(exp(x)) along ``dim``.
+
+    ``fused=True``: one Softmax node (its backward in ops/nn_ops.py).
+    ``fused=False``: composed from primitive ops, exp(x - m) / sum(exp(x - m))
+    with m the max along ``dim``, so the graph shows every step. m is detached:
+    softmax does not change when every entry shifts by the same amount, so no
+    gradient flows through it.
+    """
+    if fused:
+        return _softmax(input, dim)
+    exps = (input - input.amax(dim, keepdim=True).detach()).exp()
+    return exps / exps.sum(dim, keepdim=True)
+
+
+def log_softmax(input, dim=-1, fused=True):
+    """x - log(sum(exp(x))) along ``dim``; ``fused`` as in :func:`softmax`
+    (composed: (x - m) - log(sum(exp(x - m))), m the detached max)."""
+    if fused:
+        return _log_softmax(input, dim)
+    shifted = input - input.amax(dim, keepdim=True).detach()
+    return shifted - shifted.exp().sum(dim, keepdim=True).log()
+
 
 def dropout(input, p=0.5, training=True):
     """Inverted dropout: zero each element with probability p, scale the rest by 1/(1 - p).

@@ -12,8 +12,9 @@ be repeated exactly.
 """
 import numpy as np
 
+from . import functional as F
 from . import ops
-from .autograd import tensor
+from .autograd import manual_seed, tensor
 from .gradcheck import ATOL, EPS, RTOL, excess_error, gradient_errors
 
 # The pass test is ma.gradcheck's, with its default tolerances.
@@ -36,6 +37,17 @@ _COND = np.array([[True, False, True, True], [False, True, False, True],
 _MASK = np.array([[True], [False], [True]])                         # (3, 1)
 _ROWS = np.array([0, 2, 0])                                         # repeats row 0
 _IDS = tensor([[0, 3, 1, 3], [4, 0, 0, 2]])                         # (2, 4) into 5 rows
+_TARGETS = tensor([[0, 4, -1], [2, 2, 1]])                          # (2, 3), one ignored
+_ALLOWED = np.array([[True, False, True, True, False],
+                     [False, False, False, False, False],             # a fully masked row
+                     [True, True, True, True, True]])                 # (3, 5)
+
+
+def _with_seed(fn, *args):
+    """fn(*args) with the generator reseeded first, so every call draws the same
+    random mask (finite differences call fn many times)."""
+    manual_seed(0)
+    return fn(*args)
 
 
 class Case:
@@ -121,6 +133,18 @@ CASES = [
     Case("softmax", "dim=-1", lambda x: x.softmax(-1), (2, 3, 4)),
     Case("log_softmax", "dim=1", lambda x: x.log_softmax(1), (2, 3, 4)),
     Case("embedding", "ids (2, 4)", lambda w: ops.embedding(_IDS, w), (5, 3)),
+    # fused functional ops (their composed twins are checked against them in the tests)
+    Case("layer_norm", "over the last dim", lambda x, w, b: F.layer_norm(x, (4,), w, b),
+         (2, 3, 4), (4,), (4,)),
+    Case("cross_entropy", "ignore_index, label_smoothing",
+         lambda z: F.cross_entropy(z, _TARGETS, ignore_index=-1, label_smoothing=0.1), (2, 3, 5)),
+    Case("dropout", "p=0.3, one mask", lambda x: _with_seed(F.dropout, x, 0.3), (2, 3, 4)),
+    Case("scaled_dot_product_attention", "causal, Tq != Tk",
+         lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True),
+         (2, 3, 4), (2, 5, 4), (2, 5, 4)),
+    Case("scaled_dot_product_attention", "bool mask (Tq, Tk)",
+         lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=_ALLOWED),
+         (2, 3, 4), (2, 5, 4), (2, 5, 3)),
 ]
 
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 import microattn as ma
 from microattn import functional as F
 from microattn.ops.dropout import dropout_mask
-from helpers import assert_close, leaf, shapes, torch_parity, transposed_leaf
+from helpers import assert_close, assert_fused_matches_composed, leaf, shapes, torch_parity, transposed_leaf
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
@@ -35,9 +35,14 @@ def test_gelu_matches_torch_and_gradchecks(approximate, rng):
 
 
 @pytest.mark.parametrize("name", ["softmax", "log_softmax"])
-def test_softmax_reexports_match_torch(name, rng):
-    x = rng.standard_normal((2, 3, 4))
-    torch_parity(lambda t: getattr(F, name)(t, 1), lambda t: getattr(TF, name)(t, 1), [x])
+def test_softmax_fused_and_composed_match_torch_and_each_other(name, rng):
+    x = rng.standard_normal((2, 3, 4)) * 5
+    for fused in (True, False):
+        torch_parity(lambda t: getattr(F, name)(t, 1, fused=fused),
+                     lambda t: getattr(TF, name)(t, 1), [x])
+    assert_fused_matches_composed(lambda t, fused: getattr(F, name)(t, -1, fused=fused), [x])
+    composed = getattr(F, name)(leaf(x), -1, fused=False)
+    assert composed.grad_fn.name() != getattr(F, name)(leaf(x), -1).grad_fn.name()
 
 
 # -- dropout ------------------------------------------------------------------------

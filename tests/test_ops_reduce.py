@@ -44,10 +44,10 @@ def distinct(rng, shape):
 REDUCTIONS = {
     "sum": (R.sum, lambda x, d, k: torch.sum(x, dim=d, keepdim=k)),
     "mean": (R.mean, lambda x, d, k: torch.mean(x, dim=d, keepdim=k)),
-    "var": (R.var, lambda x, d, k: torch.var(x, dim=d, keepdim=k)),
-    "var_correction_0": (lambda x, d, k: R.var(x, d, k, correction=0),
+    "var": (lambda x, d, k: R.var(x, d, keepdim=k), lambda x, d, k: torch.var(x, dim=d, keepdim=k)),
+    "var_correction_0": (lambda x, d, k: R.var(x, d, keepdim=k, correction=0),
                          lambda x, d, k: torch.var(x, dim=d, keepdim=k, correction=0)),
-    "var_unbiased_false": (lambda x, d, k: R.var(x, d, k, unbiased=False),
+    "var_unbiased_false": (lambda x, d, k: R.var(x, d, False, k),
                            lambda x, d, k: torch.var(x, dim=d, keepdim=k, unbiased=False)),
     "amax": (R.amax, lambda x, d, k: torch.amax(x, dim=d, keepdim=k)),
     "amin": (R.amin, lambda x, d, k: torch.amin(x, dim=d, keepdim=k)),
@@ -92,7 +92,7 @@ def test_var_corrections_and_tuple_dims_match_torch(correction, dim, rng):
     torch_dim = None if dim == () else dim
     torch_parity(lambda t: t.var(dim, correction=correction),
                  lambda t: t.var(dim=torch_dim, correction=correction), [x])
-    torch_parity(lambda t: t.var(dim, True, correction=correction),
+    torch_parity(lambda t: t.var(dim, keepdim=True, correction=correction),
                  lambda t: t.var(dim=torch_dim, keepdim=True, correction=correction), [x])
 
 
@@ -101,6 +101,7 @@ def test_var_spellings():
     assert_close(x.var(unbiased=False).data, np.var(x.data))
     assert_close(x.var(False).data, np.var(x.data))  # PyTorch's old var(unbiased) overload
     assert_close(x.var(1, unbiased=True).data, np.var(x.data, axis=1, ddof=1))
+    assert_close(x.var(1, False, True).data, np.var(x.data, axis=1, ddof=0, keepdims=True))
     with pytest.raises(ValueError, match="either correction or unbiased"):
         x.var(correction=0, unbiased=True)
 

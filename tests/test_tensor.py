@@ -134,7 +134,7 @@ def test_manual_seed_makes_random_draws_repeatable():
 def test_item_numpy_and_detach():
     t = ma.tensor([[2.5]])
     assert t.item() == 2.5 and isinstance(t.item(), float)
-    with pytest.raises(ValueError, match="one element"):
+    with pytest.raises(RuntimeError, match="one element"):
         ma.tensor([1.0, 2.0]).item()
 
     assert t.numpy() is t.data  # shared, as torch's numpy()
@@ -211,3 +211,19 @@ def test_numpy_matrix_on_the_left_of_matmul_gives_a_tensor():
     assert_close(out.data, array @ t.data)
     out.backward(np.ones((2, 2)))
     assert_close(t.grad, array.T @ np.ones((2, 2)))
+
+
+def test_setitem_writes_in_place_where_no_gradient_can_be_affected():
+    t = ma.zeros(2, 3)
+    t[0] = 1.0
+    t[:, 2] = ma.tensor([5.0, 6.0])
+    np.testing.assert_array_equal(t.data, [[1, 1, 5], [0, 0, 6]])
+    weight = ma.zeros(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="no_grad"):
+        weight[0] = 1.0
+    with ma.no_grad():
+        weight[0] = 1.0  # initialising a parameter
+    assert weight.data[0] == 1.0
+    doubled = weight * 2
+    with pytest.raises(RuntimeError, match="no_grad"), ma.no_grad():
+        doubled[0] = 1.0  # an op's output that backward may need stays untouched

@@ -8,6 +8,8 @@ import weakref
 
 import numpy as np
 
+from .grad_mode import state
+
 _default_dtype = np.dtype(np.float32)
 
 
@@ -221,7 +223,8 @@ class Tensor:
     def item(self):
         """The single value held, as a Python number."""
         if self.data.size != 1:
-            raise ValueError(f"item() needs a tensor with one element, this one has shape {self.shape}")
+            raise RuntimeError(f"item() needs a tensor with one element, this one has shape "
+                               f"{self.shape}")
         return self.data.item()
 
     def numpy(self):
@@ -233,6 +236,20 @@ class Tensor:
 
     def tolist(self):
         return self.data.tolist()
+
+    def __setitem__(self, index, value):
+        """Write into the data in place: ``t[0] = 1.0``, ``t[mask] = other``.
+
+        Only where no gradient can be affected: the engine does not track
+        in-place changes, so writing into a tensor that requires grad (whose
+        values backward may need) is refused unless under ``no_grad``, as for
+        initialising parameters.
+        """
+        if self._requires_grad and (state.grad_enabled or self.grad_fn is not None):
+            raise RuntimeError("in-place assignment to a tensor that requires grad is not "
+                               "recorded by autograd: do it under ma.no_grad() on a leaf, "
+                               "or build a new tensor (e.g. with where or masked_fill)")
+        self.data[index] = value.data if isinstance(value, Tensor) else value
 
     def __array__(self, dtype=None, copy=None):
         return self.data if dtype is None else self.data.astype(dtype)

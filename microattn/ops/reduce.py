@@ -170,18 +170,20 @@ def mean(x, dim=None, keepdim=False):
     return Mean.apply(x, _axes("mean", _shape(x), dim), keepdim)
 
 
-def var(x, dim=None, keepdim=False, correction=1, unbiased=None):
+def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Variance over ``dim``: sum of squared deviations / (n - correction).
 
-    correction=1 (the default) is the unbiased estimate, 0 the population
-    variance; ``unbiased=True/False`` is PyTorch's older spelling of 1/0.
+    The arguments are PyTorch's: ``var(dim, unbiased, keepdim)`` and
+    ``var(dim, keepdim=..., correction=...)``. correction=1 (the default) is
+    the unbiased estimate, 0 the population variance; ``unbiased=True/False``
+    is the older spelling of 1/0.
     """
-    if isinstance(dim, bool):  # PyTorch's old overload var(unbiased)
+    if isinstance(dim, bool):  # PyTorch's overload var(unbiased)
         dim, unbiased = None, dim
-    if unbiased is not None:
-        if correction != 1:
-            raise ValueError("var(): pass either correction or unbiased, not both")
-        correction = 1 if unbiased else 0
+    if unbiased is not None and correction is not None:
+        raise ValueError("var(): pass either correction or unbiased, not both")
+    if correction is None:
+        correction = 0 if unbiased is False else 1
     return Var.apply(x, _axes("var", _shape(x), dim), keepdim, correction)
 
 
