@@ -164,7 +164,8 @@ def _negative_log_likelihood(op, log_probs, target, ignore_index, label_smoothin
     loss = -(1 - label_smoothing) * picked
     if label_smoothing:
         loss = loss - label_smoothing * log_probs.mean(-1)
-    loss = loss * valid.astype(log_probs.dtype)
+    # masked_fill, not a product with the mask: an ignored row may hold -inf, and -inf * 0 is nan
+    loss = loss.masked_fill(_constant(~valid), 0.0)
     if reduction == "none":
         return loss
     total = loss.sum()

@@ -41,6 +41,9 @@ def gradient_errors(fn, inputs, eps=1e-6, seed=0):
     if not checked:
         raise ValueError("gradcheck: no input requires grad, so there is nothing to check")
     for i in checked:
+        if not inputs[i].is_leaf:
+            raise ValueError(f"gradcheck: input {i} is the output of an op, not a leaf: its "
+                             "gradient is not kept, so pass the tensors it was made from")
         if inputs[i].dtype != np.float64:
             raise TypeError(f"gradcheck: input {i} is {inputs[i].dtype}; finite differences "
                             "need float64 inputs (use .double())")

@@ -259,3 +259,32 @@ def test_backward_returning_the_wrong_number_of_gradients_names_the_op():
 def test_retain_grad_on_a_tensor_without_grad_raises():
     with pytest.raises(RuntimeError, match="does not require grad"):
         ma.ones(3).retain_grad()
+
+
+def test_a_node_that_receives_no_gradient_does_not_stall_the_nodes_below_it():
+    """A backward that returns None (a stop-gradient) still lets every other path through."""
+    class StopGradient(ma.Function):
+        def forward(ctx, x):
+            return x.copy()
+
+        def backward(ctx, g):
+            return None
+
+    x = leaf(np.array([1.0, 2.0]))
+    doubled = x * 2
+    (StopGradient.apply(doubled.exp()).sum() + doubled.sum()).backward()
+    assert_close(x.grad, [2.0, 2.0])
+
+
+def test_replacing_a_leafs_data_with_another_shape():
+    """After ``p.data = arr`` of a new shape, a new forward works; backward through a graph
+    recorded before the change says what happened instead of summing into the new shape."""
+    p = leaf(np.ones(3))
+    (p * 2).sum().backward()
+    p.data, p.grad = np.ones(4), None
+    (p * 2).sum().backward()
+    assert_close(p.grad, np.full(4, 2.0))
+    stale = (p * 3).sum()
+    p.data = np.ones(1)
+    with pytest.raises(RuntimeError, match="run the forward pass again"):
+        stale.backward()

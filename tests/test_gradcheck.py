@@ -107,3 +107,9 @@ def test_float32_inputs_are_refused():
 def test_nothing_to_check_is_an_error():
     with pytest.raises(ValueError, match="requires grad"):
         ma.gradcheck(Square.apply, [leaf([1.0], requires_grad=False)])
+
+
+def test_non_leaf_inputs_are_refused():
+    x = ma.tensor(np.ones(3), requires_grad=True) * 2
+    with pytest.raises(ValueError, match="not a leaf"):
+        ma.gradcheck(lambda t: t.exp(), [x])

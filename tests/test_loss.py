@@ -172,3 +172,16 @@ def test_mse_loss_matches_torch_and_gradchecks(shape, reduction):
 def test_mse_loss_warns_when_shapes_differ():
     with pytest.warns(UserWarning, match=r"target of shape \(3,\).*input of shape \(2, 3\)"):
         F.mse_loss(ma.ones(2, 3), ma.ones(3))
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_ignored_row_holding_minus_inf_gives_no_nan(fused):
+    """An ignored row is read at a placeholder class; -inf there must not turn the loss nan."""
+    logits = np.array([[-np.inf, 1.0, 2.0], [0.1, 0.2, 0.3]])
+    target = np.array([-100, 2])
+    expected = torch.nn.functional.cross_entropy(torch.tensor(logits), torch.tensor(target))
+    loss = F.cross_entropy(ma.tensor(logits), ma.tensor(target), fused=fused)
+    assert_close(loss.data, expected.numpy())
+    nll = F.nll_loss(ma.tensor(logits), ma.tensor(target))
+    assert_close(nll.data, torch.nn.functional.nll_loss(torch.tensor(logits),
+                                                         torch.tensor(target)).numpy())

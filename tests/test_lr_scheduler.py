@@ -1,11 +1,13 @@
-"""Learning-rate schedulers: PyTorch's learning rates step by step, state dicts, noam_lambda."""
+"""Learning-rate schedulers: PyTorch's learning rates step by step, state dicts, noam_lambda,
+SequentialLR."""
 import math
 
 import numpy as np
 import pytest
 
 from microattn import optim
-from microattn.optim.lr_scheduler import CosineAnnealingLR, LambdaLR, LinearLR, noam_lambda
+from microattn.optim.lr_scheduler import (CosineAnnealingLR, LambdaLR, LinearLR, SequentialLR,
+                                          noam_lambda)
 from helpers import leaf
 
 torch = pytest.importorskip("torch")
@@ -51,8 +53,35 @@ CASES = {
                                                   total_iters=33),
     "linear-defaults": lambda mod, opt: mod.LinearLR(opt),
 }
+# Each later schedule restarts from its epoch 0 at its milestone.
+SEQUENTIAL_CASES = {
+    "warmup-cosine": lambda mod, opt: mod.SequentialLR(
+        opt, [mod.LinearLR(opt, start_factor=0.01, total_iters=10),
+              mod.CosineAnnealingLR(opt, T_max=30)], milestones=[10]),
+    "warmup-lambda": lambda mod, opt: mod.SequentialLR(
+        opt, [mod.LinearLR(opt, start_factor=0.1, total_iters=20),
+              mod.LambdaLR(opt, [lambda e: 0.95 ** e, noam_lambda(32, 7)])], milestones=[20]),
+    "three-schedules": lambda mod, opt: mod.SequentialLR(
+        opt, [mod.LinearLR(opt, start_factor=0.05, total_iters=5),
+              mod.CosineAnnealingLR(opt, T_max=20, eta_min=1e-3),
+              mod.LinearLR(opt, start_factor=1.0, end_factor=0.1, total_iters=15)],
+        milestones=[5, 25]),
+    "cosine-then-linear": lambda mod, opt: mod.SequentialLR(
+        opt, [mod.CosineAnnealingLR(opt, T_max=7, eta_min=0.01),
+              mod.LinearLR(opt, start_factor=0.2, end_factor=0.5, total_iters=9)], milestones=[5]),
+    "sequential-from-milestone-0": lambda mod, opt: mod.SequentialLR(
+        opt, [mod.LinearLR(opt, start_factor=0.2), mod.CosineAnnealingLR(opt, T_max=9)],
+        milestones=[0]),
+    "nested-sequential": lambda mod, opt: mod.SequentialLR(
+        opt, [mod.SequentialLR(opt, [mod.LinearLR(opt, start_factor=0.1, total_iters=4),
+                                     mod.CosineAnnealingLR(opt, T_max=10)], milestones=[4]),
+              mod.LambdaLR(opt, lambda e: 0.9 ** e)], milestones=[12]),
+}
+CASES.update(SEQUENTIAL_CASES)
 
 
+# torch warns (spuriously) that a nested SequentialLR steps before optimizer.step().
+@pytest.mark.filterwarnings("ignore:Detected call of `lr_scheduler.step\\(\\)` before")
 @pytest.mark.parametrize("case", CASES)
 def test_learning_rates_match_torch(case):
     ours_opt, torch_opt = optimizers()
@@ -170,3 +199,74 @@ def test_bad_arguments():
         LinearLR(opt, total_iters=0)
     with pytest.raises(ValueError, match="Expected 2 lr_lambdas"):
         LambdaLR(opt, [lambda e: 1.0])
+
+
+def test_warmup_then_cosine_closed_form():
+    """Independent of torch: the docstring's idiom is a linear warm-up over W steps, then a
+    full cosine from base_lr (restarted at the milestone) down to 0 at step T."""
+    base, W, T = 0.5, 8, 40
+    opt, _ = optimizers((base,))
+    warm = LinearLR(opt, start_factor=0.01, total_iters=W)
+    cos = CosineAnnealingLR(opt, T_max=T - W)
+    lrs = lrs_over(SequentialLR(opt, [warm, cos], milestones=[W]), steps=T)
+    t = np.arange(T + 1)
+    expected = np.where(t < W, base * (0.01 + 0.99 * t / W),
+                        base * (1 + np.cos(np.pi * (t - W) / (T - W))) / 2)
+    np.testing.assert_allclose(lrs, expected, rtol=1e-12, atol=1e-15)
+    assert lrs[W] == base
+
+
+@pytest.mark.parametrize("split", [9, 10, 11])
+def test_sequential_state_dict_resumes_at_the_milestone_like_torch(split):
+    """Save just before, at and after the milestone (10); the resumed run continues as
+    torch's uninterrupted one."""
+    make = SEQUENTIAL_CASES["warmup-cosine"]
+    torch_opt = optimizers()[1]
+    theirs = make(torch.optim.lr_scheduler, torch_opt)
+    expected = [theirs.get_last_lr()]
+    for _ in range(30):
+        torch_opt.step()
+        theirs.step()
+        expected.append(theirs.get_last_lr())
+
+    first_opt, _ = optimizers()
+    first = make(optim.lr_scheduler, first_opt)
+    for _ in range(split):
+        first_opt.step()
+        first.step()
+    opt_state, sched_state = first_opt.state_dict(), first.state_dict()
+    assert sched_state["last_epoch"] == split
+    # The warm-up ran epochs 0..9; the cosine was restarted at epoch 0 at the milestone.
+    assert [s["last_epoch"] for s in sched_state["_schedulers"]] == [9, max(split - 10, -1)]
+
+    resumed_opt, _ = optimizers((9.0, 9.0))
+    resumed = make(optim.lr_scheduler, resumed_opt)
+    resumed_opt.load_state_dict(opt_state)
+    resumed.load_state_dict(sched_state)
+    for step in range(split, 31):
+        np.testing.assert_allclose(resumed.get_last_lr(), expected[step], rtol=RTOL)
+        assert [g["lr"] for g in resumed_opt.param_groups] == resumed.get_last_lr()
+        resumed_opt.step()
+        resumed.step()
+
+
+def test_sequential_bad_arguments():
+    opt, _ = optimizers()
+    other, _ = optimizers()
+    with pytest.raises(ValueError, match="at least one scheduler"):
+        SequentialLR(opt, [], milestones=[])
+    with pytest.raises(ValueError, match="2 schedulers and 2 milestones"):
+        SequentialLR(opt, [LinearLR(opt), LinearLR(opt)], milestones=[3, 6])
+    with pytest.raises(ValueError, match="2 schedulers and 0 milestones"):
+        SequentialLR(opt, [LinearLR(opt), LinearLR(opt)], milestones=[])
+    with pytest.raises(ValueError, match=r"schedulers\[1\] \(CosineAnnealingLR\)"):
+        SequentialLR(opt, [LinearLR(opt), CosineAnnealingLR(other, T_max=5)], milestones=[3])
+    with pytest.raises(TypeError, match=r"schedulers\[0\] is SGD"):
+        SequentialLR(opt, [opt], milestones=[])
+    with pytest.raises(ValueError, match="increasing order"):
+        SequentialLR(opt, [LinearLR(opt), LinearLR(opt), LinearLR(opt)], milestones=[6, 3])
+
+    sched = SequentialLR(opt, [LinearLR(opt), LinearLR(opt)], milestones=[3])
+    state = SequentialLR(opt, [LinearLR(opt)], milestones=[]).state_dict()
+    with pytest.raises(ValueError, match="1 schedulers' states, but this SequentialLR has 2"):
+        sched.load_state_dict(state)

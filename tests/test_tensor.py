@@ -227,3 +227,16 @@ def test_setitem_writes_in_place_where_no_gradient_can_be_affected():
     doubled = weight * 2
     with pytest.raises(RuntimeError, match="no_grad"), ma.no_grad():
         doubled[0] = 1.0  # an op's output that backward may need stays untouched
+
+
+def test_numpy_array_of_a_tensor_copies_and_asarray_shares():
+    t = ma.tensor([1.0, 2.0])
+    copied = np.array(t)
+    copied[0] = 99.0
+    assert t.data[0] == 1.0
+    assert np.asarray(t) is t.data or np.shares_memory(np.asarray(t), t.data)
+
+
+def test_softmax_and_squeeze_of_a_0d_tensor_as_torch():
+    assert ma.tensor(2.0).softmax(-1).item() == 1.0
+    assert ma.tensor(2.0).squeeze(0).item() == 2.0

@@ -34,9 +34,10 @@ class AccumulateGrad:
         tensor = self._tensor()
         if tensor is None:
             return
-        data = tensor.data
-        if grad.shape != data.shape:  # data was replaced after the forward pass
-            grad = unbroadcast(grad, data.shape)
+        if grad.shape != tensor.data.shape:
+            raise RuntimeError(
+                f"a leaf of shape {tensor.data.shape} had shape {grad.shape} when the graph was "
+                "recorded (its .data was replaced since): run the forward pass again")
         if tensor._hooks:
             grad = run_hooks(tensor._hooks, grad)
         store_grad(tensor, grad)
@@ -61,7 +62,7 @@ def store_grad(tensor, grad):
 def leaf_node(tensor):
     """The AccumulateGrad node of a leaf tensor, made on first use and reused."""
     node = tensor._grad_accumulator
-    if node is None:
+    if node is None or node.shape != tensor.data.shape:  # new, or .data was replaced
         node = tensor._grad_accumulator = AccumulateGrad(tensor)
     return node
 
@@ -117,29 +118,14 @@ def run_backward(root, grad, retain_graph=False):
     ready = [root]
     while ready:
         node = ready.pop()
-        grad = pending.pop(node)
+        grad = pending.pop(node, None)
         if type(node) is AccumulateGrad:
-            node.accumulate(grad)
+            if grad is not None:
+                node.accumulate(grad)
             continue
-        if node._released:
-            raise RuntimeError(
-                f"Trying to backward through {node.name()} a second time, but the values "
-                "it saved were freed by the first backward. Pass retain_graph=True to the "
-                "first backward() to backpropagate through the same graph again.")
-        if node._hooks:
-            grad = run_hooks(node._hooks, grad)
-        if node._retained is not None:
-            tensor = node._retained()
-            if tensor is not None:
-                store_grad(tensor, grad)
-        input_grads = node.backward(grad)
-        if input_grads.__class__ is not tuple:
-            input_grads = (input_grads,)
-        if len(input_grads) != len(node._parents):
-            raise RuntimeError(
-                f"{node.name()} returned {len(input_grads)} gradient(s) but its forward took "
-                f"{len(node._parents)} argument(s): backward must return one per argument "
-                "(None for those that take no gradient)")
+        # A node no gradient reached (its users' backwards all returned None)
+        # passes none on, but still counts as done for the nodes below it.
+        input_grads = (None,) * len(node._parents) if grad is None else _node_backward(node, grad)
         for parent, g in zip(node._parents, input_grads):
             if parent is None:
                 continue
@@ -149,7 +135,31 @@ def run_backward(root, grad, retain_graph=False):
                 pending[parent] = pending[parent] + g if parent in pending else g
             remaining = dependencies[parent] - 1
             dependencies[parent] = remaining
-            if remaining == 0 and parent in pending:
+            if remaining == 0:
                 ready.append(parent)
         if not retain_graph:
             node._release()
+
+
+def _node_backward(node, grad):
+    """Run one node's hooks and backward on dL/d(its output); one gradient per input."""
+    if node._released:
+        raise RuntimeError(
+            f"Trying to backward through {node.name()} a second time, but the values "
+            "it saved were freed by the first backward. Pass retain_graph=True to the "
+            "first backward() to backpropagate through the same graph again.")
+    if node._hooks:
+        grad = run_hooks(node._hooks, grad)
+    if node._retained is not None:
+        tensor = node._retained()
+        if tensor is not None:
+            store_grad(tensor, grad)
+    input_grads = node.backward(grad)
+    if input_grads.__class__ is not tuple:
+        input_grads = (input_grads,)
+    if len(input_grads) != len(node._parents):
+        raise RuntimeError(
+            f"{node.name()} returned {len(input_grads)} gradient(s) but its forward took "
+            f"{len(node._parents)} argument(s): backward must return one per argument "
+            "(None for those that take no gradient)")
+    return input_grads

@@ -47,7 +47,7 @@ class Function:
                 raw.append(a.data)
                 if grad_enabled and a._requires_grad:
                     recording = True
-                    parents.append(a.grad_fn or a._grad_accumulator or leaf_node(a))
+                    parents.append(a.grad_fn or leaf_node(a))
                     continue
             else:
                 raw.append(a)

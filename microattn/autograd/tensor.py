@@ -252,7 +252,10 @@ class Tensor:
         self.data[index] = value.data if isinstance(value, Tensor) else value
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        """The data for numpy: ``np.asarray(t)`` shares it, ``np.array(t)`` copies it."""
+        if copy:
+            return np.array(self.data, dtype=dtype, copy=True)
+        return np.asarray(self.data, dtype=dtype)
 
     def __repr__(self):
         body = np.array2string(self.data, separator=", ", prefix="tensor(")

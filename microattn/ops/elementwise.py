@@ -246,7 +246,7 @@ class GELU(Function):
         cdf += 1
         cdf *= 0.5
         ctx.save_for_backward(x, cdf)
-        return x * cdf
+        return _float_result(x * cdf, x)
 
     def backward(ctx, g):
         x, cdf = ctx.saved_tensors
@@ -261,7 +261,7 @@ class GELUTanh(Function):
     def forward(ctx, x):
         t = np.tanh(_SQRT_2_OVER_PI * (x + _GELU_CUBIC * x * x * x))
         ctx.save_for_backward(x, t)
-        return 0.5 * x * (1 + t)
+        return _float_result(0.5 * x * (1 + t), x)
 
     def backward(ctx, g):
         x, t = ctx.saved_tensors

@@ -17,6 +17,8 @@ SHARED_SHIFT_SPAN = 20.0
 def row_sum(a, dim=-1):
     """sum(a, dim, keepdims=True). Over the last dim it is a product with a vector
     of ones: BLAS does that several times faster than numpy reduces short rows."""
+    if a.ndim == 0:
+        return a
     if dim == -1 or dim == a.ndim - 1:
         return a @ np.ones((a.shape[-1], 1), dtype=a.dtype)
     return a.sum(axis=dim, keepdims=True)
@@ -59,7 +61,7 @@ def softmax_forward(x, dim=-1, allowed=None):
             x = np.where(allowed, x, -np.inf)  # the row max must be an allowed entry's
         shift = x.max(axis=dim, keepdims=True)
         shift[np.isneginf(shift)] = 0  # a row of -inf: exp gives zeros, not nan
-    y = np.subtract(x, shift, dtype=x.dtype)
+    y = np.asarray(np.subtract(x, shift, dtype=x.dtype))  # an array even when 0-d
     np.exp(y, out=y)
     if allowed is not None:
         y *= allowed

@@ -49,7 +49,7 @@ class Squeeze(Reshape):
 
     def forward(ctx, x, dim):
         ctx.input_shape = x.shape
-        if dim is None:
+        if dim is None or x.ndim == 0:  # a 0-d tensor takes dim 0 or -1 and stays as it is
             return np.squeeze(x)
         dims = [_dim(d, x.ndim) for d in (dim if isinstance(dim, (tuple, list)) else (dim,))]
         # As in PyTorch, a named dim whose size is not 1 is kept, not an error.

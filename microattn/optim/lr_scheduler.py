@@ -14,11 +14,14 @@ it sets the lr of step 0; then call ``scheduler.step()`` once after each
 - :class:`CosineAnnealingLR`: cosine decay from base_lr to ``eta_min`` over ``T_max`` steps.
 - :class:`LinearLR`: linear warm-up, from ``start_factor * base_lr`` to
   ``end_factor * base_lr`` over ``total_iters`` steps, then constant.
+- :class:`SequentialLR`: one schedule after another, e.g. a linear warm-up, then cosine
+  decay (example in its docstring).
 
 ``last_epoch`` counts the calls to ``step()`` (0 after construction), whether
 they mark epochs or batches. To resume, build the optimiser and the scheduler
 as before, then load both state dicts.
 """
+import bisect
 import math
 
 
@@ -45,25 +48,46 @@ class LRScheduler:
                                f"before (or load the scheduler's state_dict instead)")
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
+        self._initial_step()
+
+    def _initial_step(self):
+        """The first step, which sets the lrs of epoch 0 from the group lrs (the
+        constructor takes it; :class:`SequentialLR` retakes it for its first schedule)."""
         self._step_count = 0
         self.step()
 
     @property
     def _is_initial(self):
-        """True inside the step the constructor takes."""
+        """True inside :meth:`_initial_step`."""
         return self._step_count == 1
 
     def get_lr(self):
         """The learning rate of each group at ``last_epoch`` (subclasses implement)."""
         raise NotImplementedError(f"{type(self).__name__} must implement get_lr()")
 
+    def _closed_form_lr(self):
+        """The lrs at ``last_epoch`` from ``base_lrs`` alone, whatever the groups hold.
+        Schedules whose :meth:`get_lr` is recursive override it; for the others
+        (e.g. :class:`LambdaLR`) ``get_lr()`` already is the closed form."""
+        return self.get_lr()
+
     def step(self):
         """Advance the schedule by one step and write the new lrs into the optimiser."""
         self._step_count += 1
         self.last_epoch += 1
-        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
+        self._set_lrs(self.get_lr())
+
+    def _jump_to(self, epoch):
+        """Set ``last_epoch`` to ``epoch`` and its lrs from the closed form: how
+        :class:`SequentialLR` restarts a schedule at epoch 0 at its milestone, as
+        PyTorch's deprecated ``step(epoch)``. Not counted as a step."""
+        self.last_epoch = epoch
+        self._set_lrs(self._closed_form_lr())
+
+    def _set_lrs(self, lrs):
+        for group, lr in zip(self.optimizer.param_groups, lrs):
             group["lr"] = lr
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+        self._last_lr = self._current_lrs()
 
     def get_last_lr(self):
         """The learning rates the last ``step()`` set, one per param group."""
@@ -133,6 +157,11 @@ class CosineAnnealingLR(LRScheduler):
         ratio = (1 + math.cos(math.pi * t / T)) / (1 + math.cos(math.pi * (t - 1) / T))
         return [ratio * (lr - eta_min) + eta_min for lr in self._current_lrs()]
 
+    def _closed_form_lr(self):
+        return [self.eta_min + (base_lr - self.eta_min)
+                * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
+                for base_lr in self.base_lrs]
+
 
 class LinearLR(LRScheduler):
     """Linear warm-up: the lr factor goes from ``start_factor`` to ``end_factor``
@@ -169,6 +198,103 @@ class LinearLR(LRScheduler):
         # factor_t / factor_{t-1}, so each step rescales the current lr.
         ratio = 1.0 + (end - start) / (self.total_iters * start + (t - 1) * (end - start))
         return [lr * ratio for lr in self._current_lrs()]
+
+    def _closed_form_lr(self):
+        t, start, end = min(self.last_epoch, self.total_iters), self.start_factor, self.end_factor
+        return [base_lr * (start + (end - start) * t / self.total_iters)
+                for base_lr in self.base_lrs]
+
+
+class SequentialLR(LRScheduler):
+    """Runs ``schedulers`` one after another, switching at the ``milestones``
+    (``len(schedulers) - 1`` of them, in increasing order): ``schedulers[i]``
+    sets the lr from epoch ``milestones[i - 1]`` on. At its milestone a
+    schedule restarts from its own epoch 0 (its closed form from the initial
+    lrs, e.g. ``base_lr`` for :class:`CosineAnnealingLR`), not from the lr the
+    previous one reached. The usual linear warm-up over ``W`` of ``T`` steps::
+
+        warm = LinearLR(opt, start_factor=0.01, total_iters=W)
+        decay = CosineAnnealingLR(opt, T_max=T - W)
+        sched = SequentialLR(opt, [warm, decay], milestones=[W])
+
+    The paper's schedule has its warm-up built in (``LambdaLR(opt, noam_lambda(d_model,
+    W))`` alone); any other :class:`LambdaLR` follows a warm-up the same way::
+
+        sched = SequentialLR(opt, [warm, LambdaLR(opt, lambda e: 0.999 ** e)], milestones=[W])
+
+    Build the schedulers right before it: it resets the lrs to the initial ones
+    and takes their first step again. Its state dict holds theirs.
+    """
+
+    _not_state = ("optimizer", "_schedulers")
+
+    def __init__(self, optimizer, schedulers, milestones, last_epoch=-1):
+        schedulers, milestones = list(schedulers), list(milestones)
+        if not schedulers:
+            raise ValueError("SequentialLR expects at least one scheduler, but got none")
+        for i, scheduler in enumerate(schedulers):
+            if not isinstance(scheduler, LRScheduler):
+                raise TypeError(f"SequentialLR expects LRSchedulers, but schedulers[{i}] "
+                                f"is {type(scheduler).__name__}")
+            if scheduler.optimizer is not optimizer:
+                raise ValueError(f"SequentialLR expects all schedulers to belong to its "
+                                 f"optimizer, but schedulers[{i}] "
+                                 f"({type(scheduler).__name__}) schedules another one")
+        if len(milestones) != len(schedulers) - 1:
+            raise ValueError(f"SequentialLR expects one milestone fewer than schedulers, "
+                             f"but got {len(schedulers)} schedulers and "
+                             f"{len(milestones)} milestones")
+        if milestones != sorted(milestones):
+            raise ValueError(f"SequentialLR expects milestones in increasing order, "
+                             f"got {milestones}")
+        self.optimizer = optimizer
+        self._schedulers = schedulers
+        self._milestones = milestones
+        self.last_epoch = last_epoch + 1
+        # Each scheduler took a step when it was made: undo them, and take only
+        # the step of the scheduler that runs at epoch 0 again.
+        for group in optimizer.param_groups:
+            group["lr"] = group["initial_lr"]
+        self._undo_first_steps(self)
+        first = schedulers[bisect.bisect_right(milestones, 0)]
+        first._initial_step()
+        self._last_lr = first.get_last_lr()
+
+    @classmethod
+    def _undo_first_steps(cls, scheduler):
+        if isinstance(scheduler, SequentialLR):
+            for inner in scheduler._schedulers:
+                cls._undo_first_steps(inner)
+        else:
+            scheduler.last_epoch -= 1
+
+    def step(self):
+        """Step the scheduler that runs at the new epoch, or start it at its epoch 0
+        if its milestone is this epoch."""
+        self.last_epoch += 1
+        i = bisect.bisect_right(self._milestones, self.last_epoch)
+        scheduler = self._schedulers[i]
+        if i > 0 and self._milestones[i - 1] == self.last_epoch:
+            scheduler._jump_to(0)
+        else:
+            scheduler.step()
+        self._last_lr = scheduler.get_last_lr()
+
+    def state_dict(self):
+        """Its state, with the schedulers' state dicts under ``'_schedulers'``."""
+        state = super().state_dict()
+        state["_schedulers"] = [scheduler.state_dict() for scheduler in self._schedulers]
+        return state
+
+    def load_state_dict(self, state_dict):
+        """Restore a :meth:`state_dict`, the schedulers' states included."""
+        states = state_dict["_schedulers"]
+        if len(states) != len(self._schedulers):
+            raise ValueError(f"the state dict holds {len(states)} schedulers' states, "
+                             f"but this SequentialLR has {len(self._schedulers)} schedulers")
+        super().load_state_dict(state_dict)
+        for scheduler, state in zip(self._schedulers, states):
+            scheduler.load_state_dict(state)
 
 
 def noam_lambda(d_model, warmup):
