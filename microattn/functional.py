@@ -12,23 +12,19 @@ import warnings
 import numpy as np
 
 from .autograd import Tensor
+from .autograd.tensor import unwrap
 from .ops import embedding as _embedding
 from .ops import gelu, relu, sigmoid, tanh
 from .ops import log_softmax as _log_softmax
 from .ops import softmax as _softmax
 from .ops.attention import ScaledDotProductAttention
-from .ops.dropout import Dropout, dropout_mask
+from .ops.dropout import Dropout, check_probability, dropout_mask
 from .ops.loss import REDUCTIONS, CrossEntropy, counted_targets
 from .ops.norm import LayerNorm
 
 __all__ = ["relu", "gelu", "sigmoid", "tanh", "softmax", "log_softmax", "dropout", "linear",
            "embedding", "layer_norm", "cross_entropy", "nll_loss", "mse_loss",
            "masked_softmax", "scaled_dot_product_attention"]
-
-
-def _array(x):
-    """The ndarray behind a tensor, array or nested list."""
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
 
 
 def _constant(array):
@@ -74,8 +70,7 @@ def dropout(input, p=0.5, training=True):
     The identity when not training or when p == 0; p == 1 gives zeros. The
     mask comes from the generator ``ma.manual_seed`` sets.
     """
-    if not 0 <= p <= 1:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    check_probability(p)
     if not training or p == 0:
         return input
     return Dropout.apply(input, _constant(dropout_mask(input.shape, p, input.dtype)))
@@ -109,7 +104,7 @@ def embedding(input, weight, padding_idx=None):
         return output
     if padding_idx < 0:
         padding_idx += weight.shape[0]
-    keep = (_array(input) != padding_idx)[..., None].astype(output.dtype)
+    keep = (unwrap(input) != padding_idx)[..., None].astype(output.dtype)
     output.register_hook(lambda grad: _constant(grad.data * keep))
     return output
 
@@ -148,7 +143,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5, fused=
 # -- losses --------------------------------------------------------------------
 
 def _integer_target(target):
-    target = _array(target)
+    target = unwrap(target)
     if target.dtype.kind not in "iu":
         raise TypeError(f"expected integer class indices as target, got dtype {target.dtype} "
                         "(class-probability targets are not supported)")
@@ -188,8 +183,7 @@ def cross_entropy(logits, target, ignore_index=-100, label_smoothing=0.0, reduct
     log_softmax and indexing instead of the fused CrossEntropy node.
     """
     _check_reduction(reduction)
-    if not 0 <= label_smoothing <= 1:
-        raise ValueError(f"label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
+    check_probability(label_smoothing, "label_smoothing")
     target = _integer_target(target)
     if fused:
         return CrossEntropy.apply(logits, _constant(target), ignore_index,
@@ -210,8 +204,8 @@ def nll_loss(input, target, ignore_index=-100, reduction="mean"):
 def mse_loss(input, target, reduction="mean"):
     """Mean squared error, (input - target)^2 reduced; gradients reach both arguments."""
     _check_reduction(reduction)
-    if tuple(_array(target).shape) != tuple(input.shape):
-        warnings.warn(f"mse_loss: target of shape {tuple(_array(target).shape)} differs from "
+    if tuple(unwrap(target).shape) != tuple(input.shape):
+        warnings.warn(f"mse_loss: target of shape {tuple(unwrap(target).shape)} differs from "
                       f"input of shape {tuple(input.shape)}; they will be broadcast, which is "
                       "likely not what you meant", stacklevel=2)
     diff = input - target
@@ -232,7 +226,7 @@ def _attention_masks(attn_mask, is_causal, q_len, k_len, dtype):
     """
     bias = allowed = None
     if attn_mask is not None:
-        mask = _array(attn_mask)
+        mask = unwrap(attn_mask)
         fits = all(m in (1, n) for m, n in zip(mask.shape[-2:], (q_len, k_len)))
         if mask.ndim < 2 or not fits:  # PyTorch wants (..., Tq, Tk) too
             raise ValueError(f"scaled_dot_product_attention: attn_mask of shape {mask.shape} does "
@@ -317,8 +311,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     if key.shape[-2] != value.shape[-2]:
         raise ValueError(f"scaled_dot_product_attention: key of shape {tuple(key.shape)} and "
                          f"value of shape {tuple(value.shape)} differ in length (dim -2)")
-    if not 0 <= dropout_p <= 1:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {dropout_p}")
+    check_probability(dropout_p)
     q_len, k_len = query.shape[-2], key.shape[-2]
     scale = 1 / math.sqrt(query.shape[-1]) if scale is None else float(scale)
     bias, allowed = _attention_masks(attn_mask, is_causal, q_len, k_len, query.dtype)

@@ -5,8 +5,9 @@ from . import random
 from .tensor import Tensor, get_default_dtype
 
 
-def _shape(size):
-    """Accept ``f(2, 3)`` and ``f((2, 3))`` alike, as PyTorch does."""
+def sizes(size):
+    """Accept ``f(2, 3)`` and ``f((2, 3))`` alike, as PyTorch does (also for
+    reshape, permute and expand)."""
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         return tuple(size[0])
     return tuple(size)
@@ -24,17 +25,17 @@ def _float_dtype(dtype):
 
 
 def zeros(*size, dtype=None, requires_grad=False):
-    return _leaf(np.zeros(_shape(size), dtype=_float_dtype(dtype)), requires_grad)
+    return _leaf(np.zeros(sizes(size), dtype=_float_dtype(dtype)), requires_grad)
 
 
 def ones(*size, dtype=None, requires_grad=False):
-    return _leaf(np.ones(_shape(size), dtype=_float_dtype(dtype)), requires_grad)
+    return _leaf(np.ones(sizes(size), dtype=_float_dtype(dtype)), requires_grad)
 
 
 def full(size, fill_value, dtype=None, requires_grad=False):
     if dtype is None and isinstance(fill_value, (bool, int)) and not isinstance(fill_value, float):
         dtype = np.bool_ if isinstance(fill_value, bool) else np.int64
-    return _leaf(np.full(_shape((size,)), fill_value, dtype=_float_dtype(dtype)), requires_grad)
+    return _leaf(np.full(sizes((size,)), fill_value, dtype=_float_dtype(dtype)), requires_grad)
 
 
 def zeros_like(t, dtype=None, requires_grad=False):
@@ -47,13 +48,13 @@ def ones_like(t, dtype=None, requires_grad=False):
 
 def randn(*size, dtype=None, requires_grad=False):
     """Standard normal samples from the generator ``manual_seed`` sets."""
-    array = random.generator().standard_normal(_shape(size)).astype(_float_dtype(dtype), copy=False)
+    array = random.generator().standard_normal(sizes(size)).astype(_float_dtype(dtype), copy=False)
     return _leaf(array, requires_grad)
 
 
 def rand(*size, dtype=None, requires_grad=False):
     """Uniform samples on [0, 1) from the generator ``manual_seed`` sets."""
-    array = random.generator().random(_shape(size)).astype(_float_dtype(dtype), copy=False)
+    array = random.generator().random(sizes(size)).astype(_float_dtype(dtype), copy=False)
     return _leaf(array, requires_grad)
 
 

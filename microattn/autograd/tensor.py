@@ -47,6 +47,11 @@ def as_array(data, dtype=None):
     return array
 
 
+def unwrap(x):
+    """The ndarray behind a tensor (shared); anything else as an ndarray (not copied)."""
+    return x.data if isinstance(x, Tensor) else np.asarray(x)
+
+
 def _check_differentiable(dtype):
     if np.dtype(dtype).kind not in "fc":
         raise TypeError(f"only floating-point tensors can require gradients, not {dtype}")

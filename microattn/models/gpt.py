@@ -7,7 +7,7 @@ from ..autograd import Tensor, no_grad
 from ..autograd.random import generator
 from ..nn import (Dropout, Embedding, LayerNorm, LearnedPositionalEmbedding, Linear, Module,
                   ModuleList, TransformerEncoderLayer, init)
-from .seq2seq import token_array
+from .tokens import token_array
 
 
 class GPT(Module):

@@ -6,15 +6,7 @@ import numpy as np
 from ..autograd import Tensor, no_grad
 from ..nn import (Embedding, LayerNorm, Linear, Module, PositionalEncoding, TransformerDecoder,
                   TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer, init)
-
-
-def token_array(tokens, name="tokens"):
-    """The int ndarray (B, T) behind token ids given as a Tensor, an ndarray or nested lists."""
-    array = np.asarray(tokens.data if isinstance(tokens, Tensor) else tokens)
-    if array.dtype.kind not in "iu" or array.ndim != 2:
-        raise ValueError(f"{name} should be integer token ids of shape (B, T), got dtype "
-                         f"{array.dtype} and shape {array.shape}")
-    return array
+from .tokens import token_array
 
 
 class Seq2SeqTransformer(Module):

@@ -11,23 +11,20 @@ import numpy as np
 
 from .. import functional as F
 from ..autograd import Tensor
+from ..autograd.tensor import unwrap
+from ..ops.dropout import check_probability
 from . import init
 from .linear import Linear
 from .module import Module
 
 
-def _mask_array(mask):
-    """The ndarray behind a mask given as a tensor or an array."""
-    return mask.data if isinstance(mask, Tensor) else np.asarray(mask)
-
-
 def _is_boolean(mask):
     """True for a boolean mask, False for a float one; other dtypes are an error."""
-    kind = _mask_array(mask).dtype.kind
+    kind = unwrap(mask).dtype.kind
     if kind not in "bf":
         raise TypeError(f"attention masks must be boolean (True where attention is NOT "
                         f"allowed) or floating (added to the scores), not "
-                        f"{_mask_array(mask).dtype}")
+                        f"{unwrap(mask).dtype}")
     return kind == "b"
 
 
@@ -62,8 +59,7 @@ class MultiheadAttention(Module):
         if embed_dim <= 0 or num_heads <= 0 or embed_dim % num_heads:
             raise ValueError(f"embed_dim ({embed_dim}) must be a positive multiple of "
                              f"num_heads ({num_heads})")
-        if not 0 <= dropout <= 1:
-            raise ValueError(f"dropout probability has to be between 0 and 1, got {dropout}")
+        check_probability(dropout)
         self.embed_dim = embed_dim
         self.num_heads = num_heads
         self.head_dim = embed_dim // num_heads
@@ -124,7 +120,7 @@ class MultiheadAttention(Module):
             masks.append(key_padding_mask.reshape(batch, 1, 1, k_len))
         if not masks:
             return None
-        blocked = [_mask_array(m) for m in masks if _is_boolean(m)]
+        blocked = [unwrap(m) for m in masks if _is_boolean(m)]
         blocked = functools.reduce(np.logical_or, blocked) if blocked else None
         added = [m if isinstance(m, Tensor) else np.asarray(m, dtype=dtype)
                  for m in masks if not _is_boolean(m)]
@@ -212,7 +208,7 @@ class AdditiveAttention(Module):
         hidden = (self.query_proj(query).unsqueeze(2) + self.key_proj(key).unsqueeze(1)).tanh()
         scores = self.score_proj(hidden).squeeze(-1)
         allowed = (None if key_padding_mask is None
-                   else ~_mask_array(key_padding_mask).astype(bool)[:, None, :])
+                   else ~unwrap(key_padding_mask).astype(bool)[:, None, :])
         weights = F.masked_softmax(scores, allowed)
         context = weights @ value
         if single:

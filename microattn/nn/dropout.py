@@ -1,5 +1,6 @@
 """Dropout: zero random activations while training, to regularise."""
 from .. import functional as F
+from ..ops.dropout import check_probability
 from .module import Module
 
 
@@ -9,9 +10,7 @@ class Dropout(Module):
 
     def __init__(self, p=0.5):
         super().__init__()
-        if not 0 <= p <= 1:
-            raise ValueError(f"dropout probability has to be between 0 and 1, got {p}")
-        self.p = p
+        self.p = check_probability(p)
 
     def forward(self, x):
         return F.dropout(x, self.p, self.training)

@@ -16,6 +16,7 @@ from collections import namedtuple
 import numpy as np
 
 from ..autograd import Tensor, get_default_dtype
+from ..autograd.tensor import unwrap
 from ..autograd.grad_mode import pop_module, push_module
 
 
@@ -280,8 +281,7 @@ class Module:
         targets = self.state_dict()
         missing = [k for k in targets if k not in state_dict]
         unexpected = [k for k in state_dict if k not in targets]
-        arrays = {k: np.asarray(v.data if isinstance(v, Tensor) else v)
-                  for k, v in state_dict.items() if k in targets}
+        arrays = {k: unwrap(v) for k, v in state_dict.items() if k in targets}
         mismatched = [f"size mismatch for {k}: copying a param with shape {a.shape} from "
                       f"the checkpoint, the shape in the current model is {targets[k].shape}"
                       for k, a in arrays.items() if a.shape != targets[k].shape]

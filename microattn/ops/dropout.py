@@ -5,6 +5,13 @@ from ..autograd import Function
 from ..autograd.random import generator
 
 
+def check_probability(p, name="dropout probability"):
+    """p itself, after checking that it lies in [0, 1]."""
+    if not 0 <= p <= 1:
+        raise ValueError(f"{name} has to be between 0 and 1, but got {p}")
+    return p
+
+
 def dropout_mask(shape, p, dtype):
     """Inverted-dropout mask: 1 / (1 - p) with probability 1 - p, else 0.
 
@@ -14,7 +21,7 @@ def dropout_mask(shape, p, dtype):
     if p == 1:
         return np.zeros(shape, dtype=dtype)
     keep = generator().random(shape) >= p
-    return keep.astype(dtype) / (1 - p)
+    return np.multiply(keep, 1 / (1 - p), dtype=dtype)
 
 
 class Dropout(Function):

@@ -12,6 +12,7 @@ from collections import namedtuple
 import numpy as np
 
 from ..autograd import Function, Tensor
+from ..autograd.tensor import unwrap
 
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
 ValuesIndices.__doc__ = "What max(x, dim) and min(x, dim) return: ``.values`` and ``.indices``."
@@ -200,7 +201,7 @@ def _extreme(op, full, arg, x, dim, keepdim):
     if dim is None:
         return full.apply(x, _axes(op, _shape(x), None), False)
     axis = _single_axis(op, x, dim)
-    data = x.data if isinstance(x, Tensor) else np.asarray(x)
+    data = unwrap(x)
     indices = arg(data, axis=axis) if data.ndim else np.zeros((), np.int64)
     values = SelectAlongDim.apply(x, indices, axis, keepdim)
     if keepdim and data.ndim:
@@ -230,7 +231,7 @@ def amin(x, dim=None, keepdim=False):
 
 
 def _arg(op, fn, x, dim, keepdim):
-    data = x.data if isinstance(x, Tensor) else np.asarray(x)
+    data = unwrap(x)
     axis = None if dim is None else _single_axis(op, x, dim)
     if data.ndim == 0:
         return Tensor._make(np.zeros((), np.int64), None)

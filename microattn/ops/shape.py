@@ -6,13 +6,7 @@ places, so each backward moves the gradient back to where they came from.
 import numpy as np
 
 from ..autograd import Function, Tensor
-
-
-def _sizes(args):
-    """Accept ``f(x, 2, 3)`` and ``f(x, (2, 3))`` alike, as PyTorch does."""
-    if len(args) == 1 and isinstance(args[0], (tuple, list)):
-        return tuple(args[0])
-    return tuple(args)
+from ..autograd.factories import sizes
 
 
 def _dim(dim, ndim):
@@ -162,7 +156,7 @@ def _index_part(part):
 
 def reshape(x, *shape):
     """x with a new shape (varargs or one tuple; one size may be -1)."""
-    return Reshape.apply(x, _sizes(shape))
+    return Reshape.apply(x, sizes(shape))
 
 
 # numpy copies only when the strides demand it, so a view is a reshape here.
@@ -187,7 +181,7 @@ def transpose(x, dim0, dim1):
 
 def permute(x, *dims):
     """x with its axes reordered (varargs or one tuple)."""
-    return Permute.apply(x, _sizes(dims))
+    return Permute.apply(x, sizes(dims))
 
 
 def t(x):
@@ -204,9 +198,9 @@ def squeeze(x, dim=None):
     return Squeeze.apply(x, dim)
 
 
-def expand(x, *sizes):
-    """x broadcast to sizes (varargs or one tuple; -1 keeps a size; new leading dims allowed)."""
-    return Expand.apply(x, _sizes(sizes))
+def expand(x, *size):
+    """x broadcast to size (varargs or one tuple; -1 keeps a size; new leading dims allowed)."""
+    return Expand.apply(x, sizes(size))
 
 
 def contiguous(x):
