@@ -112,7 +112,8 @@ class LogSoftmax(Function):
     """y = log_softmax(x) = (x - m) - log(sum(exp(x - m))) along dim (m: see stable_shift).
 
     The shift keeps exp from overflowing and the log's argument away from 0,
-    so y is finite wherever x is (and -inf where x is -inf).
+    so y is finite wherever x is (and -inf where x is -inf; a row of only -inf
+    gives nan, as in PyTorch).
 
     Jacobian: y_i = x_i - logsumexp(x) and d logsumexp/dx_j = softmax(x)_j = exp(y_j),
     so dy_i/dx_j = delta_ij - exp(y_j) and

@@ -159,7 +159,8 @@ def reshape(x, *shape):
     return Reshape.apply(x, sizes(shape))
 
 
-# numpy copies only when the strides demand it, so a view is a reshape here.
+# numpy copies only when the strides demand it, so a view is a reshape here. Unlike
+# PyTorch's view, it does not refuse a non-contiguous input: it copies it.
 view = reshape
 
 
