@@ -211,6 +211,5 @@ def format_table(results, seed):
                      for r in errors)
     failed = sum(not r.passed for r in results)
     lines.append("")
-    lines.append(f"gradcheck: {len(results) - failed}/{len(results)} cases pass"
-                 + (f", {failed} FAIL" if failed else ""))
+    lines.append(f"gradcheck: {len(results) - failed} passed, {failed} failed")
     return "\n".join(lines)
