@@ -30,14 +30,15 @@ def test_mha_matches_torch(case, kind, fused):
     batch, heads, embed = 2, 2, 6
     q_len, k_len = (3, 3) if kind == "self" else (2, 4)
     attn_mask, padding, is_causal, torch_mask = make_masks(case, rng, batch, heads, q_len, k_len)
-    layer = nn.MultiheadAttention(embed, heads, fused=fused)
+    layer = nn.MultiheadAttention(embed, heads, fused=fused, batch_first=True)
     for p in layer.parameters():  # PyTorch starts biases at zero; test them non-zero
         p.data[...] = rng.standard_normal(p.shape)
     reference = torch_mha(layer)
 
     def ours(*x):
         q, k, v = (x[0],) * 3 if kind == "self" else x
-        return layer(q, k, v, attn_mask=attn_mask, key_padding_mask=padding, is_causal=is_causal)
+        return layer(q, k, v, attn_mask=attn_mask, key_padding_mask=padding, is_causal=is_causal,
+                     average_attn_weights=False)
 
     def theirs(*x):
         q, k, v = (x[0],) * 3 if kind == "self" else x
@@ -59,7 +60,7 @@ def test_mha_shapes_kdim_vdim_and_averaged_weights_match_torch(batch, q_len, k_l
                                                                average):
     rng = np.random.default_rng(batch * 1000 + q_len * 100 + k_len * 10 + heads)
     embed = heads * head_dim
-    layer = nn.MultiheadAttention(embed, heads, bias=bias, kdim=kdim, vdim=vdim)
+    layer = nn.MultiheadAttention(embed, heads, bias=bias, kdim=kdim, vdim=vdim, batch_first=True)
     reference = torch_mha(layer, bias=bias)
     arrays = [rng.standard_normal(s) for s in
               ((batch, q_len, embed), (batch, k_len, kdim), (batch, k_len, vdim))]
@@ -75,9 +76,9 @@ def test_mha_shapes_kdim_vdim_and_averaged_weights_match_torch(batch, q_len, k_l
 def test_mha_gradcheck_self_attention(case):
     rng = np.random.default_rng(MASK_CASES.index(case))
     attn_mask, padding, is_causal, _ = make_masks(case, rng, 2, 2, 3, 3)
-    layer = nn.MultiheadAttention(4, 2)
+    layer = nn.MultiheadAttention(4, 2, batch_first=True)
     check_layer_gradients(
-        layer, lambda x: layer(x, x, x, attn_mask, padding, is_causal=is_causal)[0],
+        layer, lambda x: layer(x, x, x, padding, attn_mask=attn_mask, is_causal=is_causal)[0],
         [transposed_leaf(rng.standard_normal((4, 3, 2)).T)])
 
 
@@ -87,16 +88,16 @@ def test_mha_gradcheck_self_attention(case):
 def test_mha_gradcheck_cross_attention(q_len, k_len, fused, case):
     rng = np.random.default_rng(q_len * 10 + k_len)
     attn_mask, padding, is_causal, _ = make_masks(case, rng, 2, 2, q_len, k_len)
-    layer = nn.MultiheadAttention(4, 2, kdim=3, vdim=2, fused=fused)
+    layer = nn.MultiheadAttention(4, 2, kdim=3, vdim=2, fused=fused, batch_first=True)
     inputs = [leaf(rng.standard_normal((2, n, d))) for n, d in ((q_len, 4), (k_len, 3), (k_len, 2))]
     check_layer_gradients(
-        layer, lambda q, k, v: layer(q, k, v, attn_mask, padding, is_causal=is_causal)[0], inputs)
+        layer, lambda q, k, v: layer(q, k, v, padding, attn_mask=attn_mask, is_causal=is_causal)[0], inputs)
 
 
 @pytest.mark.parametrize("fused", [True, False])
 def test_mha_fully_masked_rows_give_zero_attention_and_finite_gradients(fused):
     rng = np.random.default_rng(3)
-    layer = nn.MultiheadAttention(4, 2, fused=fused).double()
+    layer = nn.MultiheadAttention(4, 2, fused=fused, batch_first=True).double()
     for p in layer.parameters():
         p.data[...] = rng.standard_normal(p.shape)
     padding = np.array([[False, True, False], [True, True, True]])  # batch 1: all padding
@@ -105,7 +106,8 @@ def test_mha_fully_masked_rows_give_zero_attention_and_finite_gradients(fused):
     attn_mask[1] = True                 # query 1 sees nothing
     x = leaf(rng.standard_normal((2, 2, 4)))
     memory = leaf(rng.standard_normal((2, 3, 4)))
-    out, weights = layer(x, memory, memory, attn_mask=attn_mask, key_padding_mask=padding)
+    out, weights = layer(x, memory, memory, attn_mask=attn_mask, key_padding_mask=padding,
+                         average_attn_weights=False)
     dead = np.array([[False, True], [True, True]])  # (batch, query) with nothing to see
     dead_rows = np.broadcast_to(dead[:, None, :], (2, 2, 2))  # (batch, head, query)
     assert np.all(np.isfinite(out.data)) and np.all(np.isfinite(weights.data))
@@ -123,7 +125,7 @@ def test_mha_masks_as_tensors_and_float_mask_gradient():
     """Masks may be tensors; a float mask tensor that requires grad receives its
     gradient (as in PyTorch), also when merged with a boolean padding mask."""
     rng = np.random.default_rng(4)
-    layer = nn.MultiheadAttention(4, 2)
+    layer = nn.MultiheadAttention(4, 2, batch_first=True)
     x = leaf(rng.standard_normal((2, 3, 4)))
     attn_mask = leaf(rng.standard_normal((4, 3, 3)))  # (B * heads, Tq, Tk)
     padding = ma.tensor(padding_mask(rng, 2, 3))
@@ -137,7 +139,7 @@ def test_mha_masks_as_tensors_and_float_mask_gradient():
 
 def test_mha_causal_aligns_top_left_when_lengths_differ():
     rng = np.random.default_rng(5)
-    layer = nn.MultiheadAttention(4, 2).double()
+    layer = nn.MultiheadAttention(4, 2, batch_first=True).double()
     q, kv = leaf(rng.standard_normal((1, 2, 4))), leaf(rng.standard_normal((1, 4, 4)))
     _, weights = layer(q, kv, kv, is_causal=True)
     assert np.all(weights.data[..., causal_blocked(2, 4)] == 0)
@@ -146,10 +148,10 @@ def test_mha_causal_aligns_top_left_when_lengths_differ():
 
 def test_mha_keeps_last_weights_even_without_need_weights():
     rng = np.random.default_rng(6)
-    layer = nn.MultiheadAttention(4, 2).double()
+    layer = nn.MultiheadAttention(4, 2, batch_first=True).double()
     assert layer.last_attn_weights is None
     x = leaf(rng.standard_normal((2, 3, 4)))
-    out, weights = layer(x, x, x)
+    out, weights = layer(x, x, x, average_attn_weights=False)
     assert isinstance(layer.last_attn_weights, ma.Tensor)
     assert not layer.last_attn_weights.requires_grad
     assert_close(layer.last_attn_weights.data, weights.data, atol=0)
@@ -157,14 +159,14 @@ def test_mha_keeps_last_weights_even_without_need_weights():
     assert none is None
     assert layer.last_attn_weights.shape == (1, 2, 3, 3)
     assert np.all(layer.last_attn_weights.data[..., causal_blocked(3, 3)] == 0)
-    _, averaged = layer(x, x, x, average_attn_weights=True)
+    _, averaged = layer(x, x, x)  # PyTorch's default: the mean over heads
     assert averaged.shape == (2, 3, 3) and layer.last_attn_weights.shape == (2, 2, 3, 3)
 
 
 def test_mha_fused_and_composed_agree_and_composed_weights_carry_gradient():
     rng = np.random.default_rng(7)
-    fused = nn.MultiheadAttention(4, 2).double()
-    composed = nn.MultiheadAttention(4, 2, fused=False).double()
+    fused = nn.MultiheadAttention(4, 2, batch_first=True).double()
+    composed = nn.MultiheadAttention(4, 2, fused=False, batch_first=True).double()
     composed.load_state_dict(fused.state_dict())
     x = rng.standard_normal((2, 3, 4))
     padding = padding_mask(rng, 2, 3)
@@ -177,12 +179,12 @@ def test_mha_fused_and_composed_agree_and_composed_weights_carry_gradient():
 
 def test_mha_attention_dropout_is_active_only_in_training():
     rng = np.random.default_rng(8)
-    layer = nn.MultiheadAttention(4, 2, dropout=1.0).double()
+    layer = nn.MultiheadAttention(4, 2, dropout=1.0, batch_first=True).double()
     for p in layer.parameters():
         p.data[...] = rng.standard_normal(p.shape)
     x = leaf(rng.standard_normal((2, 3, 4)))
     # Every attention weight dropped: the heads are 0 and the output is out_proj's bias.
-    out, weights = layer(x, x, x)
+    out, weights = layer(x, x, x, average_attn_weights=False)
     assert_close(out.data, np.broadcast_to(layer.out_proj.bias.data, out.shape), what="train")
     assert_close(weights.data.sum(-1), np.ones((2, 2, 3)), what="weights kept from before dropout")
     layer.eval()
@@ -192,7 +194,7 @@ def test_mha_attention_dropout_is_active_only_in_training():
 
 def test_mha_initialises_as_torch():
     ma.manual_seed(0)
-    layer = nn.MultiheadAttention(64, 4)
+    layer = nn.MultiheadAttention(64, 4, batch_first=True)
     packed = np.concatenate([layer.q_proj.weight.data, layer.k_proj.weight.data,
                              layer.v_proj.weight.data])
     bound = np.sqrt(6 / (64 + 3 * 64))  # Xavier-uniform over the packed (3E, E) matrix
@@ -209,7 +211,7 @@ def test_mha_initialises_as_torch():
     (dict(attn_mask=np.zeros((3, 3), dtype=np.int64)), "boolean .* or floating"),
 ])
 def test_mha_rejects_bad_masks(bad, message):
-    layer = nn.MultiheadAttention(4, 2)
+    layer = nn.MultiheadAttention(4, 2, batch_first=True)
     x = ma.randn(2, 3, 4)
     with pytest.raises((ValueError, TypeError), match=message):
         layer(x, x, x, **bad)
@@ -217,9 +219,9 @@ def test_mha_rejects_bad_masks(bad, message):
 
 def test_mha_rejects_bad_sizes():
     with pytest.raises(ValueError, match="multiple of num_heads"):
-        nn.MultiheadAttention(6, 4)
-    layer = nn.MultiheadAttention(4, 2)
-    with pytest.raises(ValueError, match="batch first"):
+        nn.MultiheadAttention(6, 4, batch_first=True)
+    layer = nn.MultiheadAttention(4, 2, batch_first=True)
+    with pytest.raises(ValueError, match=r"should be \(B, T, features\)"):
         layer(ma.randn(3, 4), ma.randn(3, 4), ma.randn(3, 4))
     with pytest.raises(ValueError, match="should be"):
         layer(ma.randn(2, 3, 4), ma.randn(1, 3, 4), ma.randn(1, 3, 4))
@@ -273,3 +275,50 @@ def test_additive_attention_single_query_and_keys_as_values():
     assert context.shape == (2, 2) and weights.shape == (2, 5)
     assert_close(context.data, expected_context[:, 0], what="context")
     assert_close(layer.last_attn_weights.data, expected_weights[:, 0], what="kept weights")
+
+
+def test_mha_sequence_first_by_default_matches_batch_first():
+    """PyTorch's default layout is (T, B, E); batch_first=True is (B, T, E)."""
+    rng = np.random.default_rng(11)
+    seq_first = nn.MultiheadAttention(4, 2).double()
+    batch_first = nn.MultiheadAttention(4, 2, batch_first=True).double()
+    batch_first.load_state_dict(seq_first.state_dict())
+    x = rng.standard_normal((2, 3, 4))                       # (B, T, E)
+    out_bf, w_bf = batch_first(leaf(x), leaf(x), leaf(x))
+    x_sf = leaf(x.transpose(1, 0, 2))                        # (T, B, E)
+    out_sf, w_sf = seq_first(x_sf, x_sf, x_sf)
+    assert out_sf.shape == (3, 2, 4)
+    assert_close(out_sf.data.transpose(1, 0, 2), out_bf.data, what="output")
+    assert_close(w_sf.data, w_bf.data, what="weights")
+    reference = torch.nn.MultiheadAttention(4, 2, dtype=torch.float64)
+    reference.in_proj_weight.data = torch.tensor(np.concatenate(
+        [seq_first.q_proj.weight.data, seq_first.k_proj.weight.data,
+         seq_first.v_proj.weight.data]))
+    reference.in_proj_bias.data = torch.tensor(np.concatenate(
+        [seq_first.q_proj.bias.data, seq_first.k_proj.bias.data, seq_first.v_proj.bias.data]))
+    reference.out_proj.weight.data = torch.tensor(seq_first.out_proj.weight.data)
+    reference.out_proj.bias.data = torch.tensor(seq_first.out_proj.bias.data)
+    t = torch.tensor(x_sf.data)
+    expected, _ = reference(t, t, t)
+    assert_close(out_sf.data, expected.detach().numpy(), what="torch sequence-first")
+
+
+def test_mha_capture_graph_keeps_differentiable_weights_and_scores():
+    rng = np.random.default_rng(12)
+    layer = nn.MultiheadAttention(4, 2, batch_first=True).double()
+    x = leaf(rng.standard_normal((2, 3, 4)))
+    layer.capture_graph = True
+    out, _ = layer(x, x, x, is_causal=True)
+    weights = layer.last_attn_weights
+    assert weights.requires_grad and weights.shape == (2, 2, 3, 3)
+    assert layer.last_attn_scores.shape == (2, 2, 3, 3)
+    assert not layer.last_attn_scores.requires_grad
+    weights.retain_grad()
+    (out * out).sum().backward()
+    assert np.asarray(weights.grad).shape == (2, 2, 3, 3)
+    q = layer.q_proj(x).data.reshape(2, 3, 2, 2).transpose(0, 2, 1, 3)
+    k = layer.k_proj(x).data.reshape(2, 3, 2, 2).transpose(0, 2, 1, 3)
+    assert_close(layer.last_attn_scores.data, q @ k.swapaxes(-1, -2) / np.sqrt(2), what="scores")
+    layer.capture_graph = False
+    layer(x, x, x)
+    assert not layer.last_attn_weights.requires_grad

@@ -50,14 +50,16 @@ def seed_of(case, norm_first, activation):
 
 
 def encoder_pair(rng, **kwargs):
-    ours = randomise(nn.TransformerEncoderLayer(D_MODEL, NHEAD, FF, dropout=0.0, **kwargs), rng)
+    ours = randomise(nn.TransformerEncoderLayer(D_MODEL, NHEAD, FF, dropout=0.0, batch_first=True,
+                                               **kwargs), rng)
     theirs = torch.nn.TransformerEncoderLayer(D_MODEL, NHEAD, FF, dropout=0.0, batch_first=True,
                                               **kwargs)
     return ours, theirs.train()  # train mode keeps PyTorch off its fused fast path
 
 
 def decoder_pair(rng, **kwargs):
-    ours = randomise(nn.TransformerDecoderLayer(D_MODEL, NHEAD, FF, dropout=0.0, **kwargs), rng)
+    ours = randomise(nn.TransformerDecoderLayer(D_MODEL, NHEAD, FF, dropout=0.0, batch_first=True,
+                                               **kwargs), rng)
     theirs = torch.nn.TransformerDecoderLayer(D_MODEL, NHEAD, FF, dropout=0.0, batch_first=True,
                                               **kwargs)
     return ours, theirs.train()
@@ -195,7 +197,8 @@ def test_decoder_stack_with_final_norm_matches_torch(norm_first):
 @pytest.mark.parametrize("norm_first", [False, True])
 def test_encoder_layer_gradcheck(norm_first):
     rng = np.random.default_rng(25)
-    layer = randomise(nn.TransformerEncoderLayer(4, 2, 6, dropout=0.0, activation="gelu",
+    layer = randomise(nn.TransformerEncoderLayer(4, 2, 6, dropout=0.0, batch_first=True,
+                                                activation="gelu",
                                                  norm_first=norm_first), rng)
     padding = np.array([[False, False, True], [True, True, True]])  # batch 1 sees nothing
     check_layer_gradients(
@@ -206,7 +209,8 @@ def test_encoder_layer_gradcheck(norm_first):
 @pytest.mark.parametrize("norm_first", [False, True])
 def test_decoder_layer_gradcheck(norm_first):
     rng = np.random.default_rng(26)
-    layer = randomise(nn.TransformerDecoderLayer(4, 2, 6, dropout=0.0, norm_first=norm_first), rng)
+    layer = randomise(nn.TransformerDecoderLayer(4, 2, 6, dropout=0.0, batch_first=True,
+                                                norm_first=norm_first), rng)
     tgt_mask = rng.standard_normal((2, 2))
     memory_padding = np.array([[False, True, False], [False, False, True]])
     check_layer_gradients(
@@ -218,10 +222,10 @@ def test_decoder_layer_gradcheck(norm_first):
 def test_stacks_gradcheck():
     rng = np.random.default_rng(27)
     encoder = randomise(nn.TransformerEncoder(
-        nn.TransformerEncoderLayer(4, 2, 4, dropout=0.0, norm_first=True), 2,
+        nn.TransformerEncoderLayer(4, 2, 4, dropout=0.0, batch_first=True, norm_first=True), 2,
         norm=nn.LayerNorm(4)), rng)
     decoder = randomise(nn.TransformerDecoder(
-        nn.TransformerDecoderLayer(4, 2, 4, dropout=0.0), 2), rng)
+        nn.TransformerDecoderLayer(4, 2, 4, dropout=0.0, batch_first=True), 2), rng)
     src, tgt = leaf(rng.standard_normal((2, 3, 4))), leaf(rng.standard_normal((2, 2, 4)))
     check_layer_gradients(encoder, lambda s: encoder(s, is_causal=True), [src])
     memory = encoder(src).detach()
@@ -231,8 +235,8 @@ def test_stacks_gradcheck():
 # -- independent copies ------------------------------------------------------------------
 
 @pytest.mark.parametrize("stack, layer", [
-    (nn.TransformerEncoder, lambda: nn.TransformerEncoderLayer(4, 2, 6, dropout=0.0)),
-    (nn.TransformerDecoder, lambda: nn.TransformerDecoderLayer(4, 2, 6, dropout=0.0)),
+    (nn.TransformerEncoder, lambda: nn.TransformerEncoderLayer(4, 2, 6, dropout=0.0, batch_first=True)),
+    (nn.TransformerDecoder, lambda: nn.TransformerDecoderLayer(4, 2, 6, dropout=0.0, batch_first=True)),
 ])
 def test_stacks_hold_independent_copies(stack, layer):
     rng = np.random.default_rng(28)

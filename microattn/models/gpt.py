@@ -45,7 +45,7 @@ class GPT(Module):
         self.drop = Dropout(dropout)
         self.blocks = ModuleList([
             TransformerEncoderLayer(d_model, nhead, dim_feedforward, dropout, activation,
-                                    layer_norm_eps, norm_first=True)
+                                    layer_norm_eps, batch_first=True, norm_first=True)
             for _ in range(num_layers)])
         self.ln_f = LayerNorm(d_model, eps=layer_norm_eps)
         self.lm_head = Linear(d_model, vocab_size, bias=False)

@@ -49,7 +49,7 @@ class Seq2SeqTransformer(Module):
         self.positional = PositionalEncoding(d_model, max_len, dropout)
         layer_args = dict(dim_feedforward=dim_feedforward, dropout=dropout,
                           activation=activation, layer_norm_eps=layer_norm_eps,
-                          norm_first=norm_first)
+                          norm_first=norm_first, batch_first=True)
         self.encoder = TransformerEncoder(TransformerEncoderLayer(d_model, nhead, **layer_args),
                                           num_encoder_layers,
                                           norm=LayerNorm(d_model, eps=layer_norm_eps))

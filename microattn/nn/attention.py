@@ -10,7 +10,7 @@ import operator
 import numpy as np
 
 from .. import functional as F
-from ..autograd import Tensor
+from ..autograd import Tensor, no_grad
 from ..autograd.tensor import unwrap
 from ..ops.dropout import check_probability
 from . import init
@@ -29,8 +29,7 @@ def _is_boolean(mask):
 
 
 class MultiheadAttention(Module):
-    """Multi-head attention of "Attention Is All You Need", as ``torch.nn.MultiheadAttention``
-    with ``batch_first=True``::
+    """Multi-head attention of "Attention Is All You Need", as ``torch.nn.MultiheadAttention``::
 
         head_i = softmax(Q W_q,i (K W_k,i)^T / sqrt(d) + mask) V W_v,i,   d = embed_dim / num_heads
         output = concat(head_1, ..., head_h) W_o
@@ -44,6 +43,14 @@ class MultiheadAttention(Module):
     ``fused=False`` uses the attention composed from primitive ops (the same
     numbers, every step in the graph).
 
+    ``batch_first`` as PyTorch: False (the default) takes and returns (T, B, E),
+    True takes and returns (B, T, E); the models here are batch first.
+
+    ``capture_graph = True`` (an attribute, for pictures of gradients) makes the
+    next forwards use the composed attention and keep ``last_attn_weights``
+    attached to the graph (``retain_grad()`` it before backward to read dL/dA),
+    and ``last_attn_scores``, the pre-softmax Q K^T / sqrt(d), detached.
+
     Masks follow ``torch.nn.MultiheadAttention``, NOT ``F.scaled_dot_product_attention``:
     a boolean ``attn_mask`` (Tq, Tk) or (B * num_heads, Tq, Tk) and a boolean
     ``key_padding_mask`` (B, Tk) are True where attention is NOT allowed (True
@@ -54,7 +61,7 @@ class MultiheadAttention(Module):
     """
 
     def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, kdim=None, vdim=None,
-                 fused=True):
+                 batch_first=False, fused=True):
         super().__init__()
         if embed_dim <= 0 or num_heads <= 0 or embed_dim % num_heads:
             raise ValueError(f"embed_dim ({embed_dim}) must be a positive multiple of "
@@ -66,12 +73,15 @@ class MultiheadAttention(Module):
         self.kdim = embed_dim if kdim is None else kdim
         self.vdim = embed_dim if vdim is None else vdim
         self.dropout = dropout
+        self.batch_first = batch_first
         self.fused = fused
+        self.capture_graph = False
         self.q_proj = Linear(embed_dim, embed_dim, bias=bias)
         self.k_proj = Linear(self.kdim, embed_dim, bias=bias)
         self.v_proj = Linear(self.vdim, embed_dim, bias=bias)
         self.out_proj = Linear(embed_dim, embed_dim, bias=bias)
         self.last_attn_weights = None
+        self.last_attn_scores = None
         self._reset_parameters()
 
     def _reset_parameters(self):
@@ -131,40 +141,55 @@ class MultiheadAttention(Module):
             mask = mask + np.where(blocked, -np.inf, 0).astype(dtype)
         return mask
 
-    def forward(self, query, key, value, attn_mask=None, key_padding_mask=None,
-                need_weights=True, is_causal=False, average_attn_weights=False):
-        """query (B, Tq, E), key (B, Tk, kdim), value (B, Tk, vdim) -> (output (B, Tq, E), weights).
+    def forward(self, query, key, value, key_padding_mask=None, need_weights=True,
+                attn_mask=None, average_attn_weights=True, is_causal=False):
+        """query (Tq, B, E), key (Tk, B, kdim), value (Tk, B, vdim) -> (output (Tq, B, E),
+        weights); all (B, T, ...) with ``batch_first=True``. Arguments in PyTorch's order.
 
-        weights are the attention weights before dropout, (B, heads, Tq, Tk), or
-        their mean over heads (B, Tq, Tk) with ``average_attn_weights=True``; None
-        when ``need_weights=False``. ``last_attn_weights`` keeps the per-head
-        weights either way.
+        weights are the attention weights before dropout, averaged over heads
+        (B, Tq, Tk), or per head (B, heads, Tq, Tk) with
+        ``average_attn_weights=False``; None when ``need_weights=False``.
+        ``last_attn_weights`` keeps the per-head weights either way.
         """
+        layout = "(B, T, features)" if self.batch_first else "(T, B, features)"
         for name, t in (("query", query), ("key", key), ("value", value)):
             if t.ndim != 3:
                 raise ValueError(f"MultiheadAttention: {name} of shape {tuple(t.shape)} "
-                                 "should be batch first, (B, T, features)")
+                                 f"should be {layout} (batch_first={self.batch_first})")
+        if not self.batch_first:
+            # (T, B, features) -> (B, T, features)
+            query, key, value = (t.transpose(0, 1) for t in (query, key, value))
         if key.shape[:2] != value.shape[:2] or query.shape[0] != key.shape[0]:
             raise ValueError(f"MultiheadAttention: query {tuple(query.shape)}, key "
                              f"{tuple(key.shape)} and value {tuple(value.shape)} should be "
-                             "(B, Tq, E), (B, Tk, kdim) and (B, Tk, vdim)")
+                             "(B, Tq, E), (B, Tk, kdim) and (B, Tk, vdim) once batch first")
         batch, q_len, _ = query.shape
         k_len = key.shape[1]
-        q = self._split_heads(self.q_proj(query))
-        k = self._split_heads(self.k_proj(key))
-        v = self._split_heads(self.v_proj(value))
+        q = self._split_heads(self.q_proj(query))   # (B, heads, Tq, head_dim)
+        k = self._split_heads(self.k_proj(key))     # (B, heads, Tk, head_dim)
+        v = self._split_heads(self.v_proj(value))   # (B, heads, Tk, head_dim)
         mask = self._sdpa_mask(attn_mask, key_padding_mask, batch, q_len, k_len, q.dtype)
         heads, weights = F.scaled_dot_product_attention(
             q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0,
-            is_causal=is_causal, need_weights=True, fused=self.fused)
-        self.last_attn_weights = weights.detach()
+            is_causal=is_causal, need_weights=True, fused=self.fused and not self.capture_graph)
+        if self.capture_graph:
+            self.last_attn_weights = weights  # attached: its .grad can be retained
+            with no_grad():
+                self.last_attn_scores = (q @ k.transpose(-2, -1)) * (1 / math.sqrt(self.head_dim))
+        else:
+            self.last_attn_weights = weights.detach()
+        # (B, heads, Tq, head_dim) -> (B, Tq, heads, head_dim) -> (B, Tq, E)
         output = self.out_proj(heads.transpose(1, 2).reshape(batch, q_len, self.embed_dim))
+        if not self.batch_first:
+            output = output.transpose(0, 1)  # (B, Tq, E) -> (Tq, B, E)
         if not need_weights:
             return output, None
         return output, (weights.mean(1) if average_attn_weights else weights)
 
     def extra_repr(self):
         extra = f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, dropout={self.dropout}"
+        if self.batch_first:
+            extra += ", batch_first=True"
         if (self.kdim, self.vdim) != (self.embed_dim, self.embed_dim):
             extra += f", kdim={self.kdim}, vdim={self.vdim}"
         return extra

@@ -1,5 +1,5 @@
-"""The Transformer's encoder and decoder layers, and stacks of them, as PyTorch's
-(always batch first: (B, T, d_model))."""
+"""The Transformer's encoder and decoder layers, and stacks of them, as PyTorch's:
+(T, B, d_model) by default, (B, T, d_model) with ``batch_first=True``."""
 import copy
 
 from .. import functional as F
@@ -33,16 +33,19 @@ class _TransformerLayer(Module):
     PyTorch's order (so parameters list and load alike), and the steps of forward."""
 
     def __init__(self, d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps,
-                 norm_first, bias, cross_attention):
+                 norm_first, bias, batch_first, cross_attention):
         super().__init__()
         blocks = 3 if cross_attention else 2  # residual blocks, each with a norm and a dropout
-        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias)
+        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
+                                            batch_first=batch_first)
         if cross_attention:
-            self.multihead_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias)
+            self.multihead_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
+                                                     batch_first=batch_first)
         self.linear1 = Linear(d_model, dim_feedforward, bias=bias)
         self.dropout = Dropout(dropout)
         self.linear2 = Linear(dim_feedforward, d_model, bias=bias)
         self.norm_first = norm_first
+        self.batch_first = batch_first
         for i in range(1, blocks + 1):
             setattr(self, f"norm{i}", LayerNorm(d_model, eps=layer_norm_eps, bias=bias))
         for i in range(1, blocks + 1):
@@ -67,7 +70,7 @@ class _TransformerLayer(Module):
 
 class TransformerEncoderLayer(_TransformerLayer):
     """Self-attention then a feed-forward block, each wrapped in dropout, a residual
-    connection and layer norm, as ``torch.nn.TransformerEncoderLayer(batch_first=True)``::
+    connection and layer norm, as ``torch.nn.TransformerEncoderLayer``::
 
         post-norm (default, the paper):  x = norm1(x + SA(x));   x = norm2(x + FF(x))
         pre-norm (norm_first=True):      x = x + SA(norm1(x));   x = x + FF(norm2(x))
@@ -75,16 +78,17 @@ class TransformerEncoderLayer(_TransformerLayer):
     with SA(x) = dropout1(self_attn(x, x, x)) and
     FF(x) = dropout2(linear2(dropout(activation(linear1(x))))).
     ``activation`` is 'relu', 'gelu' or a callable; ``bias=False`` drops the biases
-    of every Linear and LayerNorm.
+    of every Linear and LayerNorm. Shapes are (T, B, d_model), or (B, T, d_model)
+    with ``batch_first=True``.
     """
 
     def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation="relu",
-                 layer_norm_eps=1e-5, norm_first=False, bias=True):
+                 layer_norm_eps=1e-5, batch_first=False, norm_first=False, bias=True):
         super().__init__(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps,
-                         norm_first, bias, cross_attention=False)
+                         norm_first, bias, batch_first, cross_attention=False)
 
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
-        """src (B, T, d_model) -> (B, T, d_model); masks as ``MultiheadAttention``'s
+        """src (T, B, d_model) -> (T, B, d_model), or (B, T, ...) batch first; masks as ``MultiheadAttention``'s
         (True = not allowed); ``is_causal`` makes the self-attention causal."""
         x = self._residual(src, self.norm1, self._sa_block, src_mask, src_key_padding_mask,
                            is_causal)
@@ -94,7 +98,7 @@ class TransformerEncoderLayer(_TransformerLayer):
 class TransformerDecoderLayer(_TransformerLayer):
     """Masked self-attention, attention over the encoder's output (``memory``), and a
     feed-forward block, each with dropout, a residual connection and layer norm, as
-    ``torch.nn.TransformerDecoderLayer(batch_first=True)``::
+    ``torch.nn.TransformerDecoderLayer``::
 
         post-norm:  x = norm1(x + SA(x));  x = norm2(x + MHA(x, mem));  x = norm3(x + FF(x))
         pre-norm:   x = x + SA(norm1(x));  x = x + MHA(norm2(x), mem);  x = x + FF(norm3(x))
@@ -104,9 +108,9 @@ class TransformerDecoderLayer(_TransformerLayer):
     """
 
     def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation="relu",
-                 layer_norm_eps=1e-5, norm_first=False, bias=True):
+                 layer_norm_eps=1e-5, batch_first=False, norm_first=False, bias=True):
         super().__init__(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps,
-                         norm_first, bias, cross_attention=True)
+                         norm_first, bias, batch_first, cross_attention=True)
 
     def _mha_block(self, x, memory, attn_mask, key_padding_mask, is_causal):
         x = self.multihead_attn(x, memory, memory, attn_mask=attn_mask,
