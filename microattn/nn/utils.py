@@ -46,8 +46,9 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     # np.minimum, not min(): a NaN norm gives a NaN factor, as torch.clamp does.
     scale = np.minimum(1.0, max_norm / (np.float64(total) + 1e-6))
     if scale != 1.0:  # a factor of exactly 1 would change nothing
-        for g in grads:
-            g *= scale
+        with np.errstate(invalid="ignore"):   # inf * 0 = nan is intended, as in torch
+            for g in grads:
+                g *= scale
     return Tensor(np.asarray(total))
 
 
