@@ -1,8 +1,8 @@
 """``save(obj, path)`` and ``load(path)``: numpy's npz plus JSON, never pickle.
 
-What can be saved: dicts (str or int keys), lists and tuples, nested in any
-way, holding Tensors, ndarrays, numpy scalars, Python ints, floats, bools,
-strings and None -- a model's state dict, an optimiser's, a config. Each
+What can be saved: dicts (str or int keys), lists and tuples, nested up to
+:data:`MAX_DEPTH` deep, holding Tensors, ndarrays and numpy scalars (numeric
+or bool), Python ints, floats, bools, strings and None -- a model's state dict, an optimiser's, a config. Each
 comes back as the same type with the same value (a Tensor comes back as a
 Tensor with ``requires_grad=False``; dict subclasses as dict; tuple
 subclasses as tuple).
@@ -47,7 +47,9 @@ writes, checking everything before it allocates:
 A file that breaks any rule, or is truncated or altered (every member's CRC
 is checked), raises :class:`SerializationError` saying what was wrong; no
 exception from zipfile, zlib, numpy or JSON escapes it. So a hostile file of
-N bytes makes ``load`` allocate at most about N bytes, in time linear in N.
+N bytes makes ``load`` allocate at most N bytes of arrays, plus the Python
+objects of its JSON structure (a few tens of bytes per byte of JSON at
+worst), in time linear in N.
 
 ``save`` writes a temporary file in the same directory, fsyncs it, moves it
 into place (``os.replace``) and fsyncs the directory, so a failed or

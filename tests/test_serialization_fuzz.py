@@ -56,6 +56,7 @@ def test_every_truncation_is_refused(tmp_path, genuine):
     results = [outcome(path, genuine[:cut]) for cut in range(len(genuine))]
     assert results == ["refused"] * len(genuine)
     assert outcome(path, genuine) == "exact"
+    print(f"\n{len(genuine)} truncations of a {len(genuine)}-byte file: all refused")
 
 
 def flipped(data, count, seed):
@@ -222,6 +223,9 @@ CRAFTED = {
     "json-over-max-depth": (archive([("structure.npy", structure(
         '{"list": [' * (MAX_DEPTH + 1) + "]}" * (MAX_DEPTH + 1)))]), "MAX_DEPTH"),
     "json-100k-digit-int": (archive([("structure.npy", structure("9" * 100_000))]), "corrupt"),
+    # 1 MB of JSON that parses into 80,000 nodes before its last one is refused.
+    "json-80k-nodes": (archive([("structure.npy", structure(
+        '{"list": [' + '{"list": []}, ' * 80_000 + '{"pickle": 0}]}'))]), "unexpected node"),
     "json-not-utf8": (archive([("structure.npy", npy("|u1", (2,), b"\xff\xfe"))]), "corrupt"),
 }
 
@@ -307,5 +311,6 @@ def test_bombs_are_refused_in_bounded_memory_and_time(tmp_path):
           f"after imports {baseline / 1024:.1f} MiB); slowest "
           f"{max(s for _, _, s in report.values()) * 1000:.1f} ms; largest file "
           f"{max(os.path.getsize(p) for p in paths)} bytes")
-    # Refusing reads no array: the peak stays near the interpreter's own.
-    assert peak_kb - baseline < 32 * 1024
+    # Refusing reads no array: the peak stays near the interpreter's own (the
+    # largest cost is the 1 MB JSON's Python objects).
+    assert peak_kb - baseline < 64 * 1024
