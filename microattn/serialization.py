@@ -62,7 +62,9 @@ import os
 import re
 import secrets
 import stat
+import struct
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -74,7 +76,6 @@ MAX_BYTES = 16 * 2**30   # load's default cap on the bytes of all arrays togethe
 MAX_DEPTH = 100          # how deep containers may nest (a checkpoint nests 3 or 4 deep)
 _MEMBER = re.compile(r"(structure|arr_(?:0|[1-9][0-9]*))\.npy")
 _ARRAY_KINDS = "biufc"   # bool, signed and unsigned int, float, complex
-_CHUNK = 1 << 20         # bytes read at a time into a preallocated array
 
 
 class SerializationError(ValueError):
@@ -209,22 +210,24 @@ def _read_archive(file, path, max_bytes):
         members.append(info)
     arrays = {}
     for info in members:
-        with archive.open(info) as member:
-            arrays[info.filename[:-len(".npy")]] = _read_npy(member, info, path)
+        arrays[info.filename[:-len(".npy")]] = _read_npy(file, archive, info, path)
     return arrays
 
 
-def _read_npy(member, info, path):
+def _read_npy(file, archive, info, path):
     """One .npy member: the header checked against the member's real size, then
-    the data read into an array of exactly that size."""
+    the data read straight from the file into an array of exactly that size (the
+    member is stored, so its bytes are the array's), and the member's CRC checked."""
     name = info.filename
-    version = np.lib.format.read_magic(member)
-    if version == (1, 0):
-        shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(member)
-    elif version == (2, 0):
-        shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(member)
-    else:
-        raise _fail(path, f"member {name!r} has .npy format version {version}")
+    with archive.open(info) as member:   # zipfile checks the member's local header
+        version = np.lib.format.read_magic(member)
+        if version == (1, 0):
+            shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(member)
+        elif version == (2, 0):
+            shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(member)
+        else:
+            raise _fail(path, f"member {name!r} has .npy format version {version}")
+        header_length = member.tell()
     if (dtype.kind not in _ARRAY_KINDS or dtype.names is not None
             or dtype.subdtype is not None or dtype.itemsize == 0):
         raise _fail(path, f"member {name!r} has dtype {dtype.str!r}; only numeric and bool "
@@ -234,20 +237,23 @@ def _read_npy(member, info, path):
     count = 1
     for n in shape:
         count *= n   # Python ints: no overflow
-    declared = member.tell() + count * dtype.itemsize
+    declared = header_length + count * dtype.itemsize
     if declared != info.file_size:
         raise _fail(path, f"member {name!r} declares shape {shape} of {dtype.str} "
                           f"({declared} bytes with its header), but holds {info.file_size} "
                           f"bytes")
+    # The member's data follows its local header: 30 bytes, then the name and the
+    # extra field, whose lengths are the header's last two 16-bit fields.
+    file.seek(info.header_offset + 26)
+    name_length, extra_length = struct.unpack("<HH", file.read(4))
+    file.seek(info.header_offset + 30 + name_length + extra_length)
+    header = file.read(header_length)
     flat = np.empty(count, dtype)
     raw = flat.view(np.uint8)
-    for start in range(0, raw.size, _CHUNK):
-        chunk = member.read(min(_CHUNK, raw.size - start))
-        if len(chunk) != min(_CHUNK, raw.size - start):
-            raise _fail(path, f"member {name!r} is truncated")
-        raw[start:start + len(chunk)] = np.frombuffer(chunk, np.uint8)
-    if member.read(1):   # also completes the CRC check
-        raise _fail(path, f"member {name!r} has data past its array")
+    if len(header) != header_length or file.readinto(raw) != raw.size:
+        raise _fail(path, f"member {name!r} is truncated")
+    if zlib.crc32(raw, zlib.crc32(header)) != info.CRC:
+        raise _fail(path, f"member {name!r} fails its CRC check: the file was altered")
     return flat.reshape(shape, order="F" if fortran_order else "C")
 
 
