@@ -38,11 +38,12 @@ class GPT(Module):
     def __init__(self, vocab_size, d_model, nhead, num_layers, max_len, dim_feedforward=None,
                  dropout=0.0, tie_weights=False, activation="gelu", layer_norm_eps=1e-5):
         super().__init__()
-        for name, value in [("vocab_size", vocab_size), ("d_model", d_model), ("nhead", nhead),
-                            ("num_layers", num_layers), ("max_len", max_len),
-                            ("dim_feedforward", dim_feedforward)]:
-            if value is not None or name != "dim_feedforward":
-                _check_size(name, value)
+        sizes = dict(vocab_size=vocab_size, d_model=d_model, nhead=nhead,
+                     num_layers=num_layers, max_len=max_len)
+        if dim_feedforward is not None:
+            sizes["dim_feedforward"] = dim_feedforward
+        for name, value in sizes.items():
+            _check_size(name, value)
         if d_model % nhead != 0:
             raise ValueError(f"GPT: d_model={d_model} should be divisible by nhead={nhead} "
                              f"(each head gets d_model / nhead dimensions)")

@@ -19,7 +19,7 @@ import numpy as np
 from ..autograd import Tensor, get_default_dtype
 from ..autograd.tensor import unwrap
 from ..autograd.grad_mode import pop_module, push_module
-from .utils import grad_array
+from .utils import zero_grads
 
 
 class Parameter(Tensor):
@@ -344,14 +344,7 @@ class Module:
     def zero_grad(self, set_to_none=True):
         """Forget every parameter's gradient: set ``.grad`` to None (the default),
         or, with ``set_to_none=False``, fill it with zeros in place."""
-        for param in self.parameters():
-            grad = grad_array(param)
-            if grad is None:
-                continue
-            if set_to_none:
-                param.grad = None
-            else:
-                grad[...] = 0
+        zero_grads(self.parameters(), set_to_none)
 
     def _cast(self, dtype):
         for tensor in [*self.parameters(), *self.buffers()]:

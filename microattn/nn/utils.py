@@ -1,5 +1,5 @@
-"""Gradient clipping, as ``torch.nn.utils``, and :func:`grad_array`, the one way
-the optimisers and these functions read a gradient."""
+"""Gradient clipping, as ``torch.nn.utils``; :func:`grad_array`, the one way the
+optimisers and these functions read a gradient, and :func:`zero_grads`."""
 import numpy as np
 
 from ..autograd import Tensor
@@ -10,6 +10,19 @@ def grad_array(param):
     gradient), or None if there is none. ``.grad`` may be an ndarray or a Tensor
     holding one: ``np.asarray`` shares the data of either."""
     return None if param.grad is None else np.asarray(param.grad)
+
+
+def zero_grads(parameters, set_to_none=True):
+    """Set each parameter's ``.grad`` to None, or with ``set_to_none=False`` fill it
+    with zeros in place (what ``zero_grad`` of modules and optimisers does)."""
+    for param in parameters:
+        grad = grad_array(param)
+        if grad is None:
+            continue
+        if set_to_none:
+            param.grad = None
+        else:
+            grad[...] = 0
 
 
 def _grads(parameters):

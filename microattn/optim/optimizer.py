@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 
 from ..autograd import Tensor, enable_grad
-from ..nn.utils import grad_array
+from ..nn.utils import grad_array, zero_grads
 
 
 class Optimizer:
@@ -95,13 +95,7 @@ class Optimizer:
     def zero_grad(self, set_to_none=True):
         """Forget the gradients: set ``.grad`` to None (the default), or fill it with zeros."""
         for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                if set_to_none:
-                    p.grad = None
-                else:
-                    grad_array(p)[...] = 0
+            zero_grads(group["params"], set_to_none)
 
     def step(self, closure=None):
         """Update every parameter that has a gradient; parameters whose ``.grad`` is
