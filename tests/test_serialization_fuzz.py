@@ -205,12 +205,12 @@ CRAFTED = {
                              ("structure.npy", structure("1"))]), "unexpected member"),
     "directory-member": (archive([("arr_0.npy/", b""), ("structure.npy", structure("1"))]),
                          "unexpected member"),
-    # Compressed members, genuine bombs included (64 MiB of zeros each).
+    # Compressed members, genuine bombs included (32 MiB of zeros each in 0.5 to 33 KB).
     "deflate-small": (archive([("structure.npy", structure("1"))], zipfile.ZIP_DEFLATED),
                       "is compressed"),
-    "deflate-bomb": (bomb(zipfile.ZIP_DEFLATED, 64 << 20), "is compressed"),
-    "bzip2-bomb": (bomb(zipfile.ZIP_BZIP2, 64 << 20), "is compressed"),
-    "lzma-bomb": (bomb(zipfile.ZIP_LZMA, 64 << 20), "is compressed"),
+    "deflate-bomb": (bomb(zipfile.ZIP_DEFLATED, 32 << 20), "is compressed"),
+    "bzip2-bomb": (bomb(zipfile.ZIP_BZIP2, 32 << 20), "is compressed"),
+    "lzma-bomb": (bomb(zipfile.ZIP_LZMA, 32 << 20), "is compressed"),
     # A zip directory that lies: sizes larger than the file, encryption.
     "directory-claims-4GiB": (patch_directory(patch_directory(
         one_array(npy("<f8", (4,), FLOATS)), 20, "<I", 0xFFFFFFF0), 24, "<I", 0xFFFFFFF0),
