@@ -2,10 +2,10 @@
 
 What can be saved: dicts (str or int keys), lists and tuples, nested up to
 :data:`MAX_DEPTH` deep, holding Tensors, ndarrays and numpy scalars (numeric
-or bool), Python ints, floats, bools, strings and None -- a model's state dict, an optimiser's, a config. Each
-comes back as the same type with the same value (a Tensor comes back as a
-Tensor with ``requires_grad=False``; dict subclasses as dict; tuple
-subclasses as tuple).
+or bool), Python ints, floats, bools, strings and None -- a model's state
+dict, an optimiser's, a config. Each comes back as the same type with the
+same value (a Tensor comes back as a Tensor with ``requires_grad=False``;
+dict subclasses as dict; tuple subclasses as tuple).
 
 File format (version 1)
 -----------------------
@@ -98,8 +98,8 @@ def save(obj, path):
     try:
         # Created private (0600) when it replaces a file, so the data is never
         # readable more widely than the old file was, then given the old bits.
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
-                     0o666 if mode is None else 0o600)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+        fd = os.open(temporary, flags, 0o666 if mode is None else 0o600)
         with os.fdopen(fd, "wb") as f:
             if mode is not None:
                 os.chmod(temporary, mode)
@@ -185,14 +185,15 @@ def _read_archive(file, path, max_bytes):
     file_size = file.seek(0, os.SEEK_END)
     file.seek(0)
     archive = zipfile.ZipFile(file)
-    members, total = [], 0
+    members, names, total = [], set(), 0
     for info in archive.infolist():
         name = info.filename
         if not _MEMBER.fullmatch(name):
             raise _fail(path, f"unexpected member {name!r} (only structure.npy and "
                               f"arr_<i>.npy are written)")
-        if any(other.filename == name for other in members):
+        if name in names:
             raise _fail(path, f"member {name!r} appears more than once")
+        names.add(name)
         if info.flag_bits & 0x1:
             raise _fail(path, f"member {name!r} is encrypted")
         if info.compress_type != zipfile.ZIP_STORED:

@@ -194,6 +194,8 @@ CRAFTED = {
     "duplicate-member": (archive([("arr_0.npy", npy("<f8", (4,), FLOATS))] * 2
                                  + [("structure.npy", structure('{"ndarray": 0}'))]),
                          "more than once"),
+    "duplicate-after-20k-members": (archive([(f"arr_{i}.npy", b"") for i in range(20_000)]
+                                            + [("arr_0.npy", b"")]), "more than once"),
     "duplicate-structure": (archive([("structure.npy", structure("1"))] * 2), "more than once"),
     "text-member": (archive([("notes.txt", b"hello"), ("structure.npy", structure("1"))]),
                     "unexpected member 'notes.txt'"),
