@@ -170,6 +170,13 @@ class Optimizer:
                 raise ValueError(f"parameter group {i} of the loaded state dict holds "
                                  f"{len(saved['params'])} parameters, but the optimizer's "
                                  f"holds {len(group['params'])}")
+        indices = [index for saved in saved_groups for index in saved["params"]]
+        if not all(isinstance(index, int) for index in indices):
+            raise TypeError("the optimizer state dict's param groups should list parameters "
+                            "by int index")
+        if len(set(indices)) != len(indices):
+            raise ValueError("the optimizer state dict's param groups list a parameter "
+                             "index more than once")
         params = {index: p for saved, group in zip(saved_groups, self.param_groups)
                   for index, p in zip(saved["params"], group["params"])}
 
