@@ -85,11 +85,16 @@ class SerializationError(ValueError):
 def save(obj, path):
     """Write ``obj`` (nested dicts/lists/tuples of tensors, arrays and plain
     values) to ``path``, atomically. The path is used as given (no suffix added);
-    an existing file there keeps its permission bits."""
+    an existing file there keeps its permission bits. ``path`` may also be a
+    binary file object open for writing (``io.BytesIO()``, ``open(p, "wb")``), as
+    ``torch.save`` takes; the save is then written into it as it is."""
     encoder = _Encoder()
     root = encoder.encode(obj, "obj", 0)
     text = json.dumps({"format": FORMAT, "version": VERSION, "root": root}, allow_nan=False)
     structure = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    if hasattr(path, "write"):
+        np.savez(path, *encoder.arrays, **{_STRUCTURE: structure})
+        return
 
     path = os.fspath(path)
     directory, name = os.path.split(os.path.abspath(path))
@@ -142,6 +147,8 @@ def load(path, map_location=None, weights_only=None, max_bytes=MAX_BYTES):
     file is not a complete, unaltered microattn save, or if its arrays hold
     more than ``max_bytes`` bytes together (raise it to load larger files).
 
+    ``path`` may also be a binary file object open for reading, with ``seek``
+    (``io.BytesIO(data)``, ``open(p, "rb")``), holding just the save.
     ``map_location`` and ``weights_only`` are accepted as ``torch.load`` takes
     them, and change nothing: everything loads on the CPU (``None``, ``"cpu"``,
     ``torch.device("cpu")``, a dict mapping to ``"cpu"``, or a function; any
@@ -151,18 +158,30 @@ def load(path, map_location=None, weights_only=None, max_bytes=MAX_BYTES):
     _check_map_location(map_location)
     if not isinstance(max_bytes, int) or isinstance(max_bytes, bool) or max_bytes < 0:
         raise TypeError(f"load(): max_bytes must be a non-negative int, got {max_bytes!r}")
+    if hasattr(path, "read"):
+        if not isinstance(path.read(0), bytes):
+            raise TypeError("load() needs a binary file: open it with open(path, 'rb')")
+        if not (hasattr(path, "seekable") and path.seekable()):
+            raise SerializationError("load() needs a file it can seek in (a zip archive is "
+                                     "read from its end): pass a path, or io.BytesIO(data)")
+        return _load_from(path, getattr(path, "name", "<file object>"), max_bytes)
     path = os.fspath(path)
     with open(path, "rb") as f:
-        if f.read(4) != b"PK\x03\x04":
-            raise SerializationError(f"{path}: not a microattn save (not an npz/zip archive)")
-        try:
-            arrays = _read_archive(f, path, max_bytes)
-            return _Decoder(arrays, path).decode_file()
-        except SerializationError:
-            raise
-        except Exception as error:   # zipfile, zlib, numpy, JSON, MemoryError, RecursionError...
-            raise SerializationError(f"{path}: corrupt or truncated save "
-                                     f"({type(error).__name__}: {error})") from error
+        return _load_from(f, path, max_bytes)
+
+
+def _load_from(f, path, max_bytes):
+    f.seek(0)
+    if f.read(4) != b"PK\x03\x04":
+        raise SerializationError(f"{path}: not a microattn save (not an npz/zip archive)")
+    try:
+        arrays = _read_archive(f, path, max_bytes)
+        return _Decoder(arrays, path).decode_file()
+    except SerializationError:
+        raise
+    except Exception as error:   # zipfile, zlib, numpy, JSON, MemoryError, RecursionError...
+        raise SerializationError(f"{path}: corrupt or truncated save "
+                                 f"({type(error).__name__}: {error})") from error
 
 
 def _check_map_location(map_location):

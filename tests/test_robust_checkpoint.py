@@ -1,5 +1,6 @@
 """ma.save / ma.load around the file: permissions kept, fsyncs, interrupted saves,
-deep nesting, and torch.load's map_location / weights_only arguments."""
+deep nesting, file objects, and torch.load's map_location / weights_only arguments."""
+import io
 import os
 import stat
 
@@ -144,3 +145,43 @@ def test_arrays_load_would_refuse_are_refused_when_saving(tmp_path, bad):
 def test_the_default_cap_is_documented_and_generous():
     assert serialization.MAX_BYTES == 16 * 2**30
     assert "max_bytes" in load.__doc__ and "MAX_BYTES" in serialization.__doc__
+
+
+def test_file_objects_work_as_in_torch(tmp_path):
+    buffer = io.BytesIO()
+    save(STATE, buffer)
+    assert_identical(load(io.BytesIO(buffer.getvalue())), STATE)
+    buffer.seek(0)
+    assert_identical(load(buffer), STATE)
+    with open(tmp_path / "x.ma", "wb") as f:
+        save(STATE, f)
+    with open(tmp_path / "x.ma", "rb") as f:
+        assert_identical(load(f, map_location="cpu"), STATE)
+    # torch's own habit, for comparison: a BytesIO round trip.
+    torch_buffer = io.BytesIO()
+    torch.save({"step": 7}, torch_buffer)
+    torch_buffer.seek(0)
+    assert torch.load(torch_buffer) == {"step": 7}
+
+
+def test_bad_file_objects_are_refused(tmp_path):
+    damaged = io.BytesIO()
+    save(STATE, damaged)
+    with pytest.raises(SerializationError, match="<file object>.*CRC"):
+        data = bytearray(damaged.getvalue())
+        data[data.find(np.arange(6.0).tobytes()) + 5] ^= 1
+        load(io.BytesIO(bytes(data)))
+    (tmp_path / "x.ma").write_bytes(damaged.getvalue())
+    with open(tmp_path / "x.ma") as text:
+        with pytest.raises(TypeError, match="binary file"):
+            load(text)
+
+    class Stream(io.RawIOBase):   # a pipe or socket: no seeking
+        def readable(self):
+            return True
+
+        def readinto(self, b):
+            return 0
+
+    with pytest.raises(SerializationError, match="seek"):
+        load(Stream())
