@@ -54,30 +54,41 @@ def gradient_errors(fn, inputs, eps=1e-6, seed=0):
     rng = np.random.default_rng(seed)
     weights = [rng.standard_normal(t.shape) for t in outputs]
 
+    # The inputs' gradients and values are restored whatever happens, even if
+    # fn or backward raises: a failed check must not leave the inputs changed.
     saved = [inputs[i].grad for i in checked]
-    for i in checked:
-        inputs[i].grad = None
-    # Backward of every output with its weights as dL/d(output) accumulates
-    # exactly dL/dx for L = sum_k sum(w_k * out_k).
-    for t, w in zip(outputs, weights):
-        if t.requires_grad:
-            t.backward(w, retain_graph=True)
-    results = []
-    for i, previous in zip(checked, saved):
-        x = inputs[i]
-        analytic = np.zeros_like(x.data) if x.grad is None else np.array(x.grad, dtype=np.float64)
-        x.grad = previous
-        numeric = np.zeros_like(x.data)
-        for index in np.ndindex(x.shape):
-            original = x.data[index]
+    try:
+        for i in checked:
+            inputs[i].grad = None
+        # Backward of every output with its weights as dL/d(output) accumulates
+        # exactly dL/dx for L = sum_k sum(w_k * out_k).
+        for t, w in zip(outputs, weights):
+            if t.requires_grad:
+                t.backward(w, retain_graph=True)
+        analytics = [np.zeros_like(inputs[i].data) if inputs[i].grad is None
+                     else np.array(inputs[i].grad, dtype=np.float64) for i in checked]
+    finally:
+        for i, previous in zip(checked, saved):
+            inputs[i].grad = previous
+    return [(i, analytic, _numeric_gradient(fn, inputs, i, weights, eps))
+            for i, analytic in zip(checked, analytics)]
+
+
+def _numeric_gradient(fn, inputs, i, weights, eps):
+    """Central differences of the projection with respect to ``inputs[i]``."""
+    x = inputs[i]
+    numeric = np.zeros_like(x.data)
+    for index in np.ndindex(x.shape):
+        original = x.data[index]
+        try:
             x.data[index] = original + eps
             plus = _projection(fn, inputs, weights)
             x.data[index] = original - eps
             minus = _projection(fn, inputs, weights)
+        finally:
             x.data[index] = original
-            numeric[index] = (plus - minus) / (2 * eps)
-        results.append((i, analytic, numeric))
-    return results
+        numeric[index] = (plus - minus) / (2 * eps)
+    return numeric
 
 
 EPS, ATOL, RTOL = 1e-6, 1e-5, 1e-3  # the defaults of gradcheck()

@@ -52,6 +52,17 @@ CASES = {
     "linear-decay": lambda mod, opt: mod.LinearLR(opt, start_factor=1.0, end_factor=0.05,
                                                   total_iters=33),
     "linear-defaults": lambda mod, opt: mod.LinearLR(opt),
+    "step": lambda mod, opt: mod.StepLR(opt, step_size=7, gamma=0.5),
+    "step-defaults": lambda mod, opt: mod.StepLR(opt, 10),
+    "onecycle": lambda mod, opt: mod.OneCycleLR(opt, max_lr=2.0, total_steps=STEPS),
+    "onecycle-per-group-linear": lambda mod, opt: mod.OneCycleLR(
+        opt, max_lr=[1.0, 0.4], epochs=6, steps_per_epoch=11, pct_start=0.25,
+        anneal_strategy="linear", div_factor=10.0, final_div_factor=100.0),
+    "onecycle-three-phase": lambda mod, opt: mod.OneCycleLR(
+        opt, max_lr=0.5, total_steps=STEPS + 3, pct_start=0.2, three_phase=True,
+        base_momentum=[0.8, 0.7], max_momentum=0.9),
+    "onecycle-no-momentum": lambda mod, opt: mod.OneCycleLR(
+        opt, max_lr=0.5, total_steps=STEPS, cycle_momentum=False),
 }
 # Each later schedule restarts from its epoch 0 at its milestone.
 SEQUENTIAL_CASES = {
@@ -72,6 +83,9 @@ SEQUENTIAL_CASES = {
     "sequential-from-milestone-0": lambda mod, opt: mod.SequentialLR(
         opt, [mod.LinearLR(opt, start_factor=0.2), mod.CosineAnnealingLR(opt, T_max=9)],
         milestones=[0]),
+    "warmup-step": lambda mod, opt: mod.SequentialLR(
+        opt, [mod.LinearLR(opt, start_factor=0.1, total_iters=8),
+              mod.StepLR(opt, step_size=5, gamma=0.7)], milestones=[8]),
     "nested-sequential": lambda mod, opt: mod.SequentialLR(
         opt, [mod.SequentialLR(opt, [mod.LinearLR(opt, start_factor=0.1, total_iters=4),
                                      mod.CosineAnnealingLR(opt, T_max=10)], milestones=[4]),
@@ -95,6 +109,9 @@ def test_learning_rates_match_torch(case):
         theirs.step()
         assert ours.last_epoch == theirs.last_epoch == step
         assert_same_lrs(ours, theirs, f"{case} step {step}")
+        # OneCycleLR cycles the momentum too.
+        for mine, expected in zip(ours_opt.param_groups, torch_opt.param_groups):
+            assert math.isclose(mine["momentum"], expected["momentum"], rel_tol=RTOL)
 
 
 @pytest.mark.parametrize("case", ["noam", "cosine", "linear-warmup"])
@@ -270,3 +287,96 @@ def test_sequential_bad_arguments():
     state = SequentialLR(opt, [LinearLR(opt)], milestones=[]).state_dict()
     with pytest.raises(ValueError, match="1 schedulers' states, but this SequentialLR has 2"):
         sched.load_state_dict(state)
+
+
+@pytest.mark.parametrize("kwargs", [dict(), dict(three_phase=True, anneal_strategy="linear")])
+def test_one_cycle_cycles_adams_beta1_like_torch(kwargs):
+    ours_opt = optim.Adam([leaf(np.zeros(1))], lr=0.1, betas=(0.9, 0.99))
+    torch_opt = torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=0.1, betas=(0.9, 0.99))
+    ours = optim.lr_scheduler.OneCycleLR(ours_opt, max_lr=0.01, total_steps=30, **kwargs)
+    theirs = torch.optim.lr_scheduler.OneCycleLR(torch_opt, max_lr=0.01, total_steps=30,
+                                                 **kwargs)
+    for step in range(30):
+        assert_same_lrs(ours, theirs, f"step {step}")
+        mine, expected = ours_opt.param_groups[0]["betas"], torch_opt.param_groups[0]["betas"]
+        assert mine[1] == expected[1] == 0.99
+        assert math.isclose(mine[0], expected[0], rel_tol=RTOL), f"step {step}"
+        ours_opt.step()
+        torch_opt.step()
+        ours.step()
+        theirs.step()
+
+
+def test_step_lr_closed_form():
+    """Independent of torch: lr_t = base_lr * gamma ** (t // step_size)."""
+    opt, _ = optimizers((0.8,))
+    lrs = lrs_over(optim.lr_scheduler.StepLR(opt, step_size=4, gamma=0.5), steps=20)
+    np.testing.assert_allclose(lrs, 0.8 * 0.5 ** (np.arange(21) // 4), rtol=1e-15)
+
+
+def test_one_cycle_ends_at_the_minimum_and_refuses_to_step_past_it():
+    opt, _ = optimizers((1.0,))
+    sched = optim.lr_scheduler.OneCycleLR(opt, max_lr=1.0, total_steps=10)
+    lrs = lrs_over(sched, steps=9)
+    assert math.isclose(lrs[0], 1.0 / 25, rel_tol=1e-12)
+    assert lrs.max() == 1.0 and np.argmax(lrs) == 2
+    assert math.isclose(lrs[-1], 1.0 / 25 / 1e4, rel_tol=1e-12)
+    sched.step()   # step 10, as torch allows
+    with pytest.raises(ValueError, match="Tried to step 11 times.*total steps is 10"):
+        sched.step()
+
+
+def test_step_lr_bad_arguments():
+    # torch checks neither: step_size=0 divides by zero at the first step.
+    opt, _ = optimizers()
+    with pytest.raises(ValueError, match="step_size should be >= 1"):
+        optim.lr_scheduler.StepLR(opt, step_size=0)
+    with pytest.raises(TypeError, match="step_size should be an int"):
+        optim.lr_scheduler.StepLR(opt, step_size=2.5)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(), "either total_steps OR"),
+    (dict(total_steps=0), "total_steps"),
+    (dict(total_steps=2.0), "total_steps"),
+    (dict(epochs=2, steps_per_epoch=0), "steps_per_epoch"),
+    (dict(total_steps=5, pct_start=1), "pct_start"),
+    (dict(total_steps=5, pct_start=1.5), "pct_start"),
+    (dict(total_steps=5, anneal_strategy="exp"), "'cos' or 'linear'"),
+    (dict(total_steps=5, max_lr=[1.0]), "expected 2 values for max_lr"),
+    (dict(total_steps=5, base_momentum=[0.8, 0.8, 0.8]), "expected 2 values for base_momentum"),
+])
+def test_one_cycle_bad_arguments_raise_value_error_like_torch(kwargs, match):
+    kwargs = {"max_lr": 1.0, **kwargs}
+    ours_opt, torch_opt = optimizers()
+    with pytest.raises(ValueError, match=match):
+        optim.lr_scheduler.OneCycleLR(ours_opt, **kwargs)
+    with pytest.raises(ValueError):
+        torch.optim.lr_scheduler.OneCycleLR(torch_opt, **kwargs)
+
+
+def test_one_cycle_with_a_phase_of_no_steps_is_a_clear_error():
+    # torch divides by zero here; the message says what to change.
+    opt, _ = optimizers()
+    with pytest.raises(ValueError, match="pct_start"):
+        optim.lr_scheduler.OneCycleLR(opt, max_lr=1.0, total_steps=10, pct_start=0.1)
+
+
+@pytest.mark.parametrize("bad,error,match", [
+    ([1, 2], TypeError, "dict-like"),
+    ({"base_lrs": [1.0]}, KeyError, "last_epoch"),
+])
+def test_scheduler_load_state_dict_refuses_what_is_not_a_state_dict(bad, error, match):
+    opt, _ = optimizers()
+    sched = optim.lr_scheduler.StepLR(opt, 3)
+    before = dict(sched.__dict__)
+    with pytest.raises(error, match=match):
+        sched.load_state_dict(bad)
+    assert sched.__dict__ == before
+    seq = SEQUENTIAL_CASES["warmup-cosine"](optim.lr_scheduler, opt)
+    state = seq.state_dict()
+    state["_schedulers"][1] = bad
+    before = [dict(s.__dict__) for s in [seq, *seq._schedulers]]
+    with pytest.raises(error, match=match):
+        seq.load_state_dict(state)
+    assert [dict(s.__dict__) for s in [seq, *seq._schedulers]] == before

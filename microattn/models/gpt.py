@@ -1,5 +1,6 @@
 """GPT: a decoder-only Transformer language model (Radford et al., 2018, 2019)."""
 import math
+import numbers
 
 import numpy as np
 
@@ -37,6 +38,15 @@ class GPT(Module):
     def __init__(self, vocab_size, d_model, nhead, num_layers, max_len, dim_feedforward=None,
                  dropout=0.0, tie_weights=False, activation="gelu", layer_norm_eps=1e-5):
         super().__init__()
+        sizes = dict(vocab_size=vocab_size, d_model=d_model, nhead=nhead,
+                     num_layers=num_layers, max_len=max_len)
+        if dim_feedforward is not None:
+            sizes["dim_feedforward"] = dim_feedforward
+        for name, value in sizes.items():
+            _check_size(name, value)
+        if d_model % nhead != 0:
+            raise ValueError(f"GPT: d_model={d_model} should be divisible by nhead={nhead} "
+                             f"(each head gets d_model / nhead dimensions)")
         self.vocab_size = vocab_size
         self.max_len = max_len
         dim_feedforward = 4 * d_model if dim_feedforward is None else dim_feedforward
@@ -87,11 +97,28 @@ class GPT(Module):
         ``ma.manual_seed`` seeds, so seeded runs repeat exactly. Runs without
         recording a graph; dropout follows the module's mode, so call ``eval()`` first.
         """
-        if temperature < 0:
-            raise ValueError(f"temperature must be >= 0 (0 means greedy), got {temperature}")
-        if top_k is not None and top_k < 1:
-            raise ValueError(f"top_k must be a positive number of tokens or None, got {top_k}")
+        if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, numbers.Integral):
+            raise TypeError(f"generate: max_new_tokens should be an int, got "
+                            f"{type(max_new_tokens).__name__} {max_new_tokens!r}")
+        if max_new_tokens < 0:
+            raise ValueError(f"generate: max_new_tokens should be >= 0, got {max_new_tokens}")
+        if not isinstance(temperature, numbers.Real):
+            raise TypeError(f"generate: temperature should be a number, got "
+                            f"{type(temperature).__name__} {temperature!r}")
+        if not 0 <= temperature < math.inf:   # also refuses NaN
+            raise ValueError(f"generate: temperature should be a finite number >= 0 (0 means "
+                             f"greedy), got {temperature}")
+        if top_k is not None:
+            if isinstance(top_k, bool) or not isinstance(top_k, numbers.Integral):
+                raise TypeError(f"generate: top_k should be an int number of tokens or None, "
+                                f"got {type(top_k).__name__} {top_k!r}")
+            if top_k < 1:
+                raise ValueError(f"generate: top_k should be >= 1 or None, got {top_k}")
         tokens = token_array(idx, "idx").astype(np.int64)
+        if tokens.shape[1] == 0:
+            raise ValueError(f"generate: the prompt idx has shape {tokens.shape}, with no "
+                             f"tokens; the model needs at least one token per row to predict "
+                             f"the next (start from a token such as <bos>)")
         for _ in range(max_new_tokens):
             # (B, T) -> (B, T, vocab) -> the last position's logits (B, vocab)
             logits = self(tokens[:, -self.max_len:]).data[:, -1].astype(np.float64)
@@ -107,3 +134,12 @@ class GPT(Module):
                 token = (logits / temperature + noise).argmax(-1)
             tokens = np.concatenate([tokens, token[:, None]], axis=1)
         return Tensor(tokens)
+
+
+def _check_size(name, value):
+    """Raise TypeError unless ``value`` is an int, ValueError unless it is >= 1."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"GPT: {name} should be a positive int, got {type(value).__name__} "
+                        f"{value!r}")
+    if value < 1:
+        raise ValueError(f"GPT: {name} should be a positive int, got {value}")

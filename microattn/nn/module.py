@@ -12,12 +12,14 @@ The path is built from the modules actually running, so a layer called on its
 own, outside its model, records only its own name.
 """
 from collections import namedtuple
+from collections.abc import Mapping
 
 import numpy as np
 
 from ..autograd import Tensor, get_default_dtype
 from ..autograd.tensor import unwrap
 from ..autograd.grad_mode import pop_module, push_module
+from .utils import zero_grads
 
 
 class Parameter(Tensor):
@@ -274,17 +276,38 @@ class Module:
         """Copy the arrays of ``state_dict`` (Tensors or ndarrays) into this module's
         parameters and persistent buffers, in place, casting to their dtypes.
 
-        Nothing is copied unless every entry fits: a shape mismatch is always an
-        error, and with ``strict`` so are missing and unexpected keys; one
-        RuntimeError lists all of them. Returns ``(missing_keys, unexpected_keys)``.
+        Nothing is copied unless every entry fits: a value that is not a Tensor or
+        ndarray of numbers, a shape mismatch and a dtype that cannot be cast
+        (complex into real) are always errors, and with ``strict`` so are missing
+        and unexpected keys; one RuntimeError lists all of them. Returns
+        ``(missing_keys, unexpected_keys)``.
         """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"Expected state_dict to be dict-like, got "
+                            f"{type(state_dict).__name__}.")
         targets = self.state_dict()
         missing = [k for k in targets if k not in state_dict]
         unexpected = [k for k in state_dict if k not in targets]
-        arrays = {k: unwrap(v) for k, v in state_dict.items() if k in targets}
-        mismatched = [f"size mismatch for {k}: copying a param with shape {a.shape} from "
-                      f"the checkpoint, the shape in the current model is {targets[k].shape}"
-                      for k, a in arrays.items() if a.shape != targets[k].shape]
+        arrays, mismatched = {}, []
+        for key, value in state_dict.items():
+            if key not in targets:
+                continue
+            target = targets[key]
+            if not isinstance(value, (Tensor, np.ndarray)):
+                mismatched.append(f'While copying the parameter named "{key}", expected a '
+                                  f"Tensor or ndarray from the checkpoint but received "
+                                  f"{type(value).__name__}")
+                continue
+            array = unwrap(value)
+            if array.shape != target.shape:
+                mismatched.append(f"size mismatch for {key}: copying a param with shape "
+                                  f"{array.shape} from the checkpoint, the shape in the "
+                                  f"current model is {target.shape}")
+            elif array.dtype.kind not in "biuf" + ("c" if target.dtype.kind == "c" else ""):
+                mismatched.append(f"dtype mismatch for {key}: cannot copy {array.dtype} from "
+                                  f"the checkpoint into {target.dtype}")
+            else:
+                arrays[key] = array
         problems = mismatched
         if strict:
             problems = ([f"Missing key(s) in state_dict: {', '.join(map(repr, missing))}"]
@@ -318,10 +341,10 @@ class Module:
             param.requires_grad = requires_grad
         return self
 
-    def zero_grad(self):
-        """Forget every parameter's gradient (set ``.grad`` to None)."""
-        for param in self.parameters():
-            param.grad = None
+    def zero_grad(self, set_to_none=True):
+        """Forget every parameter's gradient: set ``.grad`` to None (the default),
+        or, with ``set_to_none=False``, fill it with zeros in place."""
+        zero_grads(self.parameters(), set_to_none)
 
     def _cast(self, dtype):
         for tensor in [*self.parameters(), *self.buffers()]:

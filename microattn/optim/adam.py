@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 
-from .optimizer import Optimizer, check_nonnegative
+from .optimizer import Optimizer, check_nonnegative, check_number
 
 
 class Adam(Optimizer):
@@ -24,7 +24,7 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  amsgrad=False, *, maximize=False, decoupled_weight_decay=False):
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps,
                                       weight_decay=weight_decay, amsgrad=amsgrad,
                                       maximize=maximize,
                                       decoupled_weight_decay=decoupled_weight_decay))
@@ -32,8 +32,14 @@ class Adam(Optimizer):
     def check_options(self, options):
         check_nonnegative(options, "lr", "eps", "weight_decay")
         betas = options["betas"]
-        if len(betas) != 2 or not all(0 <= b < 1 for b in betas):
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise TypeError(f"Invalid betas: expected a pair (beta1, beta2), got "
+                            f"{type(betas).__name__} {betas!r}")
+        for i, beta in enumerate(betas):
+            check_number(f"beta{i + 1}", beta)
+        if not all(0 <= b < 1 for b in betas):
             raise ValueError(f"Invalid betas: {betas!r} (expected two numbers in [0, 1))")
+        options["betas"] = tuple(betas)
 
     def update(self, param, grad, state, group):
         beta1, beta2 = group["betas"]

@@ -14,6 +14,9 @@ it sets the lr of step 0; then call ``scheduler.step()`` once after each
 - :class:`CosineAnnealingLR`: cosine decay from base_lr to ``eta_min`` over ``T_max`` steps.
 - :class:`LinearLR`: linear warm-up, from ``start_factor * base_lr`` to
   ``end_factor * base_lr`` over ``total_iters`` steps, then constant.
+- :class:`StepLR`: multiply the lr by ``gamma`` every ``step_size`` steps.
+- :class:`OneCycleLR`: the 1cycle policy (Smith & Topin): warm up to ``max_lr``, then
+  anneal far below the start, cycling momentum (or Adam's beta1) the other way.
 - :class:`SequentialLR`: one schedule after another, e.g. a linear warm-up, then cosine
   decay (example in its docstring).
 
@@ -23,6 +26,7 @@ as before, then load both state dicts.
 """
 import bisect
 import math
+from collections.abc import Mapping
 
 
 class LRScheduler:
@@ -102,7 +106,18 @@ class LRScheduler:
 
     def load_state_dict(self, state_dict):
         """Restore a :meth:`state_dict` (load the optimiser's state as well)."""
+        _check_state_dict(self, state_dict)
         self.__dict__.update({k: v for k, v in state_dict.items() if k not in self._not_state})
+
+
+def _check_state_dict(scheduler, state_dict):
+    """Raise TypeError/KeyError unless ``state_dict`` looks like ``scheduler.state_dict()``."""
+    if not isinstance(state_dict, Mapping):
+        raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict).__name__}: "
+                        f"pass what {type(scheduler).__name__}.state_dict() returned")
+    if "last_epoch" not in state_dict:
+        raise KeyError(f"the scheduler state dict has no 'last_epoch' entry: pass what "
+                       f"{type(scheduler).__name__}.state_dict() returned")
 
 
 class LambdaLR(LRScheduler):
@@ -205,6 +220,163 @@ class LinearLR(LRScheduler):
                 for base_lr in self.base_lrs]
 
 
+class StepLR(LRScheduler):
+    """Decay the lr by ``gamma`` every ``step_size`` steps::
+
+        lr_t = base_lr * gamma ** (t // step_size)
+
+    Computed recursively from the current lr, as in PyTorch.
+    """
+
+    def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
+        if isinstance(step_size, bool) or not isinstance(step_size, int):
+            raise TypeError(f"StepLR: step_size should be an int number of steps, got "
+                            f"{type(step_size).__name__} {step_size!r}")
+        if step_size < 1:
+            raise ValueError(f"StepLR: step_size should be >= 1, got {step_size}")
+        self.step_size = step_size
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
+            return self._current_lrs()
+        return [lr * self.gamma for lr in self._current_lrs()]
+
+    def _closed_form_lr(self):
+        return [base_lr * self.gamma ** (self.last_epoch // self.step_size)
+                for base_lr in self.base_lrs]
+
+
+class OneCycleLR(LRScheduler):
+    """The 1cycle policy (Smith & Topin, 2018), as PyTorch's ``OneCycleLR``: over
+    ``total_steps`` steps (or ``epochs * steps_per_epoch``) the lr climbs from
+    ``max_lr / div_factor`` to ``max_lr`` during the first ``pct_start`` of the
+    steps, then anneals to ``max_lr / (div_factor * final_div_factor)`` at the last
+    step. With ``three_phase=True`` it first comes back down to the starting lr
+    (symmetrically) and only then anneals to the minimum. Each phase interpolates
+    with ``anneal_strategy``, 'cos' (half a cosine) or 'linear'::
+
+        cos:    lr = end + (start - end) * (1 + cos(pi * pct)) / 2
+        linear: lr = start + (end - start) * pct
+
+    where pct runs from 0 to 1 over the phase. With ``cycle_momentum`` (the
+    default) the momentum, or Adam's beta1, moves the opposite way, between
+    ``max_momentum`` and ``base_momentum``. ``max_lr``, ``base_momentum`` and
+    ``max_momentum`` take one value, or a list with one per param group.
+
+    It is set per step, not per epoch: call ``step()`` after each batch,
+    ``total_steps`` times at most.
+    """
+
+    def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None,
+                 pct_start=0.3, anneal_strategy="cos", cycle_momentum=True,
+                 base_momentum=0.85, max_momentum=0.95, div_factor=25.0,
+                 final_div_factor=1e4, three_phase=False, last_epoch=-1):
+        if total_steps is not None:
+            if isinstance(total_steps, bool) or not isinstance(total_steps, int) \
+                    or total_steps <= 0:
+                raise ValueError(f"Expected positive integer total_steps, but got "
+                                 f"{total_steps!r}")
+            self.total_steps = total_steps
+        elif epochs is not None and steps_per_epoch is not None:
+            for name, value in (("epochs", epochs), ("steps_per_epoch", steps_per_epoch)):
+                if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                    raise ValueError(f"Expected positive integer {name}, but got {value!r}")
+            self.total_steps = epochs * steps_per_epoch
+        else:
+            raise ValueError("You must define either total_steps OR (epochs AND "
+                             "steps_per_epoch)")
+        if not isinstance(pct_start, float) or not 0 <= pct_start <= 1:
+            raise ValueError(f"Expected float between 0 and 1 pct_start, but got "
+                             f"{pct_start!r}")
+        if anneal_strategy not in ("cos", "linear"):
+            raise ValueError(f"anneal_strategy must be one of 'cos' or 'linear', instead got "
+                             f"{anneal_strategy!r}")
+        self.anneal_strategy = anneal_strategy
+        warm_end = float(pct_start * self.total_steps) - 1
+        # Each phase: (last step, start and end lr keys, start and end momentum keys).
+        if three_phase:
+            self._phases = [
+                (warm_end, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                (float(2 * pct_start * self.total_steps) - 2, "max_lr", "initial_lr",
+                 "base_momentum", "max_momentum"),
+                (self.total_steps - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum"),
+            ]
+        else:
+            self._phases = [
+                (warm_end, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                (self.total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum"),
+            ]
+
+        groups = optimizer.param_groups
+        max_lrs = _per_group("max_lr", optimizer, max_lr)
+        if last_epoch == -1:
+            for group, group_max_lr in zip(groups, max_lrs):
+                group["initial_lr"] = group_max_lr / div_factor
+                group["max_lr"] = group_max_lr
+                group["min_lr"] = group["initial_lr"] / final_div_factor
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+                raise ValueError("optimizer must support momentum or beta1 with "
+                                 "`cycle_momentum` option enabled")
+            self.use_beta1 = "betas" in optimizer.defaults
+            max_momentums = _per_group("max_momentum", optimizer, max_momentum)
+            base_momentums = _per_group("base_momentum", optimizer, base_momentum)
+            if last_epoch == -1:
+                for group, high, low in zip(groups, max_momentums, base_momentums):
+                    self._set_momentum(group, high)
+                    group["max_momentum"], group["base_momentum"] = high, low
+        super().__init__(optimizer, last_epoch)
+
+    def _set_momentum(self, group, momentum):
+        if self.use_beta1:
+            group["betas"] = (momentum, *group["betas"][1:])
+        else:
+            group["momentum"] = momentum
+
+    def _anneal(self, start, end, pct):
+        if self.anneal_strategy == "cos":
+            return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+        return (end - start) * pct + start
+
+    def get_lr(self):
+        """The lrs at ``last_epoch``; also sets each group's momentum (or beta1)."""
+        step = self.last_epoch
+        if step > self.total_steps:
+            raise ValueError(f"Tried to step {step} times. The specified number of total "
+                             f"steps is {self.total_steps}")
+        lrs = []
+        for group in self.optimizer.param_groups:
+            start_step = 0.0
+            for i, (end_step, start_lr, end_lr, start_m, end_m) in enumerate(self._phases):
+                if step <= end_step or i == len(self._phases) - 1:
+                    if end_step == start_step:
+                        raise ValueError(
+                            f"OneCycleLR: pct_start * total_steps makes a phase of no steps "
+                            f"(total_steps={self.total_steps}); choose a pct_start that "
+                            f"gives each phase at least one step")
+                    pct = (step - start_step) / (end_step - start_step)
+                    lrs.append(self._anneal(group[start_lr], group[end_lr], pct))
+                    if self.cycle_momentum:
+                        self._set_momentum(group, self._anneal(group[start_m], group[end_m],
+                                                               pct))
+                    break
+                start_step = end_step
+        return lrs
+
+
+def _per_group(name, optimizer, value):
+    """One value per param group, from a single value or a list of them."""
+    n = len(optimizer.param_groups)
+    if isinstance(value, (list, tuple)):
+        if len(value) != n:
+            raise ValueError(f"expected {n} values for {name}, got {len(value)}")
+        return list(value)
+    return [value] * n
+
+
 class SequentialLR(LRScheduler):
     """Runs ``schedulers`` one after another, switching at the ``milestones``
     (``len(schedulers) - 1`` of them, in increasing order): ``schedulers[i]``
@@ -287,11 +459,18 @@ class SequentialLR(LRScheduler):
         return state
 
     def load_state_dict(self, state_dict):
-        """Restore a :meth:`state_dict`, the schedulers' states included."""
+        """Restore a :meth:`state_dict`, the schedulers' states included (all
+        checked before any is loaded)."""
+        _check_state_dict(self, state_dict)
+        if "_schedulers" not in state_dict:
+            raise KeyError("the state dict has no '_schedulers' entry: it is not a "
+                           "SequentialLR's")
         states = state_dict["_schedulers"]
         if len(states) != len(self._schedulers):
             raise ValueError(f"the state dict holds {len(states)} schedulers' states, "
                              f"but this SequentialLR has {len(self._schedulers)} schedulers")
+        for scheduler, state in zip(self._schedulers, states):
+            _check_state_dict(scheduler, state)
         super().load_state_dict(state_dict)
         for scheduler, state in zip(self._schedulers, states):
             scheduler.load_state_dict(state)

@@ -7,13 +7,18 @@ rules read their options from the group at every step.
 
 A subclass supplies ``update(param, grad, state, group)``: the rule for one
 parameter, vectorised over its elements, writing into ``param.data`` in place
-so that views of the array and tied parameters see the new values.
+so that views of the array and tied parameters see the new values. ``grad``
+is the gradient's ndarray (:func:`~microattn.nn.utils.grad_array`), whether
+``param.grad`` holds an ndarray or a Tensor.
 """
+import numbers
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 
 from ..autograd import Tensor, enable_grad
+from ..nn.utils import grad_array, zero_grads
 
 
 class Optimizer:
@@ -31,9 +36,16 @@ class Optimizer:
         # tensor itself: tensors hash by identity.
         self.state = defaultdict(dict)
         self.param_groups = []
+        expected = ("params argument given to the optimizer should be an iterable of "
+                    "Tensors or dicts")
         if isinstance(params, Tensor):
-            raise TypeError("params should be an iterable of Tensors or of dicts, "
-                            "but got a single Tensor: wrap it in a list")
+            raise TypeError(f"{expected}, but got a Tensor: wrap it in a list")
+        if isinstance(params, (set, frozenset)):
+            raise TypeError(f"{expected}, but got {type(params).__name__}: a set's order "
+                            "changes between runs (and with it which state belongs to "
+                            "which parameter), so use a list")
+        if not isinstance(params, Iterable):
+            raise TypeError(f"{expected}, but got {type(params).__name__}")
         groups = list(params)
         if not groups:
             raise ValueError("optimizer got an empty parameter list")
@@ -43,7 +55,9 @@ class Optimizer:
             self.add_param_group(group)
 
     def check_options(self, options):
-        """Raise ValueError for an option outside its range (subclasses override)."""
+        """Raise TypeError for an option of the wrong type and ValueError for one
+        outside its range; may normalise an option in place, e.g. betas to a
+        tuple (subclasses override)."""
 
     def add_param_group(self, param_group):
         """Add a group of parameters, with options that override the defaults."""
@@ -81,13 +95,7 @@ class Optimizer:
     def zero_grad(self, set_to_none=True):
         """Forget the gradients: set ``.grad`` to None (the default), or fill it with zeros."""
         for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                if set_to_none:
-                    p.grad = None
-                else:
-                    p.grad[...] = 0
+            zero_grads(group["params"], set_to_none)
 
     def step(self, closure=None):
         """Update every parameter that has a gradient; parameters whose ``.grad`` is
@@ -99,8 +107,9 @@ class Optimizer:
                 loss = closure()
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is not None:
-                    self.update(p, np.asarray(p.grad), self.state[p], group)
+                grad = grad_array(p)
+                if grad is not None:
+                    self.update(p, grad, self.state[p], group)
         return loss
 
     def update(self, param, grad, state, group):
@@ -132,8 +141,27 @@ class Optimizer:
     def load_state_dict(self, state_dict):
         """Restore a snapshot from :meth:`state_dict`. The groups must hold as many
         parameters as when it was taken, and state arrays the parameters' shapes;
-        arrays are copied in (cast to the parameter's dtype)."""
-        saved_groups = state_dict["param_groups"]
+        arrays are copied in (cast to the parameter's dtype). Everything is
+        checked first: on an error nothing has changed."""
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"Expected state_dict to be dict-like, got "
+                            f"{type(state_dict).__name__}: pass what "
+                            f"{type(self).__name__}.state_dict() returned")
+        for key in ("state", "param_groups"):
+            if key not in state_dict:
+                raise KeyError(f"the optimizer state dict has no {key!r} entry (it holds "
+                               f"{sorted(map(str, state_dict))}): pass what "
+                               f"{type(self).__name__}.state_dict() returned")
+        saved_groups, saved_states = state_dict["param_groups"], state_dict["state"]
+        if not isinstance(saved_groups, (list, tuple)) or not all(
+                isinstance(g, Mapping) and isinstance(g.get("params"), (list, tuple))
+                for g in saved_groups):
+            raise TypeError("the optimizer state dict's 'param_groups' should be a list of "
+                            "dicts, each with a 'params' list")
+        if not isinstance(saved_states, Mapping) or not all(
+                isinstance(s, Mapping) for s in saved_states.values()):
+            raise TypeError("the optimizer state dict's 'state' should be a dict of dicts "
+                            "(one per parameter index)")
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(f"loaded state dict has {len(saved_groups)} parameter groups, "
                              f"but the optimizer has {len(self.param_groups)}")
@@ -142,11 +170,18 @@ class Optimizer:
                 raise ValueError(f"parameter group {i} of the loaded state dict holds "
                                  f"{len(saved['params'])} parameters, but the optimizer's "
                                  f"holds {len(group['params'])}")
+        indices = [index for saved in saved_groups for index in saved["params"]]
+        if not all(isinstance(index, int) for index in indices):
+            raise TypeError("the optimizer state dict's param groups should list parameters "
+                            "by int index")
+        if len(set(indices)) != len(indices):
+            raise ValueError("the optimizer state dict's param groups list a parameter "
+                             "index more than once")
         params = {index: p for saved, group in zip(saved_groups, self.param_groups)
                   for index, p in zip(saved["params"], group["params"])}
 
         state = defaultdict(dict)
-        for index, saved_state in state_dict["state"].items():
+        for index, saved_state in saved_states.items():
             if index not in params:
                 raise ValueError(f"loaded state dict has state for parameter {index!r}, "
                                  f"which none of its param groups lists")
@@ -181,8 +216,17 @@ class Optimizer:
         return "\n".join(lines + [")"])
 
 
+def check_number(name, value):
+    """Raise TypeError naming the option if ``value`` is not a real number."""
+    if not isinstance(value, numbers.Real):
+        raise TypeError(f"Invalid {name}: expected a number, got {type(value).__name__} "
+                        f"{value!r}")
+
+
 def check_nonnegative(options, *names):
-    """Raise ValueError naming the first option that is negative (or NaN)."""
+    """Raise TypeError naming the first option that is not a number, ValueError
+    for the first that is negative (or NaN)."""
     for name in names:
+        check_number(name, options[name])
         if not options[name] >= 0:
             raise ValueError(f"Invalid {name}: {options[name]!r} (expected {name} >= 0)")

@@ -1,7 +1,7 @@
 """Stochastic gradient descent with momentum, as PyTorch's ``torch.optim.SGD``."""
 import numpy as np
 
-from .optimizer import Optimizer, check_nonnegative
+from .optimizer import Optimizer, check_nonnegative, check_number
 
 
 class SGD(Optimizer):
@@ -26,6 +26,7 @@ class SGD(Optimizer):
 
     def check_options(self, options):
         check_nonnegative(options, "lr", "momentum", "weight_decay")
+        check_number("dampening", options["dampening"])
         if options["nesterov"] and (options["momentum"] <= 0 or options["dampening"] != 0):
             raise ValueError(f"Nesterov momentum requires momentum > 0 and dampening == 0, "
                              f"got momentum={options['momentum']!r}, "
