@@ -55,7 +55,8 @@ def save(fig, out, name):
 def heatmap(ax, weights, title=None, xlabels=None, ylabels=None, xlabel="keys",
             ylabel="queries", vmin=0.0, vmax=None, cmap="Reds", colorbar=True):
     """Draw a matrix of attention weights (rows: queries, columns: keys) on ``ax``."""
-    image = ax.imshow(weights, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
+    image = ax.imshow(weights, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto",
+                      interpolation="nearest")
     if title:
         ax.set_title(title, fontsize=10)
     ax.set_xlabel(xlabel)
