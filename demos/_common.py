@@ -1,7 +1,6 @@
 """What several demos share: the command line (--fast, --out), the output folder,
-and matplotlib set up to draw into files (the Agg backend: no window, no display).
-
-Nothing here trains or computes attention: each demo does that in the open.
+matplotlib set up to draw into files (the Agg backend: no window, no display), and
+the one-layer attention model and training loop of demos 6-8.
 """
 import argparse
 import os
@@ -13,6 +12,8 @@ import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
+
+from microattn import nn, optim  # noqa: E402
 
 DEMOS = Path(__file__).resolve().parent
 
@@ -89,3 +90,55 @@ def smooth(values, window=20):
     sums = np.cumsum(np.insert(values, 0, 0.0))
     starts = np.maximum(np.arange(1, len(values) + 1) - window, 0)
     return (sums[1:] - sums[starts]) / (np.arange(1, len(values) + 1) - starts)
+
+
+class OneLayerAttention(nn.Module):
+    """The smallest model that attends: tokens, positions, one self-attention, a readout::
+
+        x = tok_embed(idx) + positions                       (B, T, d_model)
+        x = x + self_attn(x, x, x, is_causal=is_causal)      one residual attention layer
+        logits = readout(x)                                  (B, T, out_features)
+
+    ``positions``: "learned" (one trained vector per position), "sinusoidal" (the
+    fixed table of "Attention Is All You Need") or None (no position at all: attention
+    then sees a bag of tokens). No feed-forward layer and no norm, so what the model
+    can do it must do through attention.
+    """
+
+    def __init__(self, vocab_size, d_model, nhead, max_len, out_features=None,
+                 positions="learned"):
+        super().__init__()
+        self.tok_embed = nn.Embedding(vocab_size, d_model)
+        if positions == "learned":
+            self.positions = nn.LearnedPositionalEmbedding(max_len, d_model)
+        elif positions == "sinusoidal":
+            self.positions = nn.PositionalEncoding(d_model, max_len)
+        elif positions is None:
+            self.positions = None
+        else:
+            raise ValueError(f"positions must be 'learned', 'sinusoidal' or None, not {positions!r}")
+        self.self_attn = nn.MultiheadAttention(d_model, nhead, batch_first=True)
+        self.readout = nn.Linear(d_model, out_features or vocab_size)
+
+    def forward(self, idx, is_causal=False):
+        """idx (B, T) int -> logits (B, T, out_features); the per-head attention weights
+        stay in ``self_attn.last_attn_weights`` (B, nhead, T, T)."""
+        x = self.tok_embed(idx)
+        if self.positions is not None:
+            x = self.positions(x)
+        attended, _ = self.self_attn(x, x, x, need_weights=False, is_causal=is_causal)
+        return self.readout(x + attended)
+
+
+def train(model, loss_fn, steps, lr=1e-2):
+    """AdamW (no weight decay) on ``loss_fn()``, a fresh batch's loss each call, for
+    ``steps`` steps; returns the losses as floats."""
+    optimizer = optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
+    losses = []
+    for _ in range(steps):
+        loss = loss_fn()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses
