@@ -14,7 +14,7 @@ import numpy as np
 import microattn as ma
 from _common import plt, save, setup
 
-args, out = setup(__doc__, default_steps=200, fast_steps=50)
+args, out = setup("01_autograd_scalar_to_tensor", __doc__, default_steps=200, fast_steps=50)
 
 # %% [markdown]
 # ## 1. A scalar, by hand and by backward()

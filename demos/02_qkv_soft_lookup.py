@@ -19,7 +19,7 @@ from microattn import functional as F
 from microattn import optim
 from _common import heatmap, plt, save, setup
 
-args, out = setup(__doc__, default_steps=150, fast_steps=40)
+args, out = setup("02_qkv_soft_lookup", __doc__, default_steps=150, fast_steps=40)
 
 # %% [markdown]
 # ## The database

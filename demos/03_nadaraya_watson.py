@@ -20,7 +20,7 @@ from microattn import functional as F
 from microattn import optim
 from _common import heatmap, plt, save, setup
 
-args, out = setup(__doc__, default_steps=200, fast_steps=30)
+args, out = setup("03_nadaraya_watson", __doc__, default_steps=200, fast_steps=30)
 
 # %% [markdown]
 # ## Data, as in d2l: 50 noisy training points, 50 test points on a grid

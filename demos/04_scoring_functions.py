@@ -14,14 +14,16 @@ What to look at:
 - trained_weights.png: where each trained scorer looks, the right key outlined.
 """
 # %%
+import time
+
 import numpy as np
 
 import microattn as ma
 from microattn import functional as F
 from microattn import nn, optim
-from _common import Timer, heatmap, plt, save, setup, smooth
+from _common import heatmap, plt, save, setup, smooth
 
-args, out = setup(__doc__, default_steps=1000, fast_steps=40)
+args, out = setup("04_scoring_functions", __doc__, default_steps=1000, fast_steps=40)
 ma.manual_seed(0)
 rng = np.random.default_rng(0)
 
@@ -60,9 +62,10 @@ padding = np.arange(KEYS)[None, :] >= valid_lens[:, None]   # (2, 10), True past
 fig, axes = plt.subplots(2, 2, figsize=(10, 4.5), layout="constrained")
 for column, (name, scorer) in enumerate(scorers.items()):
     _, weights = scorer(queries, keys, values, key_padding_mask=padding)
-    w = weights.data
-    print(f"{name:20s} weight past the valid length: {w[np.broadcast_to(padding[:, None], w.shape)].sum():.1f}"
-          f", row sums {np.round(w.sum(-1).ravel(), 6)}")
+    w = weights.data                                          # (2, 3, 10)
+    past_valid = w[np.broadcast_to(padding[:, None], w.shape)].sum()
+    print(f"{name:20s} weight past the valid length: {past_valid:.1f}, "
+          f"row sums {np.round(w.sum(-1).ravel(), 6)}")
     for row in range(2):
         heatmap(axes[row, column], w[row], f"{name}, valid length {valid_lens[row]}",
                 xlabel="keys", ylabel="queries", vmax=1, colorbar=column == 1)
@@ -99,17 +102,17 @@ def train(scorer, signed):
     """Adam on the task; returns (losses, weight on the right key per step, seconds)."""
     optimizer = optim.Adam(scorer.parameters(), lr=1e-2)
     losses, on_target = [], []
-    with Timer() as timer:
-        for step in range(args.steps):
-            query, keys_b, values_b, pad, answer, target = batch(64, signed)
-            context, weights = scorer(query, keys_b, values_b, key_padding_mask=pad)
-            loss = F.mse_loss(context[:, 0], answer)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            losses.append(loss.item())
-            on_target.append(weights.data[np.arange(64), 0, target].mean())
-    return losses, on_target, timer.seconds
+    start = time.perf_counter()
+    for step in range(args.steps):
+        query, keys_b, values_b, pad, answer, target = batch(64, signed)
+        context, weights = scorer(query, keys_b, values_b, key_padding_mask=pad)
+        loss = F.mse_loss(context[:, 0], answer)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+        on_target.append(weights.data[np.arange(64), 0, target].mean())
+    return losses, on_target, time.perf_counter() - start
 
 
 variants = {"positive keys": False, "signed keys": True}

@@ -24,7 +24,7 @@ import microattn as ma
 from microattn import functional as F
 from _common import plt, save, setup
 
-args, out = setup(__doc__, default_steps=256, fast_steps=32)
+args, out = setup("05_why_sqrt_dk", __doc__, default_steps=256, fast_steps=32)
 rng = np.random.default_rng(0)
 ROWS, KEYS, DV = args.steps, 16, 8   # --steps sets how many queries are averaged
 
@@ -73,7 +73,8 @@ for scaled in (False, True):
 fig, axes = plt.subplots(1, 4, figsize=(15, 3.6), layout="constrained")
 panels = (("max weight", "mean largest softmax weight"),
           ("rms dL/dS", "gradient at the scores (rms)"),
-          ("keys reached", "keys the gradient reaches (of 16)"), ("|dL/dq|", "gradient reaching q (norm)"))
+          ("keys reached", "keys the gradient reaches (of 16)"),
+          ("|dL/dq|", "gradient reaching q (norm)"))
 for scaled, style in ((False, "o-"), (True, "s-")):
     label = "q . k / sqrt(d)" if scaled else "q . k (unscaled)"
     for ax, (column, _) in zip(axes, panels):

@@ -21,7 +21,7 @@ import microattn as ma
 from microattn import functional as F
 from _common import OneLayerAttention, heatmap, plt, save, setup, smooth, train
 
-args, out = setup(__doc__, default_steps=600, fast_steps=40)
+args, out = setup("06_masks", __doc__, default_steps=600, fast_steps=40)
 VOCAB, LENGTH = 16, 16
 rng = np.random.default_rng(0)
 

@@ -21,7 +21,7 @@ from microattn import functional as F
 from microattn import nn
 from _common import OneLayerAttention, heatmap, plt, save, setup, smooth, train
 
-args, out = setup(__doc__, default_steps=600, fast_steps=40)
+args, out = setup("07_positional_encoding", __doc__, default_steps=600, fast_steps=40)
 rng = np.random.default_rng(0)
 
 # %% [markdown]

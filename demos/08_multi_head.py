@@ -20,7 +20,7 @@ import microattn as ma
 from microattn import functional as F
 from _common import OneLayerAttention, heatmap, plt, save, setup, smooth, train
 
-args, out = setup(__doc__, default_steps=400, fast_steps=40)
+args, out = setup("08_multi_head", __doc__, default_steps=400, fast_steps=40)
 rng = np.random.default_rng(0)
 VOCAB, LENGTH, D_MODEL = 16, 12, 32
 

@@ -4,7 +4,6 @@ the one-layer attention model and training loop of demos 6-8.
 """
 import argparse
 import os
-import time
 from pathlib import Path
 
 import matplotlib
@@ -18,17 +17,17 @@ from microattn import nn, optim  # noqa: E402
 DEMOS = Path(__file__).resolve().parent
 
 
-def setup(doc, default_steps, fast_steps):
+def setup(name, doc, default_steps, fast_steps):
     """Parse the demo's arguments and make its output folder.
 
     Returns (args, out): ``args.steps`` is ``fast_steps`` with ``--fast`` (the same
     code path, fewer steps: what CI runs), else ``default_steps``; ``out`` is
-    ``demos/out/<demo>/`` unless ``--out`` says otherwise. Unknown arguments are
-    ignored, so the script also runs as a notebook cell (Jupyter passes its own).
+    ``demos/out/<name>/`` unless ``--out`` says otherwise. Unknown arguments are
+    ignored and a missing docstring is no error, so the script also runs as a
+    notebook (Jupyter passes arguments of its own and keeps no module docstring).
     """
-    import __main__
-    name = Path(getattr(__main__, "__file__", "demo")).stem
-    parser = argparse.ArgumentParser(description=doc.strip().splitlines()[0])
+    title = (doc or name).strip().splitlines()[0]
+    parser = argparse.ArgumentParser(description=title)
     parser.add_argument("--fast", action="store_true",
                         help=f"fewer steps ({fast_steps} instead of {default_steps}), same code")
     parser.add_argument("--steps", type=int, default=None, help="training steps")
@@ -38,7 +37,7 @@ def setup(doc, default_steps, fast_steps):
     if args.steps is None:
         args.steps = fast_steps if args.fast else default_steps
     args.out.mkdir(parents=True, exist_ok=True)
-    print(doc.strip().splitlines()[0])
+    print(title)
     print(f"pictures go to {args.out}")
     return args, args.out
 
@@ -73,17 +72,6 @@ def heatmap(ax, weights, title=None, xlabels=None, ylabels=None, xlabel="keys",
     return image
 
 
-class Timer:
-    """``with Timer() as t: ...``; then ``t.seconds``."""
-
-    def __enter__(self):
-        self.start = time.perf_counter()
-        return self
-
-    def __exit__(self, *exc):
-        self.seconds = time.perf_counter() - self.start
-
-
 def smooth(values, window=20):
     """Running mean over ``window`` steps (shorter at the start), for noisy curves."""
     values = np.asarray(values, dtype=float)
@@ -116,7 +104,8 @@ class OneLayerAttention(nn.Module):
         elif positions is None:
             self.positions = None
         else:
-            raise ValueError(f"positions must be 'learned', 'sinusoidal' or None, not {positions!r}")
+            raise ValueError(
+                f"positions must be 'learned', 'sinusoidal' or None, not {positions!r}")
         self.self_attn = nn.MultiheadAttention(d_model, nhead, batch_first=True)
         self.readout = nn.Linear(d_model, out_features or vocab_size)
 

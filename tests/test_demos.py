@@ -54,3 +54,73 @@ def test_demo_runs_fast_and_draws(name, tmp_path):
         with Image.open(tmp_path / picture) as image:
             width, height = image.size
         assert 300 <= width <= 2500 and 200 <= height <= 2000, (picture, image.size)
+
+
+# -- what each demo's docstring claims, checked on its default run (slow) --------------
+
+def _rows(stdout, pattern):
+    """{first group: the float groups after it} for every line matching ``pattern``."""
+    import re
+    return {m.group(1): [float(x) for x in m.groups()[1:]]
+            for m in re.finditer(pattern, stdout, flags=re.M)}
+
+
+def _check_02(stdout):
+    weights = _rows(stdout, r"^learned (weights):.*lime ([\d.]+), blueberry ([\d.]+)")["weights"]
+    assert sum(weights) > 0.9  # teal is a blend of lime and blueberry
+
+
+def _check_03(stdout):
+    (w, after, before), = _rows(stdout, r"^learned (w) = ([\d.]+): test MSE against the truth "
+                                        r"([\d.]+) \(was ([\d.]+)").values()
+    assert w > 2 and after < before / 3
+
+
+def _check_04(stdout):
+    rows = _rows(stdout, r"^(\w+ keys\s+\S+)\s+[a-z -]*?\s*([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+[\d.]+$")
+    on_target = {" ".join(k.split()): v[2] for k, v in rows.items()}
+    assert on_target["positive keys additive"] > 0.8
+    assert on_target["positive keys scaled"] > 0.8
+    assert on_target["signed keys scaled"] > 0.8
+    assert on_target["signed keys additive"] < 0.4
+
+
+def _check_05(stdout):
+    unscaled = _rows(stdout, r"^unscaled\s+(\d+)" + r"\s+([\d.e+-]+)" * 6)
+    scaled = _rows(stdout, r"^/ sqrt\(d\)\s+(\d+)" + r"\s+([\d.e+-]+)" * 6)
+    assert unscaled["2048"][1] > 0.9 and unscaled["2048"][2] > 0.5    # saturated
+    assert unscaled["2048"][3] < unscaled["2"][3] / 2                  # dL/dS shrinks
+    assert all(row[2] == 0 and 0.15 < row[1] < 0.35 for row in scaled.values())
+
+
+def _check_06(stdout):
+    number = r"\s+([\d.]+)"
+    rows = _rows(stdout, r"^(no mask \(cheats\)|causal mask)" + number * 5)
+    cheat, honest = rows["no mask (cheats)"], rows["causal mask"]
+    assert cheat[1] < 0.5 and cheat[3] > 1.5           # looks solved; is not
+    assert honest[3] < 1.3 and honest[4] > 0.95 > cheat[4]
+
+
+def _check_07(stdout):
+    rows = _rows(stdout, r"^(no positions|sinusoidal)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)")
+    assert rows["sinusoidal"][2] > 0.95 and rows["no positions"][2] < 0.4
+
+
+def _check_08(stdout):
+    rows = _rows(stdout, r"^\s+(\d)\s+\d+\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)")
+    assert rows["2"][3] > 0.95 and rows["4"][3] > 0.95 and rows["1"][3] < 0.3
+
+
+CLAIMS = {"02_qkv_soft_lookup": _check_02, "03_nadaraya_watson": _check_03,
+          "04_scoring_functions": _check_04, "05_why_sqrt_dk": _check_05,
+          "06_masks": _check_06, "07_positional_encoding": _check_07,
+          "08_multi_head": _check_08}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(CLAIMS))
+def test_demo_shows_what_its_docstring_says(name, tmp_path):
+    result = subprocess.run([sys.executable, str(DEMOS / f"{name}.py"), "--out", str(tmp_path)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    CLAIMS[name](result.stdout)
