@@ -5,12 +5,20 @@ the left and the token on the right (wrapping around at the ends). Two lookups p
 position, in two different places. The same model (32 features, one attention layer,
 no feed-forward) is trained with 1, 2 and 4 heads. What to look at:
 - the printed table: with 2 or 4 heads both neighbours are right; one head has one
-  softmax, one place to look per query (spreading it over both places would mix the
-  two tokens into one sum that cannot say which was left): it looks left and gets the
-  left neighbour right and the right one at chance, 1 in 16;
+  softmax per query, and spreading it evenly over both places would mix the two
+  tokens into one sum that cannot say which was left. Here it looks left and gets the
+  left neighbour right and the right one at chance, 1 in 16. (With other seeds a
+  single head may instead split its weight unevenly, about 90% of one side right and
+  25% of the other; both right stays below 1 in 5, against all of them with 2 heads);
 - heads.png: the per-head grid on one held-out sequence: with 2 heads one head looks
   one step right (the diagonal above the main one), the other one step left; with 4
   heads two take each job; the single head looks left only;
+- gradient.png and the printed pushes: where backward() pushes the attention at steps
+  0, 20, 30 and 50 (-dL/dA, A the attention weights; red: "attend more here"). At
+  step 0 it is noise; by step 20 it asks every head to look at BOTH neighbours; by
+  step 30 the two heads have split the work, one pushed right, the other left, while
+  the single head, looking left by step 50, is still pushed right and away from the
+  left: a tug of war it cannot win;
 - training.png: the loss of each.
 """
 # %%
@@ -18,6 +26,7 @@ import numpy as np
 
 import microattn as ma
 from microattn import functional as F
+from microattn import optim
 from _common import OneLayerAttention, heatmap, plt, save, setup, smooth, train
 
 args, out = setup("08_multi_head", __doc__, default_steps=400, fast_steps=40)
@@ -42,6 +51,68 @@ def neighbour_loss(model, tokens):
 
 
 held_out = rng.integers(0, VOCAB, (500, LENGTH))
+
+# %% [markdown]
+# ## The gradient that shapes attention
+# `capture_graph = True` makes the next forward keep the attention weights A in the
+# graph (`last_attn_weights`), so `retain_grad()` on them gives dL/dA after backward.
+# -dL/dA > 0 means "more weight here would lower the loss". Watched on held-out
+# sequences at steps 0, 20, 30 and 50 of a short run with 1 head and with 2 heads.
+
+# %%
+WATCH = (0, 20, 30, 50)
+
+
+def attention_push(model, tokens):
+    """-dL/dA summed over the sequences, (heads, T, T); the model's grads are left zero."""
+    model.self_attn.capture_graph = True
+    loss, _ = neighbour_loss(model, tokens)
+    attention = model.self_attn.last_attn_weights                       # (B, heads, T, T)
+    attention.retain_grad()
+    loss.backward()
+    model.self_attn.capture_graph = False
+    model.zero_grad()
+    return -np.asarray(attention.grad).sum(0) * LENGTH * 2  # per (sequence, output) scale
+
+
+def on_diagonal(push, offset):
+    """Mean of push[i, (i + offset) mod T]: offset -1 is the left neighbour, +1 the right."""
+    return np.diagonal(np.roll(push, -offset, axis=1)).mean()
+
+
+pushes = {}
+watch_rng = np.random.default_rng(1)   # its own batches: the runs below see the same data
+for heads in (1, 2):
+    ma.manual_seed(0)
+    model = OneLayerAttention(VOCAB, D_MODEL, heads, LENGTH, out_features=2 * VOCAB)
+    optimizer = optim.AdamW(model.parameters(), lr=1e-2, weight_decay=0.0)
+    for step in range(WATCH[-1] + 1):
+        if step in WATCH:
+            pushes[heads, step] = attention_push(model, held_out)
+            print(f"{heads} head{'s' * (heads > 1)}, step {step:2d}: -dL/dA on the left / right "
+                  "neighbour: " + ", ".join(
+                      f"head {h} {on_diagonal(p, -1):+.2f} / {on_diagonal(p, 1):+.2f}"
+                      for h, p in enumerate(pushes[heads, step])))
+        loss, _ = neighbour_loss(model, watch_rng.integers(0, VOCAB, (32, LENGTH)))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+fig, axes = plt.subplots(3, len(WATCH), figsize=(16, 11), layout="constrained")
+for row, (heads, head) in enumerate([(1, 0), (2, 0), (2, 1)]):
+    for column, step in enumerate(WATCH):
+        push = pushes[heads, step][head]
+        limit = np.quantile(np.abs(push), 0.98)  # a few cells can dwarf the rest
+        heatmap(axes[row, column], push, f"{heads} head{'s' * (heads > 1)}: head {head}, "
+                f"step {step}", xlabel="key position", ylabel="query position",
+                vmin=-limit, vmax=limit, cmap="RdBu_r")
+fig.suptitle("-dL/dA: red, more attention here would lower the loss; blue, less", fontsize=11)
+save(fig, out, "gradient.png")
+
+# %% [markdown]
+# ## Training with 1, 2 and 4 heads
+
+# %%
 models, losses = {}, {}
 for heads in (1, 2, 4):
     ma.manual_seed(0)

@@ -23,7 +23,7 @@ EXPECTED = {
     "06_masks": (["masks.png", "training.png", "attention.png"], "prefix-only loss"),
     "07_positional_encoding": (["table.png", "dot_products.png", "task.png"],
                                "held-out accuracy"),
-    "08_multi_head": (["heads.png", "training.png"], "both right"),
+    "08_multi_head": (["gradient.png", "heads.png", "training.png"], "both right"),
 }
 
 
@@ -109,6 +109,11 @@ def _check_07(stdout):
 def _check_08(stdout):
     rows = _rows(stdout, r"^\s+(\d)\s+\d+\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)")
     assert rows["2"][3] > 0.95 and rows["4"][3] > 0.95 and rows["1"][3] < 0.3
+    push = r"head \d ([+-][\d.]+) / ([+-][\d.]+)"
+    pushes = _rows(stdout, r"^2 heads, (step \d+): .*?" + push + ", " + push)
+    assert min(pushes["step 20"]) > 0.3             # every head pushed towards both sides
+    left0, right0, left1, right1 = pushes["step 30"]
+    assert (right0 - left0) * (right1 - left1) < 0  # then the two heads take one side each
 
 
 CLAIMS = {"02_qkv_soft_lookup": _check_02, "03_nadaraya_watson": _check_03,
