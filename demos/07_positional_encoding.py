@@ -11,7 +11,9 @@ with them. Position has to be added to the tokens. What to look at:
 - the printed table and task.png: the task "output the previous token" with one
   attention layer: without positions its attention is uniform and it can only guess
   among the tokens it was given (about 1 in 5 right), with the sinusoids it is
-  solved; the attention maps show the learned look one step back.
+  solved; the attention maps show the learned look one step back;
+- forming.png: that look one step back forming during training, from uniform
+  attention at step 0 to the sub-diagonal.
 """
 # %%
 import numpy as np
@@ -69,13 +71,26 @@ def previous_token_loss(model, tokens):
 
 
 held_out = rng.integers(0, VOCAB, (500, LENGTH))
+example = held_out[:1]
+MOMENTS = sorted({0, 25, 50, 75, 100, args.steps} & set(range(args.steps + 1)))
+forming = {}   # step -> attention of the sinusoidal model on the example
+
+
+def look(model, step):
+    if step in MOMENTS:
+        with ma.no_grad():
+            model(example)
+        forming[step] = model.self_attn.last_attn_weights.data[0, 0]
+
+
 models, losses = {}, {}
 for name, positions in (("no positions", None), ("sinusoidal", "sinusoidal")):
     ma.manual_seed(0)
     model = OneLayerAttention(VOCAB, 32, 1, LENGTH, positions=positions)
     losses[name] = train(
         model, lambda: previous_token_loss(model, rng.integers(0, VOCAB, (32, LENGTH)))[0],
-        args.steps, lr=1e-2)
+        args.steps, lr=1e-2,
+        on_step=(lambda step: look(model, step)) if positions else None)
     models[name] = model
 
 print(f"\n{'model':14s} {'train loss':>10s} {'held-out loss':>14s} {'held-out accuracy':>18s}")
@@ -87,7 +102,6 @@ for name, model in models.items():
     print(f"{name:14s} {np.mean(losses[name][-20:]):10.3f} {loss.item():14.3f} "
           f"{accuracy:18.3f}")
 
-example = held_out[:1]
 labels = [str(t) for t in example[0]]
 fig, axes = plt.subplots(1, 3, figsize=(15, 4.3), layout="constrained")
 for name, curve in losses.items():
@@ -103,3 +117,16 @@ for ax, (name, model) in zip(axes[1:], models.items()):
             xlabels=labels, ylabels=labels, xlabel="key token", ylabel="query token",
             vmax=1, colorbar=ax is axes[2])
 save(fig, out, "task.png")
+
+# %% [markdown]
+# ## The look one step back, forming
+# The sinusoidal model's attention on the same sequence at a few moments of training.
+
+# %%
+fig, axes = plt.subplots(1, len(forming), figsize=(3.3 * len(forming), 3.6),
+                         layout="constrained")
+for ax, (step, weights) in zip(np.atleast_1d(axes), sorted(forming.items())):
+    heatmap(ax, weights, f"step {step}, loss {losses['sinusoidal'][max(step - 1, 0)]:.2f}",
+            xlabels=labels, ylabels=labels, xlabel="key token", ylabel="query token",
+            vmax=1, colorbar=False)
+save(fig, out, "forming.png")

@@ -119,15 +119,21 @@ class OneLayerAttention(nn.Module):
         return self.readout(x + attended)
 
 
-def train(model, loss_fn, steps, lr=1e-2):
+def train(model, loss_fn, steps, lr=1e-2, on_step=None):
     """AdamW (no weight decay) on ``loss_fn()``, a fresh batch's loss each call, for
-    ``steps`` steps; returns the losses as floats."""
+    ``steps`` steps; returns the losses as floats. ``on_step(step)``, if given, runs
+    before the first step (step 0) and after each optimizer step (1..steps), e.g. to
+    look at the attention while it forms."""
     optimizer = optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
     losses = []
-    for _ in range(steps):
+    for step in range(steps):
+        if on_step is not None and step == 0:
+            on_step(0)
         loss = loss_fn()
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         losses.append(loss.item())
+        if on_step is not None:
+            on_step(step + 1)
     return losses

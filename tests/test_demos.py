@@ -21,7 +21,7 @@ EXPECTED = {
                              "weight past the valid length: 0.0"),
     "05_why_sqrt_dk": (["saturation.png", "rows.png"], "saturated rows"),
     "06_masks": (["masks.png", "training.png", "attention.png"], "prefix-only loss"),
-    "07_positional_encoding": (["table.png", "dot_products.png", "task.png"],
+    "07_positional_encoding": (["table.png", "dot_products.png", "task.png", "forming.png"],
                                "held-out accuracy"),
     "08_multi_head": (["gradient.png", "heads.png", "training.png"], "both right"),
 }
