@@ -57,14 +57,16 @@ held_out = rng.integers(0, VOCAB, (500, LENGTH))
 # `capture_graph = True` makes the next forward keep the attention weights A in the
 # graph (`last_attn_weights`), so `retain_grad()` on them gives dL/dA after backward.
 # -dL/dA > 0 means "more weight here would lower the loss". Watched on held-out
-# sequences at steps 0, 20, 30 and 50 of a short run with 1 head and with 2 heads.
+# sequences (200 of them) at steps 0, 20, 30 and 50 of a short run with 1 head and
+# with 2 heads.
 
 # %%
 WATCH = (0, 20, 30, 50)
 
 
 def attention_push(model, tokens):
-    """-dL/dA summed over the sequences, (heads, T, T); the model's grads are left zero."""
+    """-dL/dA (heads, T, T), L a sequence's summed loss, averaged over the sequences;
+    the model's grads are left at zero."""
     model.self_attn.capture_graph = True
     loss, _ = neighbour_loss(model, tokens)
     attention = model.self_attn.last_attn_weights                       # (B, heads, T, T)
@@ -72,7 +74,8 @@ def attention_push(model, tokens):
     loss.backward()
     model.self_attn.capture_graph = False
     model.zero_grad()
-    return -np.asarray(attention.grad).sum(0) * LENGTH * 2  # per (sequence, output) scale
+    # the loss is a mean over B * T * 2 outputs: * T * 2 makes it a mean over sequences
+    return -np.asarray(attention.grad).sum(0) * LENGTH * 2
 
 
 def on_diagonal(push, offset):
@@ -88,7 +91,7 @@ for heads in (1, 2):
     optimizer = optim.AdamW(model.parameters(), lr=1e-2, weight_decay=0.0)
     for step in range(WATCH[-1] + 1):
         if step in WATCH:
-            pushes[heads, step] = attention_push(model, held_out)
+            pushes[heads, step] = attention_push(model, held_out[:200])
             print(f"{heads} head{'s' * (heads > 1)}, step {step:2d}: -dL/dA on the left / right "
                   "neighbour: " + ", ".join(
                       f"head {h} {on_diagonal(p, -1):+.2f} / {on_diagonal(p, 1):+.2f}"
