@@ -41,6 +41,8 @@ def test_site_builds_every_page(site):
         assert page in pages
     api = (site / "api" / "nn.html").read_text()
     assert 'id="microattn.nn.MultiheadAttention"' in api  # generated from the docstring
+    for page in (site / "api").glob("*.html"):
+        assert not re.search(r":(class|func|meth):<code>", page.read_text()), page.name
 
 
 def test_site_works_offline(site):
