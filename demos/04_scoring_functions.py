@@ -20,8 +20,8 @@ import numpy as np
 
 import microattn as ma
 from microattn import functional as F
-from microattn import nn, optim
-from _common import heatmap, plt, save, setup, smooth
+from microattn import nn
+from _common import heatmap, plt, save, setup, smooth, train
 
 args, out = setup("04_scoring_functions", __doc__, default_steps=1000, fast_steps=40)
 ma.manual_seed(0)
@@ -98,20 +98,18 @@ def batch(size, signed):
             as_tensor(answer), target)
 
 
-def train(scorer, signed):
-    """Adam on the task; returns (losses, weight on the right key per step, seconds)."""
-    optimizer = optim.Adam(scorer.parameters(), lr=1e-2)
-    losses, on_target = [], []
-    start = time.perf_counter()
-    for step in range(args.steps):
+def train_scorer(scorer, signed):
+    """Train on fresh batches; returns (losses, weight on the right key per step, seconds)."""
+    on_target = []
+
+    def loss_fn():
         query, keys_b, values_b, pad, answer, target = batch(64, signed)
         context, weights = scorer(query, keys_b, values_b, key_padding_mask=pad)
-        loss = F.mse_loss(context[:, 0], answer)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
         on_target.append(weights.data[np.arange(64), 0, target].mean())
+        return F.mse_loss(context[:, 0], answer)
+
+    start = time.perf_counter()
+    losses = train(scorer, loss_fn, args.steps, lr=1e-2)
     return losses, on_target, time.perf_counter() - start
 
 
@@ -122,7 +120,7 @@ for variant, signed in variants.items():
         ma.manual_seed(1)
         scorer = (nn.AdditiveAttention(DIM, DIM, HIDDEN) if name == "additive"
                   else DotProductAttention(DIM, DIM, HIDDEN))
-        history[variant, name] = train(scorer, signed)
+        history[variant, name] = train_scorer(scorer, signed)
         trained[variant, name] = scorer
 
 print(f"\n{'keys':14s} {'scorer':20s} {'loss, first 20':>15s} {'loss, last 20':>14s} "

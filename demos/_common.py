@@ -1,6 +1,6 @@
 """What several demos share: the command line (--fast, --out), the output folder,
 matplotlib set up to draw into files (the Agg backend: no window, no display), and
-the one-layer attention model and training loop of demos 6-8.
+the training loop of demos 4 and 6-8, and their one-layer attention model.
 """
 import argparse
 import os
