@@ -1,6 +1,6 @@
 """What several demos share: the command line (--fast, --out), the output folder,
 matplotlib set up to draw into files (the Agg backend: no window, no display), and
-the training loop of demos 4 and 6-8, and their one-layer attention model.
+the training loop of demos 4 and 6-8, and the one-layer attention model of 6-8.
 """
 import argparse
 import os
