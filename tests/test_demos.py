@@ -1,0 +1,131 @@
+"""Every demo runs as CI runs it (``--fast``: the same code, fewer steps), prints what it
+shows, and writes its pictures at a sane size. Each runs in a subprocess started with
+this interpreter, the environment (PYTHONPATH included) inherited."""
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMOS = ROOT / "demos"
+
+# demo -> (the pictures it writes, a line of its findings it must print)
+EXPECTED = {
+    "01_autograd_scalar_to_tensor": (["derivative.png"], "a wrong backward is caught"),
+    "02_qkv_soft_lookup": (["lookup.png", "learned_query.png"], "learned weights:"),
+    "03_nadaraya_watson": (["attention_before_after.png", "fit.png", "loss.png"], "learned w ="),
+    "04_scoring_functions": (["masked_weights.png", "training.png", "trained_weights.png"],
+                             "weight past the valid length: 0.0"),
+    "05_why_sqrt_dk": (["saturation.png", "rows.png"], "saturated rows"),
+    "06_masks": (["masks.png", "training.png", "attention.png"], "prefix-only loss"),
+    "07_positional_encoding": (["table.png", "dot_products.png", "task.png", "forming.png"],
+                               "held-out accuracy"),
+    "08_multi_head": (["gradient.png", "heads.png", "training.png"], "both right"),
+}
+
+
+def test_every_demo_is_listed():
+    found = sorted(p.stem for p in DEMOS.glob("[0-9][0-9]_*.py"))
+    assert found == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_demo_is_a_percent_script_with_a_docstring(name):
+    source = (DEMOS / f"{name}.py").read_text()
+    docstring = ast.get_docstring(ast.parse(source))
+    assert docstring and "look at" in docstring, "the docstring says what to look at"
+    assert "\n# %%\n" in source, "cells in jupytext's percent format"
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_demo_runs_fast_and_draws(name, tmp_path):
+    pictures, finding = EXPECTED[name]
+    result = subprocess.run(
+        [sys.executable, str(DEMOS / f"{name}.py"), "--fast", "--out", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert finding in result.stdout, result.stdout[-3000:]
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert written == sorted(pictures)
+    for picture in pictures:
+        with Image.open(tmp_path / picture) as image:
+            width, height = image.size
+        assert 300 <= width <= 2500 and 200 <= height <= 2000, (picture, image.size)
+
+
+# -- what each demo's docstring claims, checked on its default run (slow) --------------
+
+def _rows(stdout, pattern):
+    """{first group: the float groups after it} for every line matching ``pattern``."""
+    import re
+    return {m.group(1): [float(x) for x in m.groups()[1:]]
+            for m in re.finditer(pattern, stdout, flags=re.M)}
+
+
+def _check_02(stdout):
+    weights = _rows(stdout, r"^learned (weights):.*lime ([\d.]+), blueberry ([\d.]+)")["weights"]
+    assert sum(weights) > 0.9  # teal is a blend of lime and blueberry
+
+
+def _check_03(stdout):
+    (w, after, before), = _rows(stdout, r"^learned (w) = ([\d.]+): test MSE against the truth "
+                                        r"([\d.]+) \(was ([\d.]+)").values()
+    assert w > 2 and after < before / 3
+
+
+def _check_04(stdout):
+    rows = _rows(stdout, r"^(\w+ keys\s+\S+)\s+[a-z -]*?\s*([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+[\d.]+$")
+    on_target = {" ".join(k.split()): v[2] for k, v in rows.items()}
+    assert on_target["positive keys additive"] > 0.8
+    assert on_target["positive keys scaled"] > 0.8
+    assert on_target["signed keys scaled"] > 0.8
+    assert on_target["signed keys additive"] < 0.4
+
+
+def _check_05(stdout):
+    unscaled = _rows(stdout, r"^unscaled\s+(\d+)" + r"\s+([\d.e+-]+)" * 6)
+    scaled = _rows(stdout, r"^/ sqrt\(d\)\s+(\d+)" + r"\s+([\d.e+-]+)" * 6)
+    assert unscaled["2048"][1] > 0.9 and unscaled["2048"][2] > 0.5    # saturated
+    assert unscaled["2048"][3] < unscaled["2"][3] / 2                  # dL/dS shrinks
+    assert all(row[2] == 0 and 0.15 < row[1] < 0.35 for row in scaled.values())
+
+
+def _check_06(stdout):
+    number = r"\s+([\d.]+)"
+    rows = _rows(stdout, r"^(no mask \(cheats\)|causal mask)" + number * 5)
+    cheat, honest = rows["no mask (cheats)"], rows["causal mask"]
+    assert cheat[1] < 0.5 and cheat[3] > 1.5           # looks solved; is not
+    assert honest[3] < 1.3 and honest[4] > 0.95 > cheat[4]
+
+
+def _check_07(stdout):
+    rows = _rows(stdout, r"^(no positions|sinusoidal)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)")
+    assert rows["sinusoidal"][2] > 0.95 and rows["no positions"][2] < 0.4
+
+
+def _check_08(stdout):
+    rows = _rows(stdout, r"^\s+(\d)\s+\d+\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)")
+    assert rows["2"][3] > 0.95 and rows["4"][3] > 0.95 and rows["1"][3] < 0.3
+    push = r"head \d ([+-][\d.]+) / ([+-][\d.]+)"
+    pushes = _rows(stdout, r"^2 heads, (step \d+): .*?" + push + ", " + push)
+    assert min(pushes["step 20"]) > 0.3             # every head pushed towards both sides
+    left0, right0, left1, right1 = pushes["step 30"]
+    assert (right0 - left0) * (right1 - left1) < 0  # then the two heads take one side each
+
+
+CLAIMS = {"02_qkv_soft_lookup": _check_02, "03_nadaraya_watson": _check_03,
+          "04_scoring_functions": _check_04, "05_why_sqrt_dk": _check_05,
+          "06_masks": _check_06, "07_positional_encoding": _check_07,
+          "08_multi_head": _check_08}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(CLAIMS))
+def test_demo_shows_what_its_docstring_says(name, tmp_path):
+    result = subprocess.run([sys.executable, str(DEMOS / f"{name}.py"), "--out", str(tmp_path)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    CLAIMS[name](result.stdout)
