@@ -1,4 +1,4 @@
-# make demo | test | bench | clean
+# make demo | test | test-slow | docs | demos | bench | clean
 # Each target makes .venv when it is missing and installs what it needs once;
 # a stamp file in .venv records the install, redone when pyproject.toml changes.
 
@@ -6,32 +6,61 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: demo test bench clean
+.PHONY: demo test test-slow docs demos bench clean graphviz
 
-demo: $(VENV)/.installed
+demo: $(VENV)/.installed graphviz
 	$(VENV)/bin/microattn gradcheck
 
-test: $(VENV)/.installed-test
-	$(PY) -m pytest
+# The fast suite (the README's test command); the long training targets are `make test-slow`.
+test: $(VENV)/.installed-test graphviz
+	$(PY) -m pytest -m "not slow"
+
+# Every task trained to its accuracy target, and each demo's claims on its default run.
+test-slow: $(VENV)/.installed-test graphviz
+	$(PY) -m pytest -m slow
+
+# The documentation site, offline, with warnings as errors.
+docs: $(VENV)/.installed-docs
+	$(VENV)/bin/mkdocs build --strict -d site
+
+# Every demo with its defaults; pictures land in demos/out/.
+demos: $(VENV)/.installed graphviz
+	for d in demos/[0-9][0-9]_*.py; do $(PY) $$d || exit 1; done
 
 bench: $(VENV)/.installed-test
 	$(PY) benchmarks/bench_ops.py
 	$(PY) benchmarks/bench_train.py
 
+# Graphviz's `dot` renders the computation graphs. Installed where we can (Debian,
+# as root); elsewhere one line says how, and graphs are written as .dot source.
+graphviz:
+	@command -v dot >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq >/dev/null && apt-get install -y -qq graphviz >/dev/null; \
+	  else \
+	    echo "note: Graphviz's dot is not installed, so graphs are written as .dot files;" \
+	         "install it with your package manager (apt install graphviz, brew install graphviz)"; \
+	  fi; }
+
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-# The package alone (numpy, graphviz, matplotlib, tqdm).
+# The package alone.
 $(VENV)/.installed: pyproject.toml | $(PY)
 	$(PY) -m pip install -e .
 	touch $@
 
-# The package with its test extra (pytest, hypothesis, torch as the oracle).
+# The package with the test extra (pytest, hypothesis, torch as the oracle,
+# playwright for the report) and the docs extra (the docs build is tested too).
 $(VENV)/.installed-test: pyproject.toml | $(PY)
-	$(PY) -m pip install -e '.[test]'
+	$(PY) -m pip install -e '.[test,docs]'
+	touch $@ $(VENV)/.installed $(VENV)/.installed-docs
+
+$(VENV)/.installed-docs: pyproject.toml | $(PY)
+	$(PY) -m pip install -e '.[docs]'
 	touch $@ $(VENV)/.installed
 
 # Build outputs and caches; the virtualenv stays (rm -rf .venv to start afresh).
 clean:
-	rm -rf build dist *.egg-info .pytest_cache .hypothesis
+	rm -rf build dist *.egg-info .pytest_cache .hypothesis site demos/out
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
