@@ -19,7 +19,8 @@ and ``BASELINE_LOSS`` (a reference held-out loss, in nats per token).
 
 Model coordinates (what the attention matrices of a batch of one example index):
 
-- seq2seq: the encoder reads ``source``; the decoder reads ``<bos> target`` and
+- seq2seq: the encoder reads ``source <eos>`` (the end marker tells every
+  position how far the end is); the decoder reads ``<bos> target`` and
   predicts ``target <eos>``; decoder row j predicts ``target[j]``.
 - lm: the GPT reads ``<bos> source target`` and predicts the next token at each
   position; the loss counts only the predictions of ``target <eos>``: row
@@ -36,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import functional as F
-from .tokenizer import BOS, Tokenizer
+from .tokenizer import BOS, EOS, Tokenizer
 
 KINDS = ("seq2seq", "lm")
 HELD_OUT_SIZE = 1000
@@ -210,14 +211,15 @@ class Task:
     # -- the model's view ----------------------------------------------------
     @property
     def model_max_len(self):
-        """Positions the model needs: seq2seq ``<bos> target <eos>``; lm ``<bos> source target <eos>``."""
+        """Positions the model needs: seq2seq ``<bos> target <eos>`` (and ``source <eos>``);
+        lm ``<bos> source target <eos>``."""
         return self.max_len + 2 if self.kind == "seq2seq" else 2 * self.max_len + 2
 
     def batch(self, examples):
         """(source, target) pairs -> a padded :class:`Batch`."""
         tok = self.tokenizer
         if self.kind == "seq2seq":
-            src = _pad([tok.encode(s) for s, _ in examples], tok.pad_id)
+            src = _pad([tok.encode(s) + [tok.eos_id] for s, _ in examples], tok.pad_id)
             tgt = _pad([[tok.bos_id] + tok.encode(t) + [tok.eos_id] for _, t in examples],
                        tok.pad_id)
             tgt_in, tgt_out = tgt[:, :-1], tgt[:, 1:]
@@ -263,7 +265,7 @@ class Task:
         """Greedy answers (lists of str tokens) for source token lists; the model in eval()."""
         tok = self.tokenizer
         if self.kind == "seq2seq":
-            src = _pad([tok.encode(s) for s in sources], tok.pad_id)
+            src = _pad([tok.encode(s) + [tok.eos_id] for s in sources], tok.pad_id)
             out = model.greedy_decode(src, self.max_len + 2, tok.bos_id, tok.eos_id,
                                       src_key_padding_mask=src == tok.pad_id)
             return [tok.decode(row) for row in np.asarray(out.data)]
@@ -284,8 +286,8 @@ class Task:
         """kind -> (query labels, key labels) in the model's coordinates for this example."""
         source, target = list(example[0]), list(example[1])
         if self.kind == "seq2seq":
-            dec = [BOS] + target
-            return {"encoder": (source, source), "decoder": (dec, dec), "cross": (dec, source)}
+            src, dec = source + [EOS], [BOS] + target
+            return {"encoder": (src, src), "decoder": (dec, dec), "cross": (dec, src)}
         seq = [BOS] + source + target
         return {"decoder": (seq, seq)}
 
@@ -306,7 +308,7 @@ class Task:
             return None
         source, target = example
         if self.kind == "seq2seq":
-            mask = np.zeros((len(target) + 1, len(source)), dtype=bool)
+            mask = np.zeros((len(target) + 1, len(source) + 1), dtype=bool)
             for j, cols in enumerate(positions):
                 mask[j, cols] = True
             return "cross", mask
