@@ -14,7 +14,8 @@ token, the source position or positions that carry it), ``parse(text)`` and
 ``format(tokens)`` (text <-> tokens for ``predict``). A module that needs options
 (``charlm``'s ``--text``) defines ``configure(**options)`` returning an object
 with those names; it may add ``validation_example(rng)`` (held-out examples from a
-split of their own), ``EXACT_MATCH = False`` (no whole-target answers to score)
+split of their own), ``OPEN_ENDED = True`` (targets are stretches of a text, not
+whole answers: no ``<eos>`` is appended and there is no exact match to score)
 and ``BASELINE_LOSS`` (a reference held-out loss, in nats per token).
 
 Model coordinates (what the attention matrices of a batch of one example index):
@@ -23,7 +24,8 @@ Model coordinates (what the attention matrices of a batch of one example index):
   position how far the end is); the decoder reads ``<bos> target`` and
   predicts ``target <eos>``; decoder row j predicts ``target[j]``.
 - lm: the GPT reads ``<bos> source target`` and predicts the next token at each
-  position; the loss counts only the predictions of ``target <eos>``: row
+  position; the loss counts only the predictions of ``target <eos>`` (just
+  ``target`` for an open-ended task): row
   ``len(source) + j`` predicts ``target[j]``. A task whose sources vary in length
   should end them with a marker (``add`` ends with ``=``) so the model knows
   where the answer starts.
@@ -129,7 +131,7 @@ class Task:
             raise TaskError(f"task {name} does not define example(rng)")
         self.description = str(getattr(spec, "DESCRIPTION", ""))
         self.defaults = dict(getattr(spec, "DEFAULTS", {}) or {})
-        self.scores_exact = bool(getattr(spec, "EXACT_MATCH", True))
+        self.open_ended = bool(getattr(spec, "OPEN_ENDED", False))
         self.baseline_loss = getattr(spec, "BASELINE_LOSS", None)
         self._expected = getattr(spec, "expected_attention", None)
 
@@ -229,7 +231,8 @@ class Task:
                          tgt_padding_mask=tgt_in == tok.pad_id)
         rows, answer = [], []
         for s, t in examples:
-            ids = [tok.bos_id] + tok.encode(s) + tok.encode(t) + [tok.eos_id]
+            ids = [tok.bos_id] + tok.encode(s) + tok.encode(t)
+            ids += [] if self.open_ended else [tok.eos_id]
             rows.append(ids)
             answer.append(len(s))   # first position whose prediction is scored
         seq = _pad(rows, tok.pad_id)

@@ -83,7 +83,7 @@ def evaluate(task, model, examples=None, predictions=True):
         alignment, where = meter.result()
         result = dict(loss=total_loss / scored, exact=None, token_acc=right / scored,
                       alignment=alignment, alignment_head=where, predictions=None)
-        if predictions and task.scores_exact:
+        if predictions and not task.open_ended:
             answers = []
             for start in range(0, len(examples), EVAL_BATCH):
                 answers += task.predict(model, [s for s, _ in examples[start:start + EVAL_BATCH]])

@@ -58,6 +58,6 @@ def configure(text=None):
 
     return types.SimpleNamespace(
         KIND=KIND, DESCRIPTION=DESCRIPTION, VOCAB=vocab, MAX_LEN=CONTEXT, DEFAULTS=DEFAULTS,
-        EXACT_MATCH=False, BASELINE_LOSS=log_loss_baseline(*counts),
+        OPEN_ENDED=True, BASELINE_LOSS=log_loss_baseline(*counts),
         example=window(train), validation_example=window(validation),
         parse=list, format="".join)
