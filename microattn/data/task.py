@@ -292,6 +292,8 @@ class Task:
             src, dec = source + [EOS], [BOS] + target
             return {"encoder": (src, src), "decoder": (dec, dec), "cross": (dec, src)}
         seq = [BOS] + source + target
+        if self.open_ended:
+            seq = seq[:-1]    # the last token is only ever predicted, never read
         return {"decoder": (seq, seq)}
 
     def expected_positions(self, example):
