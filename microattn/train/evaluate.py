@@ -46,12 +46,12 @@ class AlignmentMeter:
         self.rows += int(mask.any(-1).sum())
 
     def result(self):
-        """(alignment, (module name, head)) of the best head, or (None, None)."""
+        """(alignment, [module name, head]) of the best head, or (None, None)."""
         if self.mass is None or self.rows == 0:
             return None, None
         per_head = self.mass / self.rows
         layer, head = np.unravel_index(per_head.argmax(), per_head.shape)
-        return float(per_head[layer, head]), (self.names[layer], int(head))
+        return float(per_head[layer, head]), [self.names[layer], int(head)]
 
 
 @no_grad()
