@@ -103,7 +103,7 @@ def run(args):
     run = _open_resumed(args) if args.resume else _create(args)
     if args.resume:
         run.prepare_resume()
-    config, say = run.config, (lambda *a: None) if args.quiet else print
+    config, say = run.config, (lambda *a, **k: None) if args.quiet else print
     model_size = run.model.num_parameters()
     verb = f"resuming at step {run.step}" if args.resume else "training"
     say(f"{verb} {run.task.name} ({run.task.kind}): d_model {config.d_model}, {config.heads} "
