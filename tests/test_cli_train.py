@@ -187,7 +187,7 @@ def test_a_task_file_trains_like_a_built_in_task(tmp_path):
     done = microattn("train", path, "--steps", "6", "--eval-every", "3", *TINY, "--out",
                      run_dir, check=True)
     assert "count_letters" in done.stdout and "held-out exact match" in done.stdout
-    answer = microattn("predict", run_dir, "abca", check=True).stdout
+    answer = microattn("predict", run_dir, "a b c a", check=True).stdout
     assert answer.endswith("\n") and set(answer.split()) <= {"a1", "a2", "b1", "c1"} | {
         f"{c}{n}" for c in "abc" for n in range(1, 9)}
     assert microattn("eval", run_dir, check=True).returncode == 0
