@@ -1,4 +1,5 @@
 """The training loop in-process: config, schedules, determinism, resume, callbacks, metrics."""
+import io
 import json
 
 import numpy as np
@@ -6,7 +7,7 @@ import pytest
 
 import microattn as ma
 from microattn.data import attention_modules, load_task
-from microattn.train import Config, Run, build_model, evaluate, read_metrics, train
+from microattn.train import Config, Progress, Run, build_model, evaluate, read_metrics, train
 from microattn.train.evaluate import AlignmentMeter
 from microattn.train.schedule import warmup_cosine
 
@@ -148,3 +149,18 @@ def test_evaluate_restores_the_mode_and_scores_a_perfect_answer(reverse, tmp_pat
     assert run.model.training
     assert len(scores["predictions"]) == 50 and 0 <= scores["exact"] <= 1
     assert scores["loss"] > 0
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_is_a_bar_on_a_terminal_and_lines_otherwise(reverse, tmp_path):
+    terminal, pipe = Terminal(), io.StringIO()
+    train(short_run(reverse, tmp_path / "a"), progress=Progress(12, stream=terminal))
+    train(short_run(reverse, tmp_path / "b"), progress=Progress(12, stream=pipe))
+    assert "\r" in terminal.getvalue() and "12/12" in terminal.getvalue()
+    lines = pipe.getvalue().splitlines()
+    assert "\r" not in pipe.getvalue() and len(lines) == 2
+    assert lines[1].startswith("step 12/12  loss ") and "alignment" in lines[1]
