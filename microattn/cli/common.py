@@ -1,0 +1,65 @@
+"""What the commands share: argument types, one-line usage errors, the thread limit."""
+import argparse
+
+# BLAS threads when --threads is not given. Measured on the default toy models
+# (d_model 64, batch 64) on a 2-core machine: 2 threads were no faster than 1 when
+# the machine was idle, and much slower when it was busy (docs/tasks.md).
+DEFAULT_THREADS = 1
+
+
+class UsageError(Exception):
+    """Bad input to a command: reported as one line on stderr, exit code 2."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``microattn train: error: ...`` and exit 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return value
+
+
+def nonnegative_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return value
+
+
+def nonnegative_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
+    return value
+
+
+def positive_float(text):
+    value = nonnegative_float(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
+def add_threads(parser):
+    parser.add_argument("--threads", type=positive_int, default=None, metavar="N",
+                        help=f"BLAS threads (default {DEFAULT_THREADS}: on toy models more "
+                             f"threads only contend for the cores)")
+
+
+def add_run(parser):
+    parser.add_argument("run_dir", metavar="RUN", help="a run folder written by microattn train")

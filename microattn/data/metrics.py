@@ -1,0 +1,20 @@
+"""Held-out metrics: exact match (the whole target right) and token accuracy."""
+import numpy as np
+
+
+def exact_match(predictions, targets):
+    """Fraction of predictions (lists of tokens) equal to their target as a whole."""
+    if not targets:
+        return float("nan")
+    return float(np.mean([list(p) == list(t) for p, t in zip(predictions, targets, strict=True)]))
+
+
+def token_accuracy(predictions, targets):
+    """Fraction of target tokens, the end of sequence included, that the prediction
+    has at the same position (a missing or extra token counts as wrong)."""
+    right = total = 0
+    for p, t in zip(predictions, targets, strict=True):
+        p, t = list(p) + [None], list(t) + [None]   # None marks the end of the sequence
+        right += sum(a == b for a, b in zip(p, t))
+        total += len(t)
+    return right / total if total else float("nan")

@@ -1,0 +1,1 @@
+"""The built-in tasks, each a module in the task-file form (see ``microattn.data.task``)."""

@@ -1,0 +1,21 @@
+"""reverse: output the digits backwards. Teaches the cross-attention an anti-diagonal."""
+from ._digits import DEFAULTS, DIGITS, MAX_LEN, digits
+
+KIND = "seq2seq"
+DESCRIPTION = "reverse a digit string (4-12 digits): cross-attention learns the anti-diagonal"
+VOCAB = DIGITS
+DEFAULTS = dict(DEFAULTS)
+
+
+def example(rng):
+    source = digits(rng)
+    return source, source[::-1]
+
+
+def expected_attention(source, target):
+    """Target token j is source token n - 1 - j."""
+    n = len(source)
+    return [[n - 1 - j] for j in range(len(target))]
+
+
+__all__ = ["KIND", "DESCRIPTION", "VOCAB", "MAX_LEN", "DEFAULTS", "example", "expected_attention"]

@@ -1,0 +1,124 @@
+"""The training loop: AdamW steps on fresh batches, periodic held-out evaluation,
+checkpoints, callbacks, and a clean stop on Ctrl-C."""
+import math
+import signal
+import time
+
+import numpy as np
+
+from ..nn.utils import clip_grad_norm_
+from .evaluate import evaluate
+from .progress import Progress
+from .run import Run
+
+
+class Interrupted(Exception):
+    """Training stopped by SIGINT after saving; ``path`` is the checkpoint written."""
+
+    def __init__(self, run, path):
+        super().__init__(f"interrupted at step {run.step}; checkpoint saved to {path}")
+        self.run, self.path = run, path
+
+
+class _SigintFlag:
+    """While active, SIGINT sets ``raised`` instead of raising KeyboardInterrupt,
+    so the step in flight finishes and a checkpoint can be written."""
+
+    def __init__(self):
+        self.raised = False
+        self._previous = None
+
+    def __enter__(self):
+        self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        self.raised = True
+
+    def __exit__(self, *exc):
+        signal.signal(signal.SIGINT, self._previous)
+
+
+def _call(callbacks, hook, *args):
+    for callback in callbacks:
+        method = getattr(callback, hook, None)
+        if method is not None:
+            method(*args)
+
+
+def train_step(run, examples):
+    """One optimiser step on ``examples``; returns (loss, tokens read)."""
+    batch = run.task.batch(examples)
+    run.optimizer.zero_grad()
+    loss = run.task.loss(run.model, batch)
+    loss.backward()
+    if run.config.clip > 0:
+        clip_grad_norm_(run.model.parameters(), run.config.clip)
+    run.optimizer.step()
+    run.scheduler.step()
+    run.step += 1
+    return loss.item(), batch.n_tokens
+
+
+def evaluation_metrics(run, train_loss, tokens_per_s, elapsed):
+    """The dict one evaluation appends to metrics.jsonl."""
+    scores = evaluate(run.task, run.model)
+    metrics = {"step": run.step, "loss": train_loss, "held_out_loss": scores["loss"],
+               "held_out_exact": scores["exact"], "held_out_token_acc": scores["token_acc"],
+               "alignment": scores["alignment"], "alignment_head": scores["alignment_head"],
+               "lr": run.optimizer.param_groups[0]["lr"], "tokens_per_s": tokens_per_s,
+               "elapsed_s": elapsed}
+    if run.task.baseline_loss is not None:
+        metrics["baseline_loss"] = run.task.baseline_loss
+    return metrics
+
+
+def train(run, callbacks=(), progress=None, stop_at=None):
+    """Train ``run`` (a new :class:`Run` or one opened to resume) to ``config.steps``.
+
+    Evaluates on the held-out set every ``eval_every`` steps and at the end,
+    saves ``checkpoint.ma`` every ``save_every`` steps and at the end, and calls
+    the callbacks' ``on_train_begin``, ``on_step``, ``on_eval``, ``on_train_end``.
+    ``stop_at``: save and return after that step (resume later). On SIGINT the
+    step in flight finishes, a checkpoint is saved and :class:`Interrupted` raised.
+    """
+    config = run.config
+    progress = progress or Progress(config.steps, mode="quiet")
+    end = config.steps if stop_at is None else min(stop_at, config.steps)
+    elapsed_before = run.metrics[-1]["elapsed_s"] if run.metrics else 0.0
+    started = time.perf_counter()
+    _call(callbacks, "on_train_begin", run)
+    progress.start(run.step)
+    losses, tokens, train_time = [], 0, 0.0
+    with _SigintFlag() as sigint:
+        while run.step < end:
+            t0 = time.perf_counter()
+            loss, n = train_step(run, run.task.sample(run.data_rng, config.batch_size))
+            train_time += time.perf_counter() - t0
+            if not math.isfinite(loss):
+                raise FloatingPointError(f"the training loss became {loss} at step {run.step}; "
+                                         f"try a lower --lr")
+            losses.append(loss)
+            tokens += n
+            _call(callbacks, "on_step", run, run.step, loss)
+            progress.step(run.step, loss, run.optimizer.param_groups[0]["lr"])
+            if run.step % config.eval_every == 0 or run.step == config.steps:
+                metrics = evaluation_metrics(
+                    run, float(np.mean(losses)), tokens / max(train_time, 1e-9),
+                    elapsed_before + time.perf_counter() - started)
+                losses, tokens, train_time = [], 0, 0.0
+                run.log(metrics)
+                progress.evaluated(metrics)
+                _call(callbacks, "on_eval", run, metrics)
+            if run.step % config.save_every == 0 or run.step == end:
+                run.save_checkpoint()
+            if sigint.raised:
+                path = run.save_checkpoint()
+                progress.close()
+                raise Interrupted(run, path)
+    progress.close()
+    _call(callbacks, "on_train_end", run)
+    return run
+
+
+__all__ = ["train", "train_step", "Interrupted", "Run"]

@@ -1,0 +1,205 @@
+"""Tasks: the built-in ones, the task-file contract, held-out sets, batches, expected attention."""
+import numpy as np
+import pytest
+
+import microattn as ma
+from microattn.data import (BUILT_IN, IGNORE, TaskError, Tokenizer, attention_modules,
+                            exact_match, load_task, token_accuracy)
+from microattn.data.tasks import translate
+from microattn.train import Config, build_model
+
+FAST_TASKS = [name for name in BUILT_IN if name != "charlm"]
+
+
+@pytest.fixture(scope="module")
+def tasks():
+    return {name: load_task(name) for name in BUILT_IN}
+
+
+@pytest.mark.parametrize("name", BUILT_IN)
+def test_held_out_is_1000_distinct_examples_never_drawn_for_training(tasks, name):
+    task = tasks[name]
+    held_out = {(tuple(s), tuple(t)) for s, t in task.held_out}
+    assert len(task.held_out) == len(held_out) == 1000
+    drawn = task.sample(np.random.default_rng(0), 3000)
+    assert not held_out & {(tuple(s), tuple(t)) for s, t in drawn}
+
+
+def test_held_out_set_does_not_depend_on_the_training_seed():
+    assert load_task("sort").held_out == load_task("sort").held_out
+
+
+def test_training_draws_in_the_held_out_set_are_rejected(tmp_path):
+    # 4,096 possible examples: the held-out set takes ~1000 of them, so many draws hit it.
+    path = tmp_path / "bits.py"
+    path.write_text("KIND = 'seq2seq'\n"
+                    "def example(rng):\n"
+                    "    s = [str(b) for b in rng.integers(0, 2, size=12)]\n"
+                    "    return s, s[::-1]\n")
+    task = load_task(path)
+    held_out = {(tuple(s), tuple(t)) for s, t in task.held_out}
+    drawn = task.sample(np.random.default_rng(1), 2000)
+    assert not held_out & {(tuple(s), tuple(t)) for s, t in drawn}
+
+
+@pytest.mark.parametrize("name", ["copy", "reverse", "sort"])
+def test_digit_tasks(tasks, name):
+    task = tasks[name]
+    rule = {"copy": list, "reverse": lambda s: s[::-1], "sort": sorted}[name]
+    lengths = set()
+    for source, target in task.held_out:
+        assert target == rule(source)
+        lengths.add(len(source))
+    assert lengths == set(range(4, 13))
+
+
+def test_expected_attention_points_at_the_answer(tasks):
+    """Each expected source position holds the target token (copy, reverse, sort),
+    the value of the queried key (recall)."""
+    for name in ("copy", "reverse", "sort"):
+        for source, target in tasks[name].held_out[:200]:
+            positions = tasks[name].expected_positions((source, target))
+            assert [{source[p] for p in ps} for ps in positions] == [{t} for t in target]
+    for source, target in tasks["recall"].held_out[:200]:
+        (position,), = tasks["recall"].expected_positions((source, target))
+        assert source[position] == target[0] and source[position - 1] == source[-1]
+
+
+def test_add_is_addition(tasks):
+    for source, target in tasks["add"].held_out:
+        a, b = "".join(source).rstrip("=").split("+")
+        assert "".join(target) == str(int(a) + int(b)) and source[-1] == "="
+
+
+def test_translate_has_the_seed_sentences():
+    assert translate.translate("the ball is blue".split())[0] == "la bola es azul".split()
+    spanish, alignment = translate.translate("the black cat drank the milk".split())
+    assert spanish == "el gato negro bebió la leche".split()
+    assert alignment == [0, 2, 1, 3, 4, 5]   # negro looks back at black: the adjective swap
+
+
+def test_translate_agreement_and_adjective_order():
+    spanish, alignment = translate.translate("the big white houses saw a small red bird".split())
+    assert spanish == "las casas blancas grandes vieron un pájaro rojo pequeño".split()
+    assert alignment == [0, 3, 2, 1, 4, 5, 8, 7, 6]
+
+
+def test_translate_held_out_sentences_are_new_combinations_of_known_words(tasks):
+    task = tasks["translate"]
+    train = task.sample(np.random.default_rng(0), 5000)
+    seen = {w for s, t in train for w in s + t}
+    sentences = {tuple(s) for s, _ in train}
+    for source, target in task.held_out:
+        assert set(source + target) <= seen
+    assert sum(tuple(s) in sentences for s, _ in task.held_out) == 0
+
+
+def test_tokenizer_specials_and_unknown_tokens():
+    tok = Tokenizer(["a", "b", "<pad>"])
+    assert tok.tokens == ["<pad>", "<bos>", "<eos>", "a", "b"]
+    assert (tok.pad_id, tok.bos_id, tok.eos_id) == (0, 1, 2)
+    assert tok.decode([1, 3, 4, 2, 3]) == ["a", "b"]
+    with pytest.raises(ValueError, match="'zz'"):
+        tok.encode(["a", "zz"])
+
+
+def test_seq2seq_batch_pads_and_masks(tasks):
+    task = tasks["copy"]
+    examples = [(list("123"), list("123")), (list("45678"), list("45678"))]
+    batch = task.batch(examples)
+    tok = task.tokenizer
+    assert batch.src.shape == (2, 6) and batch.tgt_in.shape == batch.tgt_out.shape == (2, 6)
+    assert batch.src[0].tolist() == tok.encode(list("123")) + [tok.eos_id, 0, 0]
+    assert batch.tgt_in[0, 0] == tok.bos_id and batch.tgt_out[0, 3] == tok.eos_id
+    assert batch.src_padding_mask.tolist() == [[False] * 4 + [True] * 2, [False] * 6]
+    # tgt_in is "<bos> 1 2 3 <eos> <pad>": its <eos> is read but predicts padding, ignored
+    assert batch.tgt_padding_mask[0].tolist() == [False] * 5 + [True]
+    assert batch.tgt_out[0, 4:].tolist() == [0, 0]
+
+
+def test_lm_batch_scores_the_answer_only(tasks):
+    task = tasks["add"]
+    batch = task.batch([(list("12+3="), list("15")), (list("1+1="), list("2"))])
+    tok = task.tokenizer
+    assert batch.idx[0].tolist() == [tok.bos_id] + tok.encode(list("12+3=15"))
+    scored = batch.targets[0][batch.targets[0] != IGNORE].tolist()
+    assert scored == tok.encode(list("15")) + [tok.eos_id]
+    assert batch.targets[1][batch.targets[1] != IGNORE].tolist() == tok.encode(["2"]) + [tok.eos_id]
+
+
+def test_metrics():
+    assert exact_match([["a"], ["b", "c"]], [["a"], ["b"]]) == 0.5
+    # "b c" vs "b": b right, the end missing -> 1 of 2; "a" vs "a": 2 of 2
+    assert token_accuracy([["a"], ["b", "c"]], [["a"], ["b"]]) == 3 / 4
+
+
+@pytest.mark.parametrize("name", BUILT_IN)
+def test_attention_view_and_expected_mask_match_the_model(tasks, name):
+    """Labels and expected masks have the shapes of the model's attention for one example."""
+    task = tasks[name]
+    ma.manual_seed(0)
+    config = Config.for_task(task, d_model=16, heads=2, layers=1, ff=16)
+    model = build_model(task, config)
+    example = task.held_out[0]
+    with ma.no_grad():
+        task.logits(model, task.batch([example]))
+    view = task.attention_view(example)
+    assert set(view) == ({"encoder", "decoder", "cross"} if task.kind == "seq2seq" else {"decoder"})
+    for kind, (queries, keys) in view.items():
+        (_, _, module), = attention_modules(model, kind)
+        assert module.last_attn_weights.shape[2:] == (len(queries), len(keys))
+    expected = task.expected_mask(example)
+    if name in ("add", "charlm"):
+        assert expected is None
+    else:
+        kind, mask = expected
+        assert mask.shape == (len(view[kind][0]), len(view[kind][1]))
+        assert mask.any(-1).sum() == len(example[1])
+
+
+def test_recall_expected_mask_is_the_induction_pattern(tasks):
+    source, target = list("a3c7b1|c"), ["7"]
+    kind, mask = tasks["recall"].expected_mask((source, target))
+    assert kind == "decoder"
+    # Row 8 holds the query "c" (after <bos>) and predicts "7", at position 4 (after <bos>).
+    assert np.argwhere(mask).tolist() == [[8, 4]]
+
+
+def test_parse_and_format(tasks):
+    assert tasks["reverse"].parse("12 34") == list("1234")
+    assert tasks["translate"].parse("the ball is blue") == ["the", "ball", "is", "blue"]
+    assert tasks["translate"].format(["la", "bola"]) == "la bola"
+    assert tasks["charlm"].parse("a b") == ["a", " ", "b"]
+
+
+def test_charlm_splits_train_and_validation(tmp_path):
+    letters = np.random.default_rng(0).integers(0, 26, size=20000)
+    text = "".join(chr(97 + i) for i in letters)
+    path = tmp_path / "abc.txt"
+    path.write_text(text)
+    task = load_task("charlm", text=str(path))
+    assert task.kind == "lm" and task.open_ended
+    assert task.baseline_loss == pytest.approx(np.log(26), rel=0.02)
+    assert all(t == [] or s == [] for s, t in task.held_out)
+
+
+@pytest.mark.parametrize("body, message", [
+    ("KIND = 'seq2seq'\n", "does not define example"),
+    ("KIND = 'tree'\ndef example(rng):\n    return ['a'], ['a']\n", "KIND"),
+    ("import no_such_module_here\n", "cannot import"),
+    ("KIND = 'lm'\ndef example(rng):\n    return 'ab', 'c'\n", "list of str tokens"),
+    ("KIND = 'lm'\ndef example(rng):\n    return ['a'], ['b']\n", "distinct examples"),
+    ("KIND = 'lm'\ndef example(rng):\n    raise KeyError('x')\n", "raised KeyError"),
+])
+def test_bad_task_files_raise_task_errors(tmp_path, body, message):
+    path = tmp_path / "bad.py"
+    path.write_text(body)
+    with pytest.raises(TaskError, match=message):
+        load_task(path)
+
+
+def test_unknown_task_and_missing_file():
+    with pytest.raises(TaskError, match="unknown task 'nope'.*copy"):
+        load_task("nope")
+    with pytest.raises(TaskError, match="no task file"):
+        load_task("/no/such/task.py")
