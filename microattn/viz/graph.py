@@ -174,6 +174,19 @@ def _names_and_classes(params):
                     f"not {type(params).__name__}")
 
 
+def _path_prefix(order, classes):
+    """A submodule run inside its model records full paths (``blocks.0.self_attn``) while
+    its own names are relative (``self_attn``): the prefix that joins them, or ""."""
+    for info in order:
+        if info.op == "AccumulateGrad" or not info.path or info.path in classes:
+            continue
+        parts = info.path.split(".")
+        for i in range(1, len(parts) + 1):
+            if ".".join(parts[i:]) in classes:
+                return ".".join(parts[:i])
+    return ""
+
+
 def _grad_norm(tensor):
     if tensor is None or tensor.grad is None:
         return None
@@ -379,6 +392,10 @@ def draw_graph(root, params=None, show_shapes=True, show_grads=True, show_values
                          f"got {direction!r}")
 
     order, nodes, edges = _walk(root_node)
+    prefix = _path_prefix(order, classes) if classes else ""
+    if prefix:
+        names = {key: f"{prefix}.{name}" for key, name in names.items()}
+        classes = {(f"{prefix}.{path}" if path else prefix): cls for path, cls in classes.items()}
     named_ops = {}
     if isinstance(params, dict):
         named_ops = {id(t.grad_fn): (n, t) for n, t in params.items()
@@ -566,6 +583,7 @@ def draw_graph(root, params=None, show_shapes=True, show_grads=True, show_values
             target.node(uid, **attrs)
         for child in sorted(children[path]):
             if not group_modules or classes.get(child) in _LIST_CLASSES or (
+                    classes and child not in classes) or (
                     not classes and child.rpartition(".")[2] in list_containers):
                 emit(target, child)  # a ModuleList runs nothing itself: no cluster
                 continue

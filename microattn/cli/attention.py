@@ -1,0 +1,86 @@
+"""``microattn attention RUN --input "..."``: a trained model's attention for any input."""
+from ..viz.attention import KIND_TITLES, plot_attention, plot_attention_grid, save_figure
+from ..viz.recorder import capture_attention
+from ._common import fail, open_run
+
+
+def add_parser(subparsers):
+    p = subparsers.add_parser(
+        "attention", help="draw a trained model's attention for any input",
+        description="Run a trained model on one input and draw the attention weights of "
+                    "every layer and head (one block per attention kind), or of one head "
+                    "with --layer/--head, with the task's expected pattern outlined.")
+    p.add_argument("run_dir", metavar="RUN", help="a run folder written by microattn train")
+    p.add_argument("--input", required=True, metavar="TEXT",
+                   help="the input, written as the task writes its sources")
+    p.add_argument("--target", metavar="TEXT",
+                   help="the output to attend over (default: the model's own answer)")
+    p.add_argument("--kind", choices=("encoder", "decoder", "cross"),
+                   help="the attention kind of --layer/--head (default: the task's "
+                        "expected one, else cross, else decoder)")
+    p.add_argument("--layer", type=int, help="draw one head of this layer (from 0)")
+    p.add_argument("--head", type=int, help="draw this head (from 0)")
+    p.add_argument("--out", metavar="FILE", default="attention-input.png",
+                   help="the picture to write, .png/.svg/.pdf (default attention-input.png)")
+    p.set_defaults(run=run)
+
+
+def _tokens(task, text):
+    """The task's tokens for ``text``: its tokenizer's ``tokenize`` if it has one,
+    else whitespace-separated tokens."""
+    tokenize = getattr(getattr(task, "tokenizer", None), "tokenize", None)
+    return list(tokenize(text)) if tokenize is not None else text.split()
+
+
+def _example(task, model, text, target):
+    source = _tokens(task, text)
+    if not source:
+        raise ValueError("--input is empty")
+    if target is not None:
+        return source, _tokens(task, target)
+    predict = getattr(task, "predict", None)
+    if predict is not None:
+        return source, list(predict(model, source))
+    if task.kind == "lm":
+        return source, []
+    raise ValueError("this task cannot predict an answer: give the output with --target")
+
+
+def run(args):
+    try:
+        loaded = open_run(args.run_dir)
+    except (FileNotFoundError, ValueError) as error:
+        return fail("attention", error)
+    task, model = loaded.task, loaded.model
+    try:
+        example = _example(task, model, args.input, args.target)
+        captured = capture_attention(model, task, example)
+        labels = task.attention_view(example)
+        expected = task.expected_mask(example)
+    except (KeyError, ValueError, IndexError) as error:
+        return fail("attention", f"cannot run the model on this input: {error}")
+    weights = captured["weights"]
+    if args.layer is None and args.head is None and args.kind is None:
+        fig = plot_attention_grid(weights, labels, expected,
+                                  title=f"{getattr(task, 'name', '')}: {args.input}")
+    else:
+        kind = args.kind or (expected[0] if expected else
+                             "cross" if "cross" in weights else "decoder")
+        if kind not in weights:
+            return fail("attention", f"the model has no {kind} attention "
+                                     f"(it has {', '.join(weights)})")
+        layers, heads = weights[kind].shape[:2]
+        layer, head = args.layer or 0, args.head or 0
+        if not (0 <= layer < layers and 0 <= head < heads):
+            return fail("attention", f"{kind} attention has layers 0..{layers - 1} and "
+                                     f"heads 0..{heads - 1}, not layer {layer} head {head}")
+        mask = expected[1] if expected is not None and expected[0] == kind else None
+        query, key = labels.get(kind, (None, None))
+        fig = plot_attention(weights[kind][layer, head], query, key, expected=mask,
+                             title=f"{KIND_TITLES.get(kind, kind)}, layer {layer} head {head}")
+    try:
+        save_figure(fig, args.out)
+    except (OSError, ValueError) as error:
+        return fail("attention", f"cannot write {args.out}: {error}")
+    print(f"wrote {args.out}")
+    return 0
