@@ -152,3 +152,16 @@ def train_briefly(task, model, run_dir, callbacks, steps=12, eval_every=4, batch
     for cb in callbacks:
         getattr(cb, "on_train_end", lambda r: None)(run)
     return run
+
+
+def require(what, available):
+    """Skip a test locally when ``what`` is missing; fail it in CI (CI set), where
+    every picture test must really run."""
+    import os
+
+    import pytest
+    if available:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} is required in CI: the picture tests must not skip")
+    pytest.skip(f"{what} is not installed")
