@@ -13,6 +13,7 @@ import os
 
 import matplotlib
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
@@ -223,16 +224,29 @@ def save_attention_gif(snapshots, labels, path, expected=None, seconds_per_frame
     height = max(h for _, h in sizes.values()) + 0.4
     fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
     images, title = draw_grid(fig, snapshots[0]["weights"], labels, expected,
-                       title=snapshot_title(snapshots[-1]))
-    fig.canvas.draw()
-    fig.set_layout_engine("none")  # lay out once; every frame keeps the same geometry
+                              title=snapshot_title(snapshots[-1]))
+    # Lay out and draw everything once; each frame then redraws only what changes
+    # (the heatmaps, the outlines over them, the title) onto the same canvas.
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    fig.set_layout_engine("none")
+    band = title.get_window_extent()
+    title.set_text("")
+    canvas.draw()
+    title_background = canvas.copy_from_bbox(
+        band.from_extents(0, band.y0 - 2, canvas.get_width_height()[0], band.y1 + 2))
     frames = []
     for snap in snapshots:
         for image, matrix in zip(images, _grid_matrices(snap["weights"])):
             image.set_data(matrix)
+            image.axes.draw_artist(image)
+            for patch in image.axes.patches:
+                image.axes.draw_artist(patch)
+        canvas.restore_region(title_background)
         title.set_text(snapshot_title(snap))
-        frame = Image.open(io.BytesIO(figure_png(fig))).convert("RGB")
-        frames.append(frame.quantize(colors=255, method=Image.Quantize.MEDIANCUT, dither=0))
+        fig.draw_artist(title)
+        frame = Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3].copy())
+        frames.append(frame.quantize(colors=255, method=Image.Quantize.FASTOCTREE, dither=0))
     path = os.fspath(path)
     tmp = f"{path}.tmp{os.getpid()}.gif"
     # disposal=1 and optimize=False keep every frame, even two identical ones.

@@ -71,7 +71,7 @@ class Graph(graphviz.Digraph):
         """As ``graphviz.Digraph.render``; when ``dot`` is missing, returns the path of
         the ``.dot`` file written instead of the picture."""
         try:
-            return super().render(filename, directory, view=view, cleanup=cleanup,
+            return super().render(filename, directory=directory, view=view, cleanup=cleanup,
                                   format=format, **kwargs)
         except graphviz.ExecutableNotFound:
             target = kwargs.get("outfile") or filename or self.filename or "graph"
