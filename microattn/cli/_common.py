@@ -10,10 +10,13 @@ def fail(command, message):
 
 def open_run(run_dir):
     """The trained run in ``run_dir`` through ``microattn.train.load_run`` (its model in
-    eval mode, task, config and dir). Raises FileNotFoundError or ValueError."""
+    eval mode, task, config and dir). Raises ValueError, saying why, when it cannot."""
     try:
         from ..train import load_run
     except ImportError:
         raise ValueError("reading a run folder needs microattn.train (load_run), which "
                          "this installation does not have") from None
-    return load_run(run_dir)
+    try:
+        return load_run(run_dir)
+    except (OSError, KeyError, ValueError) as error:
+        raise ValueError(f"cannot open the run {run_dir}: {error}") from None

@@ -49,7 +49,7 @@ def _example(task, model, text, target):
 def run(args):
     try:
         loaded = open_run(args.run_dir)
-    except (FileNotFoundError, ValueError) as error:
+    except ValueError as error:
         return fail("attention", error)
     task, model = loaded.task, loaded.model
     try:

@@ -147,7 +147,7 @@ def run(args):
     if args.run_dir is not None:
         try:
             loaded = open_run(args.run_dir)
-        except (FileNotFoundError, ValueError) as error:
+        except ValueError as error:
             return fail("graph", error)
         model, task = loaded.model, loaded.task
     else:
