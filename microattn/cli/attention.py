@@ -1,6 +1,4 @@
 """``microattn attention RUN --input "..."``: a trained model's attention for any input."""
-from ..viz.attention import KIND_TITLES, plot_attention, plot_attention_grid, save_figure
-from ..viz.recorder import capture_attention
 from ._common import fail, open_run
 
 
@@ -47,6 +45,9 @@ def _example(task, model, text, target):
 
 
 def run(args):
+    # matplotlib is imported here, not with the command line, so other commands start fast.
+    from ..viz.attention import KIND_TITLES, plot_attention, plot_attention_grid, save_figure
+    from ..viz.recorder import capture_attention
     try:
         loaded = open_run(args.run_dir)
     except ValueError as error:

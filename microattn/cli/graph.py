@@ -9,7 +9,6 @@ import microattn as ma
 from .. import functional as F
 from ..models import GPT
 from ..nn import MultiheadAttention, TransformerDecoderLayer, TransformerEncoderLayer
-from ..viz.graph import draw_graph, save_graph
 from ._common import fail, open_run
 
 PIECES = ("model", "layer", "attention", "attention-fused", "mlp-scalar")
@@ -79,6 +78,8 @@ def _features(module, length):
 
 
 def _layer_graph(model, options):
+    from ..viz import draw_graph
+
     name, layer = _first(model, (TransformerEncoderLayer, TransformerDecoderLayer))
     x = _features(layer, 6)
     causal = not name.startswith("encoder")
@@ -91,6 +92,8 @@ def _layer_graph(model, options):
 
 
 def _attention_graph(model, fused, options):
+    from ..viz import draw_graph
+
     _, mha = _first(model, (MultiheadAttention,))
     x = _features(mha, 5)
     was = mha.fused
@@ -106,6 +109,8 @@ def _attention_graph(model, fused, options):
 def mlp_scalar_graph(direction="LR"):
     """micrograd's example: a 2-2-1 MLP of scalar tensors and a squared error, every
     value and gradient shown (intermediate tensors named and retained)."""
+    from ..viz import draw_graph
+
     rng = np.random.default_rng(0)
     named = {}
 
@@ -135,6 +140,9 @@ def mlp_scalar_graph(direction="LR"):
 
 
 def run(args):
+    # The pictures' libraries are imported here, not with the command line, so other
+    # commands start fast.
+    from ..viz import draw_graph, save_graph
     if args.max_depth is not None and args.max_depth < 1:
         return fail("graph", f"--max-depth should be at least 1, got {args.max_depth}")
     options = dict(max_depth=args.max_depth, collapse=tuple(args.collapse),

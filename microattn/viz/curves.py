@@ -1,4 +1,5 @@
 """Training curves from ``metrics.jsonl``, and the gradient flow per parameter group."""
+import functools
 import json
 import re
 
@@ -66,6 +67,7 @@ def _layer_label(path):
     return f"{stack}{match['i']}"
 
 
+@functools.lru_cache(maxsize=4096)  # called for every parameter after every step
 def parameter_group(name):
     """The gradient-flow group of a parameter name: 'embeddings', 'norms', 'output',
     '<layer> q' / k / v / out (cross-attention: 'x-q'...), '<layer> ff', or 'other'."""
@@ -92,9 +94,9 @@ def group_grad_norms(named_parameters):
     for name, param in named_parameters:
         if param.grad is None:
             continue
-        grad = np.asarray(param.grad, dtype=np.float64)
+        grad = np.asarray(param.grad).ravel()  # no copy: this runs after every step
         group = parameter_group(name)
-        squares[group] = squares.get(group, 0.0) + float(np.vdot(grad, grad))
+        squares[group] = squares.get(group, 0.0) + float(np.dot(grad, grad))
     return {group: float(np.sqrt(total)) for group, total in squares.items()}
 
 
