@@ -451,7 +451,8 @@ def draw_graph(root, params=None, show_shapes=True, show_grads=True, show_values
         warnings.warn(f"draw_graph: {note}", stacklevel=2)
 
     graph = Graph(graph_attr={"rankdir": direction, "fontname": "Helvetica", "fontsize": "11",
-                              "labelloc": "b", "newrank": "true"},
+                              "labelloc": "b", "newrank": "true", "ranksep": "0.3",
+                              "nodesep": "0.2"},
                   node_attr={"fontname": "Helvetica", "fontsize": "10", "style": "filled",
                              "shape": "box", "height": "0.3", "margin": "0.06,0.03"},
                   edge_attr={"arrowsize": "0.6", "color": "#555555"})
