@@ -2,6 +2,7 @@
 import functools
 import json
 import re
+import warnings
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -143,17 +144,32 @@ def plot_gradient_flow(history, title=None):
     for g, row in zip(groups, table):
         fam = family(g)
         squares[fam] = squares.get(fam, 0.0) + np.nan_to_num(row ** 2)
-    for fam, total in squares.items():
-        left.plot(steps, np.sqrt(total), lw=1.5, label=fam)
+    window = max(1, len(steps) // 40)  # per-step norms are noisy: show a running mean too
+    for i, (fam, total) in enumerate(squares.items()):
+        values = np.sqrt(total)
+        colour = f"C{i}"
+        if window > 1:
+            left.plot(steps, values, lw=0.6, alpha=0.25, color=colour)
+            values = np.convolve(values, np.ones(window) / window, mode="valid")
+            left.plot(steps[window - 1:], values, lw=1.6, color=colour, label=fam)
+        else:
+            left.plot(steps, values, lw=1.5, color=colour, label=fam)
     left.set_yscale("log")
     left.set_xlabel("step", fontsize=8)
     left.set_ylabel("gradient norm", fontsize=8)
     left.legend(fontsize=7)
     left.grid(alpha=0.3)
     left.tick_params(labelsize=7)
-    left.set_title("by kind (summed over layers)", fontsize=9)
+    left.set_title("by kind (summed over layers)" +
+                   (f", running mean of {window} steps" if window > 1 else ""), fontsize=9)
 
     logs = np.log10(np.where(table > 0, table, np.nan))
+    if logs.shape[1] > 200:  # at most 200 columns: the mean log norm of each bin of steps
+        edges = np.linspace(0, logs.shape[1], 201).astype(int)
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an all-nan bin stays nan
+            logs = np.stack([np.nanmean(logs[:, a:b], axis=1)
+                             for a, b in zip(edges[:-1], edges[1:])], axis=1)
     image = right.imshow(logs, aspect="auto", cmap="coolwarm", interpolation="nearest",
                          extent=(steps[0] - 0.5, steps[-1] + 0.5, len(groups) - 0.5, -0.5))
     right.set_yticks(np.arange(len(groups)), labels=groups, fontsize=7)
