@@ -1,6 +1,11 @@
-"""Attention, curve and gradient-flow pictures, and the RunPictures callback, from
-models trained a few steps on two toy tasks (seq2seq reverse, lm copy)."""
+"""Attention, curve and gradient-flow pictures, the RunPictures callback and its
+report.html, from models trained a few steps on two toy tasks (seq2seq reverse, lm
+copy). The report is opened in a real browser: headless Chromium (Debian's) driven
+by Playwright, which skips locally when either is missing and fails in CI (CI set)."""
 import copy
+import os
+import re
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -11,7 +16,7 @@ from microattn.viz import attention as attn
 from microattn.viz.curves import (group_grad_norms, parameter_group, plot_curves,
                                   plot_gradient_flow, read_metrics)
 from microattn.viz.recorder import RunPictures, attention_modules, capture_attention
-from viz_helpers import CopyTask, ReverseTask, train_briefly
+from viz_helpers import CopyTask, ReverseTask, require, train_briefly
 
 STEPS, EVAL_EVERY = 12, 4
 SNAPSHOTS = 1 + STEPS // EVAL_EVERY  # one at the start, one per evaluation
@@ -196,7 +201,85 @@ def test_recording_does_not_change_training(tmp_path):
     ma.manual_seed(0)
     model = task.model()
     twin = copy.deepcopy(model)
+    pictures = RunPictures(quiet=True)
+    recording = SimpleNamespace(on_train_begin=pictures.on_train_begin,  # not the drawing
+                                on_step=pictures.on_step, on_eval=pictures.on_eval)
     train_briefly(task, model, tmp_path / "a", [], steps=4, eval_every=2)
-    train_briefly(task, twin, tmp_path / "b", [RunPictures(quiet=True)], steps=4, eval_every=2)
+    train_briefly(task, twin, tmp_path / "b", [recording], steps=4, eval_every=2)
+    assert len(pictures.snapshots) == 3 and len(pictures.grad_history) == 4
     for (name, p), (_, q) in zip(model.named_parameters(), twin.named_parameters()):
         np.testing.assert_array_equal(p.data, q.data, err_msg=name)
+
+
+# -- report.html in a browser ------------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def report(trained):
+    run, _ = trained
+    return run.dir / "report.html"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        sync_playwright = None
+    require("Playwright for Python", sync_playwright is not None)
+    require(f"Chromium ({CHROMIUM})", os.path.exists(CHROMIUM))
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+def test_the_file_names_nothing_outside_itself(report):
+    page = report.read_text(encoding="utf-8")
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
+    assert "url(http" not in page and "@import" not in page
+    assert page.count("data:image/png;base64,") == 4  # curves, grid, strip, gradient flow
+    assert "<svg" in page and "<!DOCTYPE svg" not in page  # the graph, inline
+
+
+def test_report_opens_offline_and_the_slider_changes_the_heatmap(report, browser):
+    page = browser.new_page(viewport={"width": 1300, "height": 900})
+    requests, errors = [], []
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(report.as_uri())
+    page.wait_for_load_state("load")
+    assert errors == []
+    assert requests and all(u.startswith(("file://", "data:")) for u in requests), requests
+
+    heatmap = lambda: page.eval_on_selector("#weights", "c => c.toDataURL()")  # noqa: E731
+    title = lambda: page.inner_text("#steptitle")  # noqa: E731
+    assert title() == "step 12 · held-out exact 0.50"  # opens on the last recorded step
+    last = heatmap()
+    page.focus("#step")
+    page.keyboard.press("Home")  # move the slider to the first snapshot
+    assert page.input_value("#step") == "0"
+    assert title() == "step 0"
+    first = heatmap()
+    assert first != last
+    page.keyboard.press("End")
+    assert heatmap() == last
+
+    # The kind, layer and head selectors and the overlay toggle redraw too.
+    kinds = page.eval_on_selector_all("#kind option", "os => os.map(o => o.value)")
+    expected_kind = "cross" if kinds == ["encoder", "decoder", "cross"] else "decoder"
+    assert kinds in (["encoder", "decoder", "cross"], ["decoder"])
+    assert page.input_value("#kind") == expected_kind  # where the expected pattern lives
+    page.select_option("#head", "1")
+    assert heatmap() != last
+    with_overlay = heatmap()
+    page.uncheck("#overlay")
+    assert heatmap() != with_overlay
+    page.select_option("#kind", kinds[0])
+    assert page.eval_on_selector("#weights", "c => c.width") > 100
+    assert errors == [] and all(u.startswith(("file://", "data:")) for u in requests)
+    page.close()

@@ -560,7 +560,8 @@ def draw_graph(root, params=None, show_shapes=True, show_grads=True, show_values
         path = unit[1]
         cls = classes.get(path)
         ops, tensors = box_counts[path]
-        head = path if path not in copy_of_first else _fold_name(path, folded[copy_of_first[path]][1])
+        head = (path if path not in copy_of_first
+                else _fold_name(path, folded[copy_of_first[path]][1]))
         label = f"{head}\n{cls}" if cls else head
         if path in folded:
             label += f" x {len(folded[path][1])}"

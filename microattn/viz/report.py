@@ -256,13 +256,15 @@ _SCRIPT = r"""
     if (mask) {
       c.strokeStyle = '#ff3b30'; c.lineWidth = 2;
       for (var a = 0; a < tq; a++) for (var b = 0; b < tk; b++)
-        if (mask[a] && mask[a][b]) c.strokeRect(left + b * cell + 1, top + a * cell + 1, cell - 2, cell - 2);
+        if (mask[a] && mask[a][b])
+          c.strokeRect(left + b * cell + 1, top + a * cell + 1, cell - 2, cell - 2);
     }
   }
   function extent(m) {
     var lo = Infinity, hi = -Infinity, big = 0;
     m.forEach(function (row) { row.forEach(function (v) {
-      if (v === null) return; lo = Math.min(lo, v); hi = Math.max(hi, v); big = Math.max(big, Math.abs(v));
+      if (v === null) return;
+      lo = Math.min(lo, v); hi = Math.max(hi, v); big = Math.max(big, Math.abs(v));
     }); });
     return {lo: lo, hi: hi, big: big || 1};
   }
@@ -275,12 +277,15 @@ _SCRIPT = r"""
     var w = D.weights[k][s][l][h], sc = D.scores[k][s][l][h], g = D.grads[k][s][l][h];
     var q = labels[0].length ? labels[0] : range(w.length).map(String);
     var kk = labels[1].length ? labels[1] : range(w[0].length).map(String);
-    var mask = ($('overlay').checked && D.expected && D.expected.kind === k) ? D.expected.mask : null;
+    var overlay = $('overlay').checked && D.expected && D.expected.kind === k;
+    var mask = overlay ? D.expected.mask : null;
     draw($('weights'), w, D.luts.viridis, 0, 1, q, kk, mask);
     var e = extent(sc); draw($('scores'), sc, D.luts.magma, e.lo, e.hi, q, kk, null);
     var eg = extent(g); draw($('grads'), g, D.luts.RdBu_r, -eg.big, eg.big, q, kk, mask);
-    $('scores-range').textContent = 'black ' + e.lo.toPrecision(3) + ' to yellow ' + e.hi.toPrecision(3);
-    $('grads-range').textContent = 'blue ' + (-eg.big).toPrecision(3) + ' to red ' + eg.big.toPrecision(3);
+    $('scores-range').textContent =
+      'black ' + e.lo.toPrecision(3) + ' to yellow ' + e.hi.toPrecision(3);
+    $('grads-range').textContent =
+      'blue ' + (-eg.big).toPrecision(3) + ' to red ' + eg.big.toPrecision(3);
   }
   [step, kind, layer, head, $('overlay')].forEach(function (el) {
     el.addEventListener('input', render); el.addEventListener('change', render);
