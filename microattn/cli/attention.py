@@ -46,7 +46,8 @@ def _example(task, model, text, target):
 
 def run(args):
     # matplotlib is imported here, not with the command line, so other commands start fast.
-    from ..viz.attention import KIND_TITLES, plot_attention, plot_attention_grid, save_figure
+    from ..viz.attention import (KIND_TITLES, masked_weights, plot_attention,
+                                 plot_attention_grid, save_figure)
     from ..viz.recorder import capture_attention
     try:
         loaded = open_run(args.run_dir)
@@ -60,7 +61,7 @@ def run(args):
         expected = task.expected_mask(example)
     except (KeyError, ValueError, IndexError) as error:
         return fail("attention", f"cannot run the model on this input: {error}")
-    weights = captured["weights"]
+    weights = masked_weights(captured)  # masked positions drawn grey
     if args.layer is None and args.head is None and args.kind is None:
         fig = plot_attention_grid(weights, labels, expected,
                                   title=f"{getattr(task, 'name', '')}: {args.input}")

@@ -256,13 +256,20 @@ def save_attention_gif(snapshots, labels, path, expected=None, seconds_per_frame
     return path
 
 
+def masked_weights(captured):
+    """The weights of a snapshot (or of ``capture_attention``) with the masked positions
+    (score -inf: causal future, padding) set to nan, which the heatmaps draw grey."""
+    return {kind: np.where(np.isneginf(captured["scores"][kind]), np.nan, w)
+            for kind, w in captured["weights"].items()}
+
+
 def choose_head(snapshot, expected=None):
     """(kind, layer, head) to follow over training: the head that ends up closest to
     the expected pattern, else cross-attention's (or the decoder's) last layer, head 0."""
     weights = snapshot["weights"]
     if expected is not None and expected[0] in weights:
         kind, mask = expected
-        stack = np.asarray(weights[kind])
+        stack = np.nan_to_num(np.asarray(weights[kind]))
         mass = (stack * np.asarray(mask, bool)).sum(-1).mean(-1)  # (layers, heads)
         layer, head = np.unravel_index(int(np.argmax(mass)), mass.shape)
         return kind, int(layer), int(head)

@@ -246,7 +246,8 @@ def write_pictures(run, recorder):
     if metrics:
         png("loss.png", lambda: plot_curves(metrics, title=f"{task_name}: training"))
     if snaps:
-        last = snaps[-1]
+        shown = [{**s, "weights": attn.masked_weights(s)} for s in snaps]  # masked: grey
+        last = shown[-1]
         png("attention.png", lambda: attn.plot_attention_grid(
             last["weights"], labels, expected, title=f"{task_name}: attention at "
             f"{attn.snapshot_title(last)}"))
@@ -259,9 +260,9 @@ def write_pictures(run, recorder):
             title=f"{attn.KIND_TITLES.get(kind, kind)}, layer {layer} head {head}, "
                   f"{attn.snapshot_title(last)}"))
         png("attention_strip.png", lambda: attn.plot_attention_strip(
-            snaps, labels, expected, kind, layer, head))
+            shown, labels, expected, kind, layer, head))
         path = _draw("attention.gif", timings,
-                     lambda: attn.save_attention_gif(snaps, labels, out / "attention.gif",
+                     lambda: attn.save_attention_gif(shown, labels, out / "attention.gif",
                                                      expected))
         if path:
             written["attention.gif"] = Path(path)

@@ -150,7 +150,8 @@ td.ok { color: #1a7f37; } td.bad { color: #cf222e; }
 .controls label { display: flex; gap: 6px; align-items: center; }
 #step { width: 320px; } #steptitle { font-weight: 600; min-width: 240px; }
 .panels { display: flex; flex-wrap: wrap; gap: 18px; }
-.panel figcaption { text-align: center; font-size: 13px; color: #444; }
+.panel { margin: 0; } .panel figcaption { text-align: center; font-size: 13px; color: #444;
+                                        max-width: 330px; margin: 0 auto; }
 .graph { overflow: auto; max-height: 900px; border: 1px solid #eee; }
 .hint { color: #555; font-size: 13px; max-width: 900px; }
 """
@@ -166,7 +167,7 @@ _EXPLORER = """
 </div>
 <div class="panels">
   <figure class="panel"><canvas id="weights"></canvas><figcaption>weights A
-    (dark 0, yellow 1)</figcaption></figure>
+    (dark 0, yellow 1; grey: masked)</figcaption></figure>
   <figure class="panel"><canvas id="scores"></canvas><figcaption>scores Q K<sup>T</sup> /
     &radic;d (grey: masked)<br><span id="scores-range"></span></figcaption></figure>
   <figure class="panel"><canvas id="grads"></canvas><figcaption>dL/dA (red: raising the
@@ -230,9 +231,10 @@ _SCRIPT = r"""
     if (t === null || isNaN(t)) return '#d0d0d0';
     t = Math.max(0, Math.min(1, t)); return lut[Math.round(t * (lut.length - 1))];
   }
-  function draw(canvas, m, lut, lo, hi, qLabels, kLabels, mask) {
+  // m: the matrix; blocked: a matrix whose null entries are masked (drawn grey)
+  function draw(canvas, m, lut, lo, hi, qLabels, kLabels, mask, blocked) {
     var tq = m.length, tk = m[0].length;
-    var cell = Math.max(14, Math.min(34, Math.floor(360 / Math.max(tq, tk))));
+    var cell = Math.max(12, Math.min(30, Math.floor(300 / Math.max(tq, tk))));
     var left = 8 + 7 * Math.max.apply(null, qLabels.map(function (s) { return s.length; }));
     var top = 8 + 7 * Math.max.apply(null, kLabels.map(function (s) { return s.length; }));
     canvas.width = left + tk * cell + 4; canvas.height = top + tq * cell + 4;
@@ -243,7 +245,7 @@ _SCRIPT = r"""
       c.textAlign = 'right'; c.textBaseline = 'middle';
       c.fillText(qLabels[i], left - 4, top + (i + 0.5) * cell);
       for (var j = 0; j < tk; j++) {
-        var v = m[i][j];
+        var v = blocked[i][j] === null ? null : m[i][j];
         c.fillStyle = colour(lut, v === null ? null : (v - lo) / ((hi - lo) || 1));
         c.fillRect(left + j * cell, top + i * cell, cell, cell);
         c.fillStyle = '#222';
@@ -279,9 +281,9 @@ _SCRIPT = r"""
     var kk = labels[1].length ? labels[1] : range(w[0].length).map(String);
     var overlay = $('overlay').checked && D.expected && D.expected.kind === k;
     var mask = overlay ? D.expected.mask : null;
-    draw($('weights'), w, D.luts.viridis, 0, 1, q, kk, mask);
-    var e = extent(sc); draw($('scores'), sc, D.luts.magma, e.lo, e.hi, q, kk, null);
-    var eg = extent(g); draw($('grads'), g, D.luts.RdBu_r, -eg.big, eg.big, q, kk, mask);
+    draw($('weights'), w, D.luts.viridis, 0, 1, q, kk, mask, sc);
+    var e = extent(sc); draw($('scores'), sc, D.luts.magma, e.lo, e.hi, q, kk, null, sc);
+    var eg = extent(g); draw($('grads'), g, D.luts.RdBu_r, -eg.big, eg.big, q, kk, mask, sc);
     $('scores-range').textContent =
       'black ' + e.lo.toPrecision(3) + ' to yellow ' + e.hi.toPrecision(3);
     $('grads-range').textContent =
