@@ -201,12 +201,18 @@ def test_recording_does_not_change_training(tmp_path):
     ma.manual_seed(0)
     model = task.model()
     twin = copy.deepcopy(model)
-    pictures = RunPictures(quiet=True)
+    pictures = RunPictures(quiet=True, every=1)  # a snapshot after every step, too
     recording = SimpleNamespace(on_train_begin=pictures.on_train_begin,  # not the drawing
                                 on_step=pictures.on_step, on_eval=pictures.on_eval)
     train_briefly(task, model, tmp_path / "a", [], steps=4, eval_every=2)
     train_briefly(task, twin, tmp_path / "b", [recording], steps=4, eval_every=2)
-    assert len(pictures.snapshots) == 3 and len(pictures.grad_history) == 4
+    assert [(s["step"], s["held_out_exact"]) for s in pictures.snapshots] == [
+        (0, None), (1, None), (2, 0.25), (3, None), (4, 0.5)]
+    assert [step for step, _ in pictures.grad_history] == [1, 2, 3, 4]
+    # Masked positions (the causal future) are nan in the weights drawn: grey.
+    shown = attn.masked_weights(pictures.snapshots[-1])["decoder"]
+    upper = np.triu(np.ones(shown.shape[-2:], bool), 1)
+    assert np.isnan(shown[..., upper]).all() and not np.isnan(shown[..., ~upper]).any()
     for (name, p), (_, q) in zip(model.named_parameters(), twin.named_parameters()):
         np.testing.assert_array_equal(p.data, q.data, err_msg=name)
 

@@ -437,7 +437,6 @@ def draw_graph(root, params=None, show_shapes=True, show_grads=True, show_values
             rep = units_for(depth)
         notes.append(f"{drawn} nodes is above the budget of {NODE_BUDGET}: drawn with "
                      f"max_depth={depth}")
-        max_depth = depth
         drawn = len(set(rep.values()))
     kept = None
     if drawn > NODE_BUDGET:  # flat graphs (no modules): keep the part nearest the root
