@@ -289,3 +289,23 @@ def test_report_opens_offline_and_the_slider_changes_the_heatmap(report, browser
     assert page.eval_on_selector("#weights", "c => c.width") > 100
     assert errors == [] and all(u.startswith(("file://", "data:")) for u in requests)
     page.close()
+
+
+def test_a_model_without_attention_trains_on_with_curves_only(tmp_path, capsys):
+    class Plain(ma.nn.Module):  # an MLP language model: no attention to record
+        def __init__(self):
+            super().__init__()
+            self.embed = ma.nn.Embedding(10, 8)
+            self.head = ma.nn.Linear(8, 10)
+
+        def forward(self, idx):
+            return self.head(self.embed(idx))
+
+    ma.manual_seed(0)
+    pictures = RunPictures(quiet=True)
+    run = train_briefly(CopyTask(), Plain(), tmp_path, [pictures], steps=4, eval_every=2)
+    err = capsys.readouterr().err
+    assert err.count("attention snapshots stopped: ValueError") == 1
+    assert pictures.snapshots == []
+    assert {"loss.png", "gradflow.png", "graph.svg", "report.html"} <= set(pictures.written)
+    assert "No attention snapshots were recorded." in (run.dir / "report.html").read_text()

@@ -173,6 +173,7 @@ class RunPictures(AttentionRecorder):
         self._probe_norms = []      # from the probe, when steps leave no gradients
         self.written = {}
         self.timings = {}
+        self._recording = True
 
     def on_step(self, run, step, loss):
         norms = group_grad_norms(run.model.named_parameters())
@@ -180,8 +181,28 @@ class RunPictures(AttentionRecorder):
             self.grad_history.append((int(step), norms))
         super().on_step(run, step, loss)
 
+    def on_train_begin(self, run):
+        self._recording = True
+        try:
+            super().on_train_begin(run)
+        except Exception as error:  # the task's views of the probe: as record() below
+            self._recording = False
+            print(f"microattn: attention snapshots stopped: {type(error).__name__}: {error}",
+                  file=sys.stderr)
+
     def record(self, run, held_out_exact):
-        captured = super().record(run, held_out_exact)
+        """As AttentionRecorder.record, but a failure (a model without
+        MultiheadAttention, a probe the task cannot batch) stops the snapshots with
+        one line on stderr instead of stopping training."""
+        if not getattr(self, "_recording", True):
+            return None
+        try:
+            captured = super().record(run, held_out_exact)
+        except Exception as error:
+            self._recording = False
+            print(f"microattn: attention snapshots stopped: {type(error).__name__}: {error}",
+                  file=sys.stderr)
+            return None
         self._probe_norms.append((int(run.step), captured["grad_norms"]))
         return captured
 
