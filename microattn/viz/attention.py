@@ -290,16 +290,21 @@ def plot_attention_strip(snapshots, labels, expected=None, kind=None, layer=None
     chosen = [snapshots[i] for i in picks]
     first = np.asarray(chosen[0]["weights"][kind])[layer, head]
     pw, ph = _panel_size(*first.shape)
-    fig = Figure(figsize=(len(chosen) * (pw + 0.25) + 1.2, ph + 1.3), dpi=110,
+    # One row while it stays under ~16 inches wide, else two (long sequences).
+    cols = len(chosen) if len(chosen) * (pw + 0.25) <= 16 else -(-len(chosen) // 2)
+    rows = -(-len(chosen) // cols)
+    fig = Figure(figsize=(cols * (pw + 0.25) + 1.2, rows * (ph + 0.5) + 0.8), dpi=110,
                  layout="constrained")
-    axes = fig.subplots(1, len(chosen), squeeze=False)[0]
+    axes = fig.subplots(rows, cols, squeeze=False)
+    for ax in axes.flat[len(chosen):]:
+        ax.set_visible(False)
     query, key = labels.get(kind, (None, None)) if labels else (None, None)
     mask = expected[1] if expected is not None and expected[0] == kind else None
     image = None
-    for i, (ax, snap) in enumerate(zip(axes, chosen)):
+    for i, (ax, snap) in enumerate(zip(axes.flat, chosen)):
         image = draw_heatmap(ax, np.asarray(snap["weights"][kind])[layer, head], query, key,
-                             mask, annotate=False, show_query=i == 0)
+                             mask, annotate=False, show_query=i % cols == 0)
         ax.set_title(snapshot_title(snap).replace(" · ", "\n"), fontsize=7)
-    fig.colorbar(image, ax=list(axes), shrink=0.8, label="weight")
+    fig.colorbar(image, ax=list(axes.flat), shrink=0.8, label="weight")
     fig.suptitle(f"{KIND_TITLES.get(kind, kind)}, layer {layer} head {head}", fontsize=9)
     return fig
