@@ -234,3 +234,10 @@ def test_show_values_gives_min_mean_max_of_parameters():
     w = np.asarray(lin.weight.data, np.float64)
     assert (f'"weight\nmin {w.min():.4g} mean {w.mean():.4g} max {w.max():.4g}"' in source)
     assert "(2, 3)" not in source  # show_shapes=False
+
+
+def test_flat_layout_left_to_right():
+    model, loss = gpt_loss(2)
+    g = draw_graph(loss, params=model, group_modules=False, direction="LR")
+    assert "subgraph" not in g.source and "rankdir=LR" in g.source
+    assert g.node_count == 61  # still folded, just not clustered

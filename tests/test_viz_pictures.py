@@ -309,3 +309,18 @@ def test_a_model_without_attention_trains_on_with_curves_only(tmp_path, capsys):
     assert pictures.snapshots == []
     assert {"loss.png", "gradflow.png", "graph.svg", "report.html"} <= set(pictures.written)
     assert "No attention snapshots were recorded." in (run.dir / "report.html").read_text()
+
+
+def test_gradient_history_stays_bounded(monkeypatch):
+    from microattn.viz import recorder
+    monkeypatch.setattr(recorder, "HISTORY_POINTS", 4)
+    pictures = RunPictures(quiet=True)
+    model = CopyTask().model(layers=1)
+    for p in model.parameters():
+        p.grad = np.ones_like(p.data)
+    run = SimpleNamespace(model=model)
+    for step in range(1, 41):
+        pictures.on_step(run, step, 0.0)
+    steps = [s for s, _ in pictures.grad_history]
+    assert 4 <= len(steps) < 8
+    assert np.ptp(np.diff(steps)) == 0 and steps[-1] >= 32  # evenly spaced, up to the end

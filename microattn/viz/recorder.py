@@ -127,6 +127,9 @@ class AttentionRecorder:
         return captured
 
 
+HISTORY_POINTS = 2000  # gradient-norm points kept: between this and twice this
+
+
 def held_out_examples(run, n=8):
     """Rows for the report's table: the first ``n`` held-out pairs and, when the task
     can predict (``task.predict(model, source) -> tokens``), the model's answers."""
@@ -174,11 +177,18 @@ class RunPictures(AttentionRecorder):
         self.written = {}
         self.timings = {}
         self._recording = True
+        self._stride = 1            # gradient norms are recorded every _stride steps
 
     def on_step(self, run, step, loss):
-        norms = group_grad_norms(run.model.named_parameters())
-        if norms:
-            self.grad_history.append((int(step), norms))
+        if step % self._stride == 0:
+            norms = group_grad_norms(run.model.named_parameters())
+            if norms:
+                self.grad_history.append((int(step), norms))
+            if len(self.grad_history) >= 2 * HISTORY_POINTS:
+                # A long run keeps every other point, and records half as often from now
+                # on: memory stays bounded and the points stay evenly spaced.
+                self.grad_history = self.grad_history[1::2]
+                self._stride *= 2
         super().on_step(run, step, loss)
 
     def on_train_begin(self, run):
