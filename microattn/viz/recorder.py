@@ -204,7 +204,7 @@ class RunPictures(AttentionRecorder):
         """As AttentionRecorder.record, but a failure (a model without
         MultiheadAttention, a probe the task cannot batch) stops the snapshots with
         one line on stderr instead of stopping training."""
-        if not getattr(self, "_recording", True):
+        if not self._recording:
             return None
         try:
             captured = super().record(run, held_out_exact)
@@ -302,10 +302,11 @@ def write_pictures(run, recorder):
                                                        "gradient flow"))
     graph_svg = None
     if recorder.example is not None:
-        graphs = _draw("graph.svg", timings,
+        graphs = _draw("the graph of a step", timings,
                        lambda: step_graphs(run.model, run.task, recorder.example))
-        if graphs is not None:
-            path = Path(save_graph(graphs[0], out / "graph.svg"))
+        path = graphs and _draw("graph.svg", timings,
+                                lambda: Path(save_graph(graphs[0], out / "graph.svg")))
+        if path:
             written[path.name] = path
             if path.suffix == ".svg":
                 graph_svg = _draw("report graph", timings,
