@@ -79,7 +79,8 @@ def run(args):
         mask = expected[1] if expected is not None and expected[0] == kind else None
         query, key = labels.get(kind, (None, None))
         fig = plot_attention(weights[kind][layer, head], query, key, expected=mask,
-                             title=f"{KIND_TITLES.get(kind, kind)}, layer {layer} head {head}")
+                             title=f"{KIND_TITLES.get(kind, kind)}\nlayer {layer} head {head}: "
+                                   f"{args.input}")
     try:
         save_figure(fig, args.out)
     except (OSError, ValueError) as error:

@@ -87,7 +87,7 @@ def plot_attention(weights, query_labels=None, key_labels=None, title=None, expe
     ``expected`` (bool (Tq, Tk)) outlines where the task says the answer lives."""
     weights = np.asarray(weights)
     w, h = _panel_size(*weights.shape)
-    fig = Figure(figsize=(w + 1.4, h + 1.0), dpi=110, layout="constrained")
+    fig = Figure(figsize=(max(w + 1.4, 4.8), h + 1.2), dpi=110, layout="constrained")
     ax = fig.add_subplot()
     image = draw_heatmap(ax, weights, query_labels, key_labels, expected, annotate, fontsize=8)
     ax.set_xlabel("key", fontsize=8)
