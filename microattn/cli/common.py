@@ -1,5 +1,7 @@
 """What the commands share: argument types, one-line usage errors, the thread limit."""
 import argparse
+import sys
+from types import SimpleNamespace
 
 # BLAS threads when --threads is not given. Measured on the default toy models
 # (d_model 64, batch 64) on a 2-core machine: 2 threads were no faster than 1 when
@@ -63,3 +65,17 @@ def add_threads(parser):
 
 def add_run(parser):
     parser.add_argument("run_dir", metavar="RUN", help="a run folder written by microattn train")
+
+
+def fail(command, message):
+    """Print ``microattn <command>: error: <message>`` on stderr; the exit code (2)."""
+    print(f"microattn {command}: error: {message}", file=sys.stderr)
+    return 2
+
+
+def open_run(run_dir):
+    """The trained run in ``run_dir``: ``.task``, ``.model`` (in eval mode), ``.config``,
+    ``.step`` and ``.dir``. Raises ValueError (a RunError), saying why, when it cannot."""
+    from ..train import load_trained
+    task, model, config, step = load_trained(run_dir)
+    return SimpleNamespace(task=task, model=model, config=config, step=step, dir=run_dir)

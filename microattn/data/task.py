@@ -297,14 +297,17 @@ class Task:
         return {"decoder": (seq, seq)}
 
     def expected_positions(self, example):
-        """The task's ``expected_attention``: for each target token, a list of source positions."""
+        """The task's ``expected_attention``: for each target token, a list of source
+        positions. Positions outside the source are dropped: a wrong answer (a model's
+        prediction longer than the right one) has no expected attention there."""
         if self._expected is None:
             return None
         source, target = list(example[0]), list(example[1])
         positions = self._expected(source, target)
         if positions is None:
             return None
-        return [[p] if isinstance(p, (int, np.integer)) else list(p) for p in positions]
+        positions = [[p] if isinstance(p, (int, np.integer)) else list(p) for p in positions]
+        return [[p for p in cols if 0 <= p < len(source)] for cols in positions]
 
     def expected_mask(self, example):
         """(kind, bool (Tq, Tk)): True where the answer lives, or None (no expectation)."""

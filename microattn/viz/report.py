@@ -1,0 +1,297 @@
+"""report.html: one self-contained page per run that opens offline in any browser.
+
+Pictures are inline (PNG as base64, the graph as SVG); the attention explorer
+is a small inline script that draws heatmaps on a canvas from the recorded
+snapshots (embedded as JSON), with a slider over the recorded steps and
+selectors for attention kind, layer and head. Nothing is fetched: no CDN, no
+font, no network.
+"""
+import base64
+import html
+import json
+import re
+
+import matplotlib
+import numpy as np
+
+from .attention import KIND_TITLES, kinds_in, snapshot_title
+
+_MAX_STEPS = 60  # snapshots embedded in the page at most (evenly spaced, last kept)
+
+
+def _lut(name, n=64):
+    """A colour map as n '#rrggbb' strings, so the page colours exactly as the PNGs."""
+    cmap = matplotlib.colormaps[name]
+    return ["#%02x%02x%02x" % tuple(int(round(255 * c)) for c in cmap(i / (n - 1))[:3])
+            for i in range(n)]
+
+
+def _rounded(array, digits=3):
+    """A nested list of floats rounded for the page; -inf/nan (masked) become null."""
+    a = np.asarray(array, dtype=np.float64)
+    rounded = np.round(a, digits).astype(object)
+    rounded[~np.isfinite(a)] = None
+    return rounded.tolist()
+
+
+def _attention_data(snapshots, labels, expected):
+    picks = np.unique(np.linspace(0, len(snapshots) - 1, min(_MAX_STEPS, len(snapshots)))
+                      .round().astype(int))
+    chosen = [snapshots[i] for i in picks]
+    kinds = kinds_in(chosen[0]["weights"])
+    data = {
+        "kinds": kinds,
+        "kindTitles": {k: KIND_TITLES.get(k, k) for k in kinds},
+        "labels": {k: [list(map(str, q)), list(map(str, kk))]
+                   for k, (q, kk) in (labels or {}).items() if k in kinds},
+        "titles": [snapshot_title(s) for s in chosen],
+        "shape": {k: list(np.asarray(chosen[0]["weights"][k]).shape[:2]) for k in kinds},
+        "expected": None,
+        "luts": {"viridis": _lut("viridis"), "magma": _lut("magma"), "RdBu_r": _lut("RdBu_r")},
+    }
+    if expected is not None:
+        data["expected"] = {"kind": expected[0],
+                            "mask": np.asarray(expected[1], dtype=int).tolist()}
+    for key in ("weights", "scores", "grads"):
+        data[key] = {k: [_rounded(s[key][k], 3 if key == "weights" else 4) for s in chosen]
+                     for k in kinds}
+    return data
+
+
+def _png_tag(pngs, name, alt):
+    if name not in pngs:
+        return f"<p class='missing'>{html.escape(name)} was not drawn.</p>"
+    data = base64.b64encode(pngs[name]).decode("ascii")
+    return f"<img alt='{html.escape(alt)}' src='data:image/png;base64,{data}'>"
+
+
+def _inline_svg(svg):
+    """Graphviz's SVG without the XML prolog and DOCTYPE (whose DTD URL a browser
+    could try to fetch), ready to sit inside the page."""
+    svg = re.sub(r"<\?xml[^>]*\?>", "", svg)
+    svg = re.sub(r"<!DOCTYPE[^>]*>", "", svg, flags=re.S)
+    return re.sub(r"<!--.*?-->", "", svg, flags=re.S).strip()
+
+
+def _config_table(config):
+    if not config:
+        return "<p class='missing'>No config recorded.</p>"
+    rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
+                   for k, v in config.items())
+    return f"<table class='config'>{rows}</table>"
+
+
+def _examples_table(rows):
+    if not rows:
+        return "<p class='missing'>No held-out examples were given.</p>"
+    has_answers = any(r.get("answer") is not None for r in rows)
+    head = "<tr><th>input</th><th>expected</th>" + (
+        "<th>model's answer</th><th></th>" if has_answers else "") + "</tr>"
+    body = []
+    for r in rows:
+        cells = [" ".join(map(str, r["source"])), " ".join(map(str, r["target"]))]
+        line = "".join(f"<td>{html.escape(c)}</td>" for c in cells)
+        if has_answers:
+            answer = r.get("answer")
+            right = answer is not None and list(answer) == list(r["target"])
+            line += (f"<td>{html.escape(' '.join(map(str, answer or [])))}</td>"
+                     f"<td class='{'ok' if right else 'bad'}'>{'right' if right else 'wrong'}"
+                     "</td>")
+        body.append(f"<tr>{line}</tr>")
+    note = "" if has_answers else (
+        "<p class='missing'>The task gives no predictions (task.predict), so only inputs "
+        "and expected outputs are listed.</p>")
+    return f"<table class='examples'>{head}{''.join(body)}</table>{note}"
+
+
+def _final_metrics(metrics):
+    if not metrics:
+        return ""
+    last = metrics[-1]
+    parts = [f"step {last.get('step')}"]
+    for key, name in (("loss", "loss"), ("held_out_exact", "held-out exact match"),
+                      ("held_out_token_acc", "token accuracy"), ("alignment", "alignment")):
+        if last.get(key) is not None:
+            parts.append(f"{name} {last[key]:.4g}")
+    return "<p class='final'>Last evaluation: " + html.escape(" · ".join(parts)) + "</p>"
+
+
+def render_report(title, config, metrics, pngs, snapshots, labels, expected, graph_svg,
+                  examples):
+    """The report page as one HTML string (see the module docstring)."""
+    data = _attention_data(snapshots, labels, expected) if snapshots else None
+    explorer = ("<p class='missing'>No attention snapshots were recorded.</p>" if data is None
+                else _EXPLORER)
+    graph = (f"<div class='graph'>{_inline_svg(graph_svg)}</div>" if graph_svg else
+             "<p class='missing'>No graph.svg: Graphviz's dot was missing (graph.dot is in "
+             "the run folder).</p>")
+    page = _PAGE.format(
+        title=html.escape(title), style=_STYLE, final=_final_metrics(metrics),
+        config=_config_table(config), curves=_png_tag(pngs, "loss.png", "training curves"),
+        explorer=explorer, grid=_png_tag(pngs, "attention.png", "final attention grid"),
+        strip=_png_tag(pngs, "attention_strip.png", "attention over training"),
+        gradflow=_png_tag(pngs, "gradflow.png", "gradient flow"), graph=graph,
+        examples=_examples_table(examples),
+        data=json.dumps(data, separators=(",", ":")).replace("</", "<\\/"), script=_SCRIPT)
+    return page
+
+
+_STYLE = """
+body { font: 14px/1.45 system-ui, -apple-system, 'Segoe UI', sans-serif; margin: 0 auto;
+       max-width: 1200px; padding: 0 18px 40px; color: #222; }
+h1 { font-size: 22px; margin: 18px 0 4px; } h2 { font-size: 17px; margin: 26px 0 8px;
+     border-bottom: 1px solid #ddd; padding-bottom: 3px; }
+img { max-width: 100%; height: auto; } .missing { color: #888; font-style: italic; }
+table { border-collapse: collapse; font-size: 13px; }
+th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: left; vertical-align: top; }
+table.config th { background: #f6f6f6; font-weight: 600; }
+td.ok { color: #1a7f37; } td.bad { color: #cf222e; }
+.controls { display: flex; flex-wrap: wrap; gap: 14px; align-items: center; margin: 6px 0 10px; }
+.controls label { display: flex; gap: 6px; align-items: center; }
+#step { width: 320px; } #steptitle { font-weight: 600; min-width: 240px; }
+.panels { display: flex; flex-wrap: wrap; gap: 18px; }
+.panel { margin: 0; } .panel figcaption { text-align: center; font-size: 13px; color: #444;
+                                        max-width: 330px; margin: 0 auto; }
+.graph { overflow: auto; max-height: 900px; border: 1px solid #eee; }
+.hint { color: #555; font-size: 13px; max-width: 900px; }
+"""
+
+_EXPLORER = """
+<div class="controls">
+  <label>step <input type="range" id="step" min="0" value="0"></label>
+  <span id="steptitle"></span>
+  <label>attention <select id="kind"></select></label>
+  <label>layer <select id="layer"></select></label>
+  <label>head <select id="head"></select></label>
+  <label><input type="checkbox" id="overlay" checked> expected pattern</label>
+</div>
+<div class="panels">
+  <figure class="panel"><canvas id="weights"></canvas><figcaption>weights A
+    (dark 0, yellow 1; grey: masked)</figcaption></figure>
+  <figure class="panel"><canvas id="scores"></canvas><figcaption>scores Q K<sup>T</sup> /
+    &radic;d (grey: masked)<br><span id="scores-range"></span></figcaption></figure>
+  <figure class="panel"><canvas id="grads"></canvas><figcaption>dL/dA (red: raising the
+    weight raises the loss)<br><span id="grads-range"></span></figcaption></figure>
+</div>
+<p class="hint">Rows are queries (the position doing the looking), columns are keys
+(the positions looked at). The red outline is where the task says the answer lives.
+Gradient descent moves each weight against dL/dA: blue cells are being pushed up.</p>
+"""
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title><style>{style}</style></head>
+<body>
+<h1>{title}</h1>
+{final}
+<h2>Attention as it formed</h2>
+{explorer}
+<h2>Training curves</h2>
+{curves}
+<h2>Attention at the end of training (every layer and head)</h2>
+{grid}
+<h2>One head over training</h2>
+{strip}
+<h2>Gradient flow</h2>
+{gradflow}
+<h2>Computation graph of one training step</h2>
+<p class="hint">Repeated blocks are drawn once ("x N"); Linear, LayerNorm and embedding
+layers are drawn as boxes (graph.svg in the run folder has every op); parameters are coloured
+by the log of their gradient norm (blue small, red large).</p>
+{graph}
+<h2>Held-out examples</h2>
+{examples}
+<h2>Config</h2>
+{config}
+<script id="data" type="application/json">{data}</script>
+<script>{script}</script>
+</body></html>
+"""
+
+_SCRIPT = r"""
+(function () {
+  var D = JSON.parse(document.getElementById('data').textContent);
+  if (!D) return;
+  var $ = function (id) { return document.getElementById(id); };
+  var step = $('step'), kind = $('kind'), layer = $('layer'), head = $('head');
+  function options(select, values, names) {
+    var keep = select.value; select.innerHTML = '';
+    values.forEach(function (v, i) {
+      var o = document.createElement('option'); o.value = v; o.textContent = names ? names[i] : v;
+      select.appendChild(o);
+    });
+    if (values.map(String).indexOf(keep) >= 0) select.value = keep;
+  }
+  options(kind, D.kinds, D.kinds.map(function (k) { return D.kindTitles[k]; }));
+  if (D.expected && D.kinds.indexOf(D.expected.kind) >= 0) kind.value = D.expected.kind;
+  step.max = D.titles.length - 1; step.value = D.titles.length - 1;
+  function range(n) { var r = []; for (var i = 0; i < n; i++) r.push(i); return r; }
+  function colour(lut, t) {
+    if (t === null || isNaN(t)) return '#d0d0d0';
+    t = Math.max(0, Math.min(1, t)); return lut[Math.round(t * (lut.length - 1))];
+  }
+  // m: the matrix; blocked: a matrix whose null entries are masked (drawn grey)
+  function draw(canvas, m, lut, lo, hi, qLabels, kLabels, mask, blocked) {
+    var tq = m.length, tk = m[0].length;
+    var cell = Math.max(12, Math.min(30, Math.floor(300 / Math.max(tq, tk))));
+    var left = 8 + 7 * Math.max.apply(null, qLabels.map(function (s) { return s.length; }));
+    var top = 8 + 7 * Math.max.apply(null, kLabels.map(function (s) { return s.length; }));
+    canvas.width = left + tk * cell + 4; canvas.height = top + tq * cell + 4;
+    var c = canvas.getContext('2d');
+    c.fillStyle = '#fff'; c.fillRect(0, 0, canvas.width, canvas.height);
+    c.font = '11px sans-serif'; c.fillStyle = '#222';
+    for (var i = 0; i < tq; i++) {
+      c.textAlign = 'right'; c.textBaseline = 'middle';
+      c.fillText(qLabels[i], left - 4, top + (i + 0.5) * cell);
+      for (var j = 0; j < tk; j++) {
+        var v = blocked[i][j] === null ? null : m[i][j];
+        c.fillStyle = colour(lut, v === null ? null : (v - lo) / ((hi - lo) || 1));
+        c.fillRect(left + j * cell, top + i * cell, cell, cell);
+        c.fillStyle = '#222';
+      }
+    }
+    for (var j2 = 0; j2 < tk; j2++) {
+      c.save(); c.translate(left + (j2 + 0.5) * cell, top - 4); c.rotate(-Math.PI / 2);
+      c.textAlign = 'left'; c.textBaseline = 'middle'; c.fillText(kLabels[j2], 0, 0); c.restore();
+    }
+    if (mask) {
+      c.strokeStyle = '#ff3b30'; c.lineWidth = 2;
+      for (var a = 0; a < tq; a++) for (var b = 0; b < tk; b++)
+        if (mask[a] && mask[a][b])
+          c.strokeRect(left + b * cell + 1, top + a * cell + 1, cell - 2, cell - 2);
+    }
+  }
+  function extent(m) {
+    var lo = Infinity, hi = -Infinity, big = 0;
+    m.forEach(function (row) { row.forEach(function (v) {
+      if (v === null) return;
+      lo = Math.min(lo, v); hi = Math.max(hi, v); big = Math.max(big, Math.abs(v));
+    }); });
+    return {lo: lo, hi: hi, big: big || 1};
+  }
+  function render() {
+    var k = kind.value, shape = D.shape[k];
+    options(layer, range(shape[0])); options(head, range(shape[1]));
+    var s = +step.value, l = +layer.value, h = +head.value;
+    $('steptitle').textContent = D.titles[s];
+    var labels = D.labels[k] || [[], []];
+    var w = D.weights[k][s][l][h], sc = D.scores[k][s][l][h], g = D.grads[k][s][l][h];
+    var q = labels[0].length ? labels[0] : range(w.length).map(String);
+    var kk = labels[1].length ? labels[1] : range(w[0].length).map(String);
+    var overlay = $('overlay').checked && D.expected && D.expected.kind === k;
+    var mask = overlay ? D.expected.mask : null;
+    draw($('weights'), w, D.luts.viridis, 0, 1, q, kk, mask, sc);
+    var e = extent(sc); draw($('scores'), sc, D.luts.magma, e.lo, e.hi, q, kk, null, sc);
+    var eg = extent(g); draw($('grads'), g, D.luts.RdBu_r, -eg.big, eg.big, q, kk, mask, sc);
+    $('scores-range').textContent =
+      'black ' + e.lo.toPrecision(3) + ' to yellow ' + e.hi.toPrecision(3);
+    $('grads-range').textContent =
+      'blue ' + (-eg.big).toPrecision(3) + ' to red ' + eg.big.toPrecision(3);
+  }
+  [step, kind, layer, head, $('overlay')].forEach(function (el) {
+    el.addEventListener('input', render); el.addEventListener('change', render);
+  });
+  render();
+})();
+"""

@@ -1,0 +1,326 @@
+"""Attention, curve and gradient-flow pictures, the RunPictures callback and its
+report.html, from models trained a few steps on two toy tasks (seq2seq reverse, lm
+copy). The report is opened in a real browser: headless Chromium (Debian's) driven
+by Playwright, which skips locally when either is missing and fails in CI (CI set)."""
+import copy
+import os
+import re
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import microattn as ma
+from microattn.viz import attention as attn
+from microattn.viz.curves import (group_grad_norms, parameter_group, plot_curves,
+                                  plot_gradient_flow, read_metrics)
+from microattn.viz.recorder import RunPictures, attention_modules, capture_attention
+from viz_helpers import CopyTask, ReverseTask, require, train_briefly
+
+STEPS, EVAL_EVERY = 12, 4
+SNAPSHOTS = 1 + STEPS // EVAL_EVERY  # one at the start, one per evaluation
+PICTURES = ("loss.png", "attention.png", "attention_gradients.png", "attention.gif",
+            "attention_strip.png", "gradflow.png", "graph.svg", "report.html")
+
+
+def pixels(fig):
+    """The pixel size a Figure saves at (savefig keeps the figure's size and dpi)."""
+    w, h = fig.get_size_inches() * fig.dpi
+    return round(w), round(h)
+
+
+@pytest.fixture(scope="module", params=[ReverseTask, CopyTask], ids=["reverse", "copy"])
+def trained(request, tmp_path_factory):
+    ma.manual_seed(0)
+    task = request.param()
+    model = task.model()
+    pictures = RunPictures(quiet=True)
+    run = train_briefly(task, model, tmp_path_factory.mktemp(task.name), [pictures],
+                        steps=STEPS, eval_every=EVAL_EVERY)
+    return run, pictures
+
+
+def test_every_picture_is_written(trained):
+    run, pictures = trained
+    for name in PICTURES:
+        assert (run.dir / name).stat().st_size > 1000, name
+    assert set(pictures.written) == set(PICTURES)
+
+
+def test_snapshots_record_every_attention_module(trained):
+    run, pictures = trained
+    snaps = pictures.snapshots
+    assert [s["step"] for s in snaps] == [0, 4, 8, 12]
+    assert [s["held_out_exact"] for s in snaps] == [None] + [m["held_out_exact"]
+                                                            for m in run.metrics]
+    kinds = {"seq2seq": {"encoder", "decoder", "cross"}, "lm": {"decoder"}}[run.task.kind]
+    for snap in snaps:
+        assert set(snap["weights"]) == kinds
+        for kind, w in snap["weights"].items():
+            q, k = pictures.labels[kind]
+            assert w.shape == (2, 2, len(q), len(k))
+            assert snap["scores"][kind].shape == snap["grads"][kind].shape == w.shape
+            np.testing.assert_allclose(w.sum(-1), 1.0, atol=1e-5)
+    # The weights moved while training, and dL/dA is not zero.
+    first, last = snaps[0]["weights"], snaps[-1]["weights"]
+    assert any(np.abs(first[k] - last[k]).max() > 1e-3 for k in first)
+    assert all(np.abs(snaps[-1]["grads"][k]).max() > 0 for k in first)
+    # Causal self-attention: the future is masked (score -inf, weight 0).
+    dec = snaps[-1]["scores"]["decoder"]
+    upper = np.triu(np.ones(dec.shape[-2:], bool), 1)
+    assert np.isneginf(dec[..., upper]).all() and np.isfinite(dec[..., ~upper]).all()
+
+
+def test_pixel_sizes_and_frames(trained):
+    run, pictures = trained
+    snaps, labels, expected = pictures.snapshots, pictures.labels, pictures.expected
+    last = snaps[-1]
+    sizes = {
+        "attention.png": pixels(attn.plot_attention_grid(last["weights"], labels, expected,
+                                                         title="a title")),
+        "attention_strip.png": pixels(attn.plot_attention_strip(snaps, labels, expected)),
+        "loss.png": pixels(plot_curves(run.metrics, title="a title")),
+        "gradflow.png": pixels(plot_gradient_flow(pictures.grad_history)),
+    }
+    for name, (width, height) in sizes.items():
+        with Image.open(run.dir / name) as image:
+            assert abs(image.size[0] - width) <= 1 and abs(image.size[1] - height) <= 1, name
+            assert image.size[0] >= 500 and image.size[1] >= 300, name  # readable
+    with Image.open(run.dir / "attention.gif") as gif:
+        assert gif.n_frames == len(snaps) == SNAPSHOTS
+        width, height = gif.size
+        assert width >= 500 and height >= 400
+    # The grid: every kind side by side, each layers x heads panels of 0.24 in a token.
+    kinds = len(last["weights"])
+    with Image.open(run.dir / "attention.png") as image:
+        assert image.size[0] > kinds * 2 * 1.7 * 110
+
+
+def test_heatmap_with_labels_annotations_and_expected_outline():
+    weights = np.array([[0.7, 0.2, 0.1], [0.1, 0.8, 0.1]])
+    fig = attn.plot_attention(weights, ["a", "b"], ["x", "y", "z"], title="one head",
+                              expected=np.array([[1, 0, 0], [0, 1, 0]], bool))
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["x", "y", "z"]
+    assert sorted(t.get_text() for t in ax.texts) == sorted(
+        [".70", ".20", ".10", ".10", ".80", ".10"])
+    assert len(ax.patches) == 2  # the outlined cells
+    assert pixels(fig) == (round(fig.get_size_inches()[0] * 110),
+                           round(fig.get_size_inches()[1] * 110))
+    big = attn.plot_attention(np.full((12, 12), 1 / 12))
+    assert len(big.axes[0].texts) == 0  # too many cells to annotate
+
+
+def test_grid_has_one_titled_block_per_kind(trained):
+    run, pictures = trained
+    weights = pictures.snapshots[-1]["weights"]
+    fig = attn.plot_attention_grid(weights, pictures.labels, pictures.expected, title="t")
+    titles = [sub._suptitle.get_text() for sub in fig.subfigs]
+    assert titles == [attn.KIND_TITLES[k] for k in attn.kinds_in(weights)]
+    assert len(fig.get_axes()) == 4 * len(weights)  # 2 layers x 2 heads each
+    with pytest.raises(ValueError, match="no attention weights"):
+        attn.plot_attention_grid({})
+
+
+def test_weights_scores_and_gradient_share_axes(trained):
+    run, pictures = trained
+    last = pictures.snapshots[-1]
+    kind = "cross" if "cross" in last["weights"] else "decoder"
+    q, k = pictures.labels[kind]
+    fig = attn.plot_attention_gradients(last["weights"][kind][0, 0], last["scores"][kind][0, 0],
+                                        last["grads"][kind][0, 0], q, k)
+    panels = fig.axes[:3]
+    assert [a.get_title() for a in panels] == ["weights A", r"scores $QK^T/\sqrt{d}$", "dL/dA"]
+    for a in panels:
+        assert [t.get_text() for t in a.get_xticklabels()] == list(k)
+    grad_image = panels[2].images[0]
+    lo, hi = grad_image.get_clim()
+    assert hi > 0 and lo == -hi  # a symmetric scale: white is zero
+
+
+def test_curves_share_the_step_axis(trained):
+    run, _ = trained
+    metrics = read_metrics(run.dir / "metrics.jsonl")
+    assert metrics == run.metrics
+    fig = plot_curves(metrics)
+    loss_ax, acc_ax, align_ax = fig.axes
+    assert loss_ax.get_shared_x_axes().joined(loss_ax, align_ax)
+    assert [len(line.get_xdata()) for line in acc_ax.lines] == [3, 3]
+
+
+def test_parameter_groups():
+    assert parameter_group("blocks.0.self_attn.q_proj.weight") == "L0 q"
+    assert parameter_group("decoder.layers.1.multihead_attn.out_proj.bias") == "dec1 x-out"
+    assert parameter_group("encoder.layers.0.linear2.weight") == "enc0 ff"
+    assert parameter_group("tok_embed.weight") == "embeddings"
+    assert parameter_group("blocks.1.norm2.weight") == "norms"
+    assert parameter_group("ln_f.bias") == "norms"
+    assert parameter_group("lm_head.weight") == "output"
+    p = ma.nn.Parameter(np.zeros(2, np.float32))
+    p.grad = np.array([3.0, 4.0], np.float32)
+    q = ma.nn.Parameter(np.zeros(1, np.float32))
+    q.grad = np.array([12.0], np.float32)
+    norms = group_grad_norms([("blocks.0.norm1.weight", p), ("ln_f.weight", q)])
+    assert norms == {"norms": pytest.approx(13.0)}
+
+
+def test_gradient_flow_lists_every_group(trained):
+    run, pictures = trained
+    steps = [s for s, _ in pictures.grad_history]
+    assert steps == list(range(1, STEPS + 1))
+    fig = plot_gradient_flow(pictures.grad_history)
+    groups = [t.get_text() for t in fig.axes[1].get_yticklabels()]
+    assert groups[0] == "embeddings" and groups[-2:] == ["norms", "output"]
+    prefix = "enc0" if run.task.kind == "seq2seq" else "L0"
+    assert [g for g in groups if g.startswith(prefix)] == [f"{prefix} {p}" for p in
+                                                          ("q", "k", "v", "out", "ff")]
+
+
+def test_capture_leaves_the_model_as_it_was():
+    task = ReverseTask()
+    ma.manual_seed(1)
+    model = task.model()
+    model.train()
+    ma.manual_seed(5)
+    expected_draw = ma.rand(4).data
+    ma.manual_seed(5)
+    captured = capture_attention(model, task, task.held_out[0])
+    np.testing.assert_array_equal(ma.rand(4).data, expected_draw)  # the RNG was not used
+    assert model.training
+    assert all(p.grad is None or not np.asarray(p.grad).any() for p in model.parameters())
+    for _, module, _ in attention_modules(model):
+        assert module.capture_graph is False
+        assert module.last_attn_weights.grad_fn is None
+    assert set(captured["grad_norms"]) >= {"embeddings", "enc0 q", "dec1 x-v", "output"}
+
+
+def test_recording_does_not_change_training(tmp_path):
+    task = CopyTask()
+    ma.manual_seed(0)
+    model = task.model()
+    twin = copy.deepcopy(model)
+    pictures = RunPictures(quiet=True, every=1)  # a snapshot after every step, too
+    recording = SimpleNamespace(on_train_begin=pictures.on_train_begin,  # not the drawing
+                                on_step=pictures.on_step, on_eval=pictures.on_eval)
+    train_briefly(task, model, tmp_path / "a", [], steps=4, eval_every=2)
+    train_briefly(task, twin, tmp_path / "b", [recording], steps=4, eval_every=2)
+    assert [(s["step"], s["held_out_exact"]) for s in pictures.snapshots] == [
+        (0, None), (1, None), (2, 0.25), (3, None), (4, 0.5)]
+    assert [step for step, _ in pictures.grad_history] == [1, 2, 3, 4]
+    # Masked positions (the causal future) are nan in the weights drawn: grey.
+    shown = attn.masked_weights(pictures.snapshots[-1])["decoder"]
+    upper = np.triu(np.ones(shown.shape[-2:], bool), 1)
+    assert np.isnan(shown[..., upper]).all() and not np.isnan(shown[..., ~upper]).any()
+    for (name, p), (_, q) in zip(model.named_parameters(), twin.named_parameters()):
+        np.testing.assert_array_equal(p.data, q.data, err_msg=name)
+
+
+# -- report.html in a browser ------------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def report(trained):
+    run, _ = trained
+    return run.dir / "report.html"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        sync_playwright = None
+    require("Playwright for Python", sync_playwright is not None)
+    require(f"Chromium ({CHROMIUM})", os.path.exists(CHROMIUM))
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+def test_the_file_names_nothing_outside_itself(report):
+    page = report.read_text(encoding="utf-8")
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
+    assert "url(http" not in page and "@import" not in page
+    assert page.count("data:image/png;base64,") == 4  # curves, grid, strip, gradient flow
+    assert "<svg" in page and "<!DOCTYPE svg" not in page  # the graph, inline
+
+
+def test_report_opens_offline_and_the_slider_changes_the_heatmap(report, browser):
+    page = browser.new_page(viewport={"width": 1300, "height": 900})
+    requests, errors = [], []
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(report.as_uri())
+    page.wait_for_load_state("load")
+    assert errors == []
+    assert requests and all(u.startswith(("file://", "data:")) for u in requests), requests
+
+    heatmap = lambda: page.eval_on_selector("#weights", "c => c.toDataURL()")  # noqa: E731
+    title = lambda: page.inner_text("#steptitle")  # noqa: E731
+    assert title() == "step 12 · held-out exact 0.50"  # opens on the last recorded step
+    last = heatmap()
+    page.focus("#step")
+    page.keyboard.press("Home")  # move the slider to the first snapshot
+    assert page.input_value("#step") == "0"
+    assert title() == "step 0"
+    first = heatmap()
+    assert first != last
+    page.keyboard.press("End")
+    assert heatmap() == last
+
+    # The kind, layer and head selectors and the overlay toggle redraw too.
+    kinds = page.eval_on_selector_all("#kind option", "os => os.map(o => o.value)")
+    expected_kind = "cross" if kinds == ["encoder", "decoder", "cross"] else "decoder"
+    assert kinds in (["encoder", "decoder", "cross"], ["decoder"])
+    assert page.input_value("#kind") == expected_kind  # where the expected pattern lives
+    page.select_option("#head", "1")
+    assert heatmap() != last
+    with_overlay = heatmap()
+    page.uncheck("#overlay")
+    assert heatmap() != with_overlay
+    page.select_option("#kind", kinds[0])
+    assert page.eval_on_selector("#weights", "c => c.width") > 100
+    assert errors == [] and all(u.startswith(("file://", "data:")) for u in requests)
+    page.close()
+
+
+def test_a_model_without_attention_trains_on_with_curves_only(tmp_path, capsys):
+    class Plain(ma.nn.Module):  # an MLP language model: no attention to record
+        def __init__(self):
+            super().__init__()
+            self.embed = ma.nn.Embedding(10, 8)
+            self.head = ma.nn.Linear(8, 10)
+
+        def forward(self, idx):
+            return self.head(self.embed(idx))
+
+    ma.manual_seed(0)
+    pictures = RunPictures(quiet=True)
+    run = train_briefly(CopyTask(), Plain(), tmp_path, [pictures], steps=4, eval_every=2)
+    err = capsys.readouterr().err
+    assert err.count("attention snapshots stopped: ValueError") == 1
+    assert pictures.snapshots == []
+    assert {"loss.png", "gradflow.png", "graph.svg", "report.html"} <= set(pictures.written)
+    assert "No attention snapshots were recorded." in (run.dir / "report.html").read_text()
+
+
+def test_gradient_history_stays_bounded(monkeypatch):
+    from microattn.viz import recorder
+    monkeypatch.setattr(recorder, "HISTORY_POINTS", 4)
+    pictures = RunPictures(quiet=True)
+    model = CopyTask().model(layers=1)
+    for p in model.parameters():
+        p.grad = np.ones_like(p.data)
+    run = SimpleNamespace(model=model)
+    for step in range(1, 41):
+        pictures.on_step(run, step, 0.0)
+    steps = [s for s, _ in pictures.grad_history]
+    assert 4 <= len(steps) < 8
+    assert np.ptp(np.diff(steps)) == 0 and steps[-1] >= 32  # evenly spaced, up to the end
