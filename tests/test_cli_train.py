@@ -12,7 +12,9 @@ import pytest
 
 import microattn as ma
 
-TINY = ["--d-model", "16", "--heads", "2", "--layers", "1", "--ff", "32", "--batch-size", "8"]
+# A tiny model, and no pictures (tests/test_viz_cli.py checks the pictures of a run).
+TINY = ["--d-model", "16", "--heads", "2", "--layers", "1", "--ff", "32", "--batch-size", "8",
+        "--no-pictures"]
 COUNT_TASK = '''\
 """Count how often each letter occurs: "abca" -> "a2 b1 c1"."""
 KIND = "seq2seq"
@@ -119,7 +121,7 @@ def test_resume_is_bit_exact(tmp_path):
     microattn("train", "reverse", *common, "--out", tmp_path / "split", "--stop-at", "30",
               check=True)
     assert ma.load(tmp_path / "split" / "checkpoint.ma")["step"] == 30
-    microattn("train", "--resume", tmp_path / "split", "--quiet", check=True)
+    microattn("train", "--resume", tmp_path / "split", "--quiet", "--no-pictures", check=True)
     whole, split = checkpoint_weights(tmp_path / "whole"), checkpoint_weights(tmp_path / "split")
     for name, value in whole.items():
         np.testing.assert_array_equal(value, split[name], err_msg=name)
@@ -129,7 +131,7 @@ def test_resume_is_bit_exact(tmp_path):
 
 def start_training(run_dir, *extra):
     return subprocess.Popen([sys.executable, "-m", "microattn", "train", "reverse", "--steps",
-                             "100000", "--out", str(run_dir), *extra],
+                             "100000", "--out", str(run_dir), "--no-pictures", *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -174,7 +176,7 @@ def test_kill_during_a_save_leaves_the_previous_checkpoint(tmp_path):
     state = ma.load(run_dir / "checkpoint.ma")
     assert state["step"] >= 1
     steps = state["step"] + 2
-    done = microattn("train", "--resume", run_dir, "--steps", steps, "--quiet")
+    done = microattn("train", "--resume", run_dir, "--steps", steps, "--quiet", "--no-pictures")
     assert done.returncode == 0, done.stderr
     assert ma.load(run_dir / "checkpoint.ma")["step"] == steps
     assert not any(p.name.endswith(".tmp") for p in run_dir.iterdir())

@@ -12,7 +12,8 @@ torch = pytest.importorskip("torch")
 safetensors_torch = pytest.importorskip("safetensors.torch")
 from test_training_parity import TorchGPT, TorchSeq2Seq  # noqa: E402  (needs torch)
 
-TINY = ["--d-model", "16", "--heads", "2", "--layers", "2", "--ff", "32", "--batch-size", "8"]
+TINY = ["--d-model", "16", "--heads", "2", "--layers", "2", "--ff", "32", "--batch-size", "8",
+        "--no-pictures"]
 
 
 def train_and_export(tmp_path, task):

@@ -104,3 +104,38 @@ def test_attention_bad_layer_and_tokens(fake_run, capsys):
     code, _, err = run_cli(capsys, "attention", "RUN", "--input", "1 x 2")  # x is not a digit
     assert code == 2 and err.startswith("microattn attention: error: cannot run the model")
     assert len(err.splitlines()) == 1
+
+
+RUN_PICTURES = ("loss.png", "attention.png", "attention.gif", "attention_strip.png",
+                "gradflow.png", "graph.svg", "report.html")
+
+
+def test_train_draws_every_picture_into_the_run_folder(tmp_path):
+    """`microattn train` attaches RunPictures: the run folder gets every picture and
+    the report, and the last lines say where they are."""
+    require("Graphviz's dot", shutil.which("dot"))
+    run_dir = tmp_path / "run"
+    done = microattn("train", "reverse", "--steps", "12", "--eval-every", "6", "--d-model", "16",
+                     "--heads", "2", "--layers", "1", "--ff", "32", "--batch-size", "8",
+                     "--out", str(run_dir))
+    assert done.returncode == 0, done.stderr
+    for name in RUN_PICTURES:
+        assert (run_dir / name).stat().st_size > 1000, name
+    lines = done.stdout.splitlines()
+    assert lines[-2] == f"report: {run_dir / 'report.html'} (open it in a browser)"
+    assert lines[-1].startswith("pictures: ") and str(run_dir / "attention.gif") in lines[-1]
+    with Image.open(run_dir / "attention.gif") as gif:
+        assert gif.n_frames == 13  # steps 0..12: a snapshot every step (12 // 40 -> 1)
+    page = (run_dir / "report.html").read_text(encoding="utf-8")
+    assert "<svg" in page and "model's answer" in page  # the graph; the held-out answers
+
+
+def test_no_pictures_draws_nothing(tmp_path):
+    run_dir = tmp_path / "run"
+    done = microattn("train", "reverse", "--steps", "2", "--eval-every", "2", "--d-model", "16",
+                     "--heads", "2", "--layers", "1", "--ff", "32", "--batch-size", "8",
+                     "--out", str(run_dir), "--no-pictures")
+    assert done.returncode == 0, done.stderr
+    assert {p.name for p in run_dir.iterdir()} == {"config.json", "metrics.jsonl",
+                                                   "checkpoint.ma"}
+    assert "report:" not in done.stdout and "pictures:" not in done.stdout

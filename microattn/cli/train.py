@@ -3,6 +3,7 @@ import sys
 
 from ..data import load_task
 from ..train import Config, Interrupted, Progress, Run, train
+from ..viz import RunPictures
 from .common import (UsageError, add_threads, nonnegative_float, nonnegative_int,
                      positive_float, positive_int)
 from .report import examples_table, scores_line
@@ -29,6 +30,7 @@ CONFIG_FLAGS = [
 RESUMABLE = {"steps"}
 EXAMPLES_SHOWN = 3
 TABLE_POOL = 100   # held-out examples decoded for the table (wrong ones shown first)
+PICTURE_FRAMES = 40  # attention snapshots over a run: the frames of attention.gif
 
 
 def add_parser(subparsers):
@@ -59,10 +61,13 @@ def add_parser(subparsers):
     parser.set_defaults(run=run, parser=parser)
 
 
-def picture_callbacks(args):
-    """Callbacks that draw pictures into the run folder as it trains (none if
-    ``--no-pictures``). The pictures come from microattn.viz."""
-    return []
+def picture_callbacks(args, config):
+    """Callbacks that draw pictures into the run folder as it trains (none with
+    ``--no-pictures``): microattn.viz.RunPictures, with about PICTURE_FRAMES
+    attention snapshots over the run (and one at every evaluation)."""
+    if args.no_pictures:
+        return []
+    return [RunPictures(every=max(1, config.steps // PICTURE_FRAMES), quiet=True)]
 
 
 def _overrides(args):
@@ -109,7 +114,7 @@ def run(args):
     say(f"{verb} {run.task.name} ({run.task.kind}): d_model {config.d_model}, {config.heads} "
         f"heads, {config.layers} layers, {model_size:,} parameters, {config.steps} steps; "
         f"run folder {run.dir}", flush=True)
-    callbacks = [] if args.no_pictures else picture_callbacks(args)
+    callbacks = picture_callbacks(args, config)
     progress = Progress(config.steps, mode="quiet" if args.quiet else "auto")
     try:
         train(run, callbacks, progress, stop_at=args.stop_at)
@@ -131,7 +136,20 @@ def run(args):
             for line in examples_table(run.task, examples, answers, EXAMPLES_SHOWN):
                 say("  " + line)
         say(f"run folder: {run.dir}")
+    for callback in callbacks:
+        say_pictures(say, getattr(callback, "written", None))
     return 0
+
+
+def say_pictures(say, written):
+    """The report's path, then the pictures' (RunPictures.written: name -> path)."""
+    if not written:
+        return
+    if "report.html" in written:
+        say(f"report: {written['report.html']} (open it in a browser)")
+    pictures = [str(path) for name, path in written.items() if name != "report.html"]
+    if pictures:
+        say("pictures: " + ", ".join(pictures))
 
 
 __all__ = ["add_parser", "run", "picture_callbacks"]

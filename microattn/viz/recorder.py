@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..autograd import no_grad
 from ..nn import MultiheadAttention
 from . import attention as attn
 from .curves import group_grad_norms, plot_curves, plot_gradient_flow, read_metrics
@@ -131,19 +132,21 @@ HISTORY_POINTS = 2000  # gradient-norm points kept: between this and twice this
 
 
 def held_out_examples(run, n=8):
-    """Rows for the report's table: the first ``n`` held-out pairs and, when the task
-    can predict (``task.predict(model, source) -> tokens``), the model's answers."""
-    predict = getattr(run.task, "predict", None)
-    rows = []
-    was_training = run.model.training
-    run.model.eval()
-    try:
-        for source, target in run.task.held_out[:n]:
-            answer = None if predict is None else list(predict(run.model, source))
-            rows.append({"source": list(source), "target": list(target), "answer": answer})
-    finally:
-        run.model.train(was_training)
-    return rows
+    """Rows for the report's table: the first ``n`` held-out pairs and the model's
+    greedy answers (``task.predict(model, sources) -> [tokens]``, one batch), or no
+    answers when the task has none to give (an open-ended one such as ``charlm``)."""
+    task = run.task
+    examples = [(list(s), list(t)) for s, t in task.held_out[:n]]
+    answers = [None] * len(examples)
+    if examples and hasattr(task, "predict") and not getattr(task, "open_ended", False):
+        was_training = run.model.training
+        run.model.eval()
+        try:
+            with no_grad():
+                answers = [list(a) for a in task.predict(run.model, [s for s, _ in examples])]
+        finally:
+            run.model.train(was_training)
+    return [{"source": s, "target": t, "answer": a} for (s, t), a in zip(examples, answers)]
 
 
 def _config_dict(config):
