@@ -226,8 +226,8 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
 
 @pytest.fixture(scope="module")
 def report(trained):
-    run, _ = trained
-    return run.dir / "report.html"
+    run, pictures = trained
+    return run.dir / "report.html", pictures
 
 
 @pytest.fixture(scope="module")
@@ -245,7 +245,7 @@ def browser():
 
 
 def test_the_file_names_nothing_outside_itself(report):
-    page = report.read_text(encoding="utf-8")
+    page = report[0].read_text(encoding="utf-8")
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
     assert "url(http" not in page and "@import" not in page
     assert page.count("data:image/png;base64,") == 4  # curves, grid, strip, gradient flow
@@ -253,6 +253,7 @@ def test_the_file_names_nothing_outside_itself(report):
 
 
 def test_report_opens_offline_and_the_slider_changes_the_heatmap(report, browser):
+    report, pictures = report
     page = browser.new_page(viewport={"width": 1300, "height": 900})
     requests, errors = [], []
     page.on("request", lambda r: requests.append(r.url))
@@ -285,6 +286,17 @@ def test_report_opens_offline_and_the_slider_changes_the_heatmap(report, browser
     with_overlay = heatmap()
     page.uncheck("#overlay")
     assert heatmap() != with_overlay
+    # Hovering a cell reads out its weight, score and gradient.
+    box = page.locator("#weights").bounding_box()
+    page.mouse.move(box["x"] + box["width"] - 10, box["y"] + box["height"] - 10)
+    found = re.fullmatch(r'query (\d+) ".+" -> key (\d+) ".+":\s+A = (\S+),\s+score = (\S+),'
+                         r'\s+dL/dA = (\S+)', page.inner_text("#readout"))
+    assert found, page.inner_text("#readout")
+    i, j = int(found[1]), int(found[2])
+    last = pictures.snapshots[-1]
+    for key, text in (("weights", found[3]), ("scores", found[4]), ("grads", found[5])):
+        value = last[key][expected_kind][0, 1, i, j]  # layer 0, head 1, as selected
+        assert float(text) == pytest.approx(value, rel=2e-3, abs=2e-3), key
     page.select_option("#kind", kinds[0])
     assert page.eval_on_selector("#weights", "c => c.width") > 100
     assert errors == [] and all(u.startswith(("file://", "data:")) for u in requests)

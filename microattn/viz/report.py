@@ -154,6 +154,7 @@ td.ok { color: #1a7f37; } td.bad { color: #cf222e; }
                                         max-width: 330px; margin: 0 auto; }
 .graph { overflow: auto; max-height: 900px; border: 1px solid #eee; }
 .hint { color: #555; font-size: 13px; max-width: 900px; }
+.readout { font: 13px ui-monospace, monospace; min-height: 1.4em; margin: 2px 0; }
 """
 
 _EXPLORER = """
@@ -173,6 +174,7 @@ _EXPLORER = """
   <figure class="panel"><canvas id="grads"></canvas><figcaption>dL/dA (red: raising the
     weight raises the loss)<br><span id="grads-range"></span></figcaption></figure>
 </div>
+<p id="readout" class="readout"></p>
 <p class="hint">Rows are queries (the position doing the looking), columns are keys
 (the positions looked at). The red outline is where the task says the answer lives.
 Gradient descent moves each weight against dL/dA: blue cells are being pushed up.</p>
@@ -238,6 +240,7 @@ _SCRIPT = r"""
     var left = 8 + 7 * Math.max.apply(null, qLabels.map(function (s) { return s.length; }));
     var top = 8 + 7 * Math.max.apply(null, kLabels.map(function (s) { return s.length; }));
     canvas.width = left + tk * cell + 4; canvas.height = top + tq * cell + 4;
+    canvas.geometry = {left: left, top: top, cell: cell, tq: tq, tk: tk};  // for the readout
     var c = canvas.getContext('2d');
     c.fillStyle = '#fff'; c.fillRect(0, 0, canvas.width, canvas.height);
     c.font = '11px sans-serif'; c.fillStyle = '#222';
@@ -288,7 +291,24 @@ _SCRIPT = r"""
       'black ' + e.lo.toPrecision(3) + ' to yellow ' + e.hi.toPrecision(3);
     $('grads-range').textContent =
       'blue ' + (-eg.big).toPrecision(3) + ' to red ' + eg.big.toPrecision(3);
+    shown = {w: w, sc: sc, g: g, q: q, k: kk};
   }
+  var shown = null;
+  function readout(event) {
+    var geo = event.target.geometry, r = event.target.getBoundingClientRect();
+    var i = Math.floor((event.clientY - r.top - geo.top) / geo.cell);
+    var j = Math.floor((event.clientX - r.left - geo.left) / geo.cell);
+    if (!shown || i < 0 || j < 0 || i >= geo.tq || j >= geo.tk) {
+      $('readout').textContent = ''; return;
+    }
+    var f = function (v) { return v === null ? 'masked' : (+v).toPrecision(3); };
+    $('readout').textContent = 'query ' + i + ' "' + shown.q[i] + '" -> key ' + j + ' "' +
+      shown.k[j] + '":  A = ' + f(shown.sc[i][j] === null ? null : shown.w[i][j]) +
+      ',  score = ' + f(shown.sc[i][j]) + ',  dL/dA = ' + f(shown.g[i][j]);
+  }
+  ['weights', 'scores', 'grads'].forEach(function (id) {
+    $(id).addEventListener('mousemove', readout);
+  });
   [step, kind, layer, head, $('overlay')].forEach(function (el) {
     el.addEventListener('input', render); el.addEventListener('change', render);
   });
