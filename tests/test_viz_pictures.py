@@ -281,8 +281,12 @@ def test_report_opens_offline_and_the_slider_changes_the_heatmap(report, browser
     expected_kind = "cross" if kinds == ["encoder", "decoder", "cross"] else "decoder"
     assert kinds in (["encoder", "decoder", "cross"], ["decoder"])
     assert page.input_value("#kind") == expected_kind  # where the expected pattern lives
+    kind, layer, head = attn.choose_head({"weights": attn.masked_weights(pictures.snapshots[-1])},
+                                         pictures.expected)
+    assert (page.input_value("#layer"), page.input_value("#head")) == (str(layer), str(head))
+    page.select_option("#layer", "0")
     page.select_option("#head", "1")
-    assert heatmap() != last
+    assert heatmap() != last or (layer, head) == (0, 1)
     with_overlay = heatmap()
     page.uncheck("#overlay")
     assert heatmap() != with_overlay

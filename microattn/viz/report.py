@@ -14,7 +14,7 @@ import re
 import matplotlib
 import numpy as np
 
-from .attention import KIND_TITLES, kinds_in, snapshot_title
+from .attention import KIND_TITLES, choose_head, kinds_in, masked_weights, snapshot_title
 
 _MAX_STEPS = 60  # snapshots embedded in the page at most (evenly spaced, last kept)
 
@@ -47,6 +47,8 @@ def _attention_data(snapshots, labels, expected):
         "titles": [snapshot_title(s) for s in chosen],
         "shape": {k: list(np.asarray(chosen[0]["weights"][k]).shape[:2]) for k in kinds},
         "expected": None,
+        # Open on the head that ends closest to the expected pattern.
+        "start": choose_head({"weights": masked_weights(chosen[-1])}, expected),
         "luts": {"viridis": _lut("viridis"), "magma": _lut("magma"), "RdBu_r": _lut("RdBu_r")},
     }
     if expected is not None:
@@ -226,9 +228,11 @@ _SCRIPT = r"""
     if (values.map(String).indexOf(keep) >= 0) select.value = keep;
   }
   options(kind, D.kinds, D.kinds.map(function (k) { return D.kindTitles[k]; }));
-  if (D.expected && D.kinds.indexOf(D.expected.kind) >= 0) kind.value = D.expected.kind;
+  kind.value = D.start[0];
   step.max = D.titles.length - 1; step.value = D.titles.length - 1;
   function range(n) { var r = []; for (var i = 0; i < n; i++) r.push(i); return r; }
+  options(layer, range(D.shape[D.start[0]][0])); layer.value = D.start[1];
+  options(head, range(D.shape[D.start[0]][1])); head.value = D.start[2];
   function colour(lut, t) {
     if (t === null || isNaN(t)) return '#d0d0d0';
     t = Math.max(0, Math.min(1, t)); return lut[Math.round(t * (lut.length - 1))];
