@@ -253,3 +253,13 @@ def test_only_identical_neighbours_fold():
     assert 'label="[0-2]: Linear x 3"' in g.source and 'label="3: Linear"' in g.source
     norms = [np.linalg.norm(np.asarray(net[i].weight.grad, np.float64)) for i in range(3)]
     assert f"[0-2].weight\n(4, 4) float32\n|grad| {min(norms):.1e}..{max(norms):.1e}" in g.source
+
+
+def test_missing_tools_skip_locally_and_fail_in_ci(monkeypatch):
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception):
+        require("a tool", False)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="required in CI"):
+        require("a tool", False)
+    require("a tool", True)  # present: nothing happens
