@@ -340,3 +340,23 @@ def test_gradient_history_stays_bounded(monkeypatch):
     steps = [s for s, _ in pictures.grad_history]
     assert 4 <= len(steps) < 8
     assert np.ptp(np.diff(steps)) == 0 and steps[-1] >= 32  # evenly spaced, up to the end
+
+
+def test_captured_weights_are_each_modules_own_in_order():
+    task = ReverseTask()
+    ma.manual_seed(2)
+    model = task.model()
+    model.eval()
+    example = task.held_out[3]
+    captured = capture_attention(model, task, example)
+    with ma.no_grad():
+        task.loss(model, task.batch([example]))  # a plain (fused) forward
+    seen = {}
+    for name, module, kind in attention_modules(model):
+        layer = seen.get(kind, 0)
+        seen[kind] = layer + 1
+        np.testing.assert_allclose(captured["weights"][kind][layer],
+                                   module.last_attn_weights.data[0], atol=1e-5, err_msg=name)
+    assert seen == {"encoder": 2, "decoder": 2, "cross": 2}
+    q, k = task.attention_view(example)["cross"]
+    assert captured["weights"]["cross"].shape == (2, 2, len(q), len(k))
