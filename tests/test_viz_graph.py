@@ -241,3 +241,25 @@ def test_flat_layout_left_to_right():
     g = draw_graph(loss, params=model, group_modules=False, direction="LR")
     assert "subgraph" not in g.source and "rankdir=LR" in g.source
     assert g.node_count == 61  # still folded, just not clustered
+
+
+def test_only_identical_neighbours_fold():
+    ma.manual_seed(0)
+    net = nn.Sequential(nn.Linear(4, 4), nn.Linear(4, 4), nn.Linear(4, 4), nn.Linear(4, 2))
+    out = net(ma.randn(3, 4, requires_grad=True)).sum()
+    out.backward()
+    g = draw_graph(out, params=net)
+    assert (g.full_count, g.node_count) == (22, 12)
+    assert 'label="[0-2]: Linear x 3"' in g.source and 'label="3: Linear"' in g.source
+    norms = [np.linalg.norm(np.asarray(net[i].weight.grad, np.float64)) for i in range(3)]
+    assert f"[0-2].weight\n(4, 4) float32\n|grad| {min(norms):.1e}..{max(norms):.1e}" in g.source
+
+
+def test_missing_tools_skip_locally_and_fail_in_ci(monkeypatch):
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception):
+        require("a tool", False)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="required in CI"):
+        require("a tool", False)
+    require("a tool", True)  # present: nothing happens

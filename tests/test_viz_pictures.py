@@ -226,8 +226,8 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
 
 @pytest.fixture(scope="module")
 def report(trained):
-    run, _ = trained
-    return run.dir / "report.html"
+    run, pictures = trained
+    return run.dir / "report.html", pictures
 
 
 @pytest.fixture(scope="module")
@@ -245,7 +245,7 @@ def browser():
 
 
 def test_the_file_names_nothing_outside_itself(report):
-    page = report.read_text(encoding="utf-8")
+    page = report[0].read_text(encoding="utf-8")
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
     assert "url(http" not in page and "@import" not in page
     assert page.count("data:image/png;base64,") == 4  # curves, grid, strip, gradient flow
@@ -253,6 +253,7 @@ def test_the_file_names_nothing_outside_itself(report):
 
 
 def test_report_opens_offline_and_the_slider_changes_the_heatmap(report, browser):
+    report, pictures = report
     page = browser.new_page(viewport={"width": 1300, "height": 900})
     requests, errors = [], []
     page.on("request", lambda r: requests.append(r.url))
@@ -280,11 +281,26 @@ def test_report_opens_offline_and_the_slider_changes_the_heatmap(report, browser
     expected_kind = "cross" if kinds == ["encoder", "decoder", "cross"] else "decoder"
     assert kinds in (["encoder", "decoder", "cross"], ["decoder"])
     assert page.input_value("#kind") == expected_kind  # where the expected pattern lives
+    kind, layer, head = attn.choose_head({"weights": attn.masked_weights(pictures.snapshots[-1])},
+                                         pictures.expected)
+    assert (page.input_value("#layer"), page.input_value("#head")) == (str(layer), str(head))
+    page.select_option("#layer", "0")
     page.select_option("#head", "1")
-    assert heatmap() != last
+    assert heatmap() != last or (layer, head) == (0, 1)
     with_overlay = heatmap()
     page.uncheck("#overlay")
     assert heatmap() != with_overlay
+    # Hovering a cell reads out its weight, score and gradient.
+    box = page.locator("#weights").bounding_box()
+    page.mouse.move(box["x"] + box["width"] - 10, box["y"] + box["height"] - 10)
+    found = re.fullmatch(r'query (\d+) ".+" -> key (\d+) ".+":\s+A = (\S+),\s+score = (\S+),'
+                         r'\s+dL/dA = (\S+)', page.inner_text("#readout"))
+    assert found, page.inner_text("#readout")
+    i, j = int(found[1]), int(found[2])
+    last = pictures.snapshots[-1]
+    for key, text in (("weights", found[3]), ("scores", found[4]), ("grads", found[5])):
+        value = last[key][expected_kind][0, 1, i, j]  # layer 0, head 1, as selected
+        assert float(text) == pytest.approx(value, rel=2e-3, abs=2e-3), key
     page.select_option("#kind", kinds[0])
     assert page.eval_on_selector("#weights", "c => c.width") > 100
     assert errors == [] and all(u.startswith(("file://", "data:")) for u in requests)
@@ -324,3 +340,23 @@ def test_gradient_history_stays_bounded(monkeypatch):
     steps = [s for s, _ in pictures.grad_history]
     assert 4 <= len(steps) < 8
     assert np.ptp(np.diff(steps)) == 0 and steps[-1] >= 32  # evenly spaced, up to the end
+
+
+def test_captured_weights_are_each_modules_own_in_order():
+    task = ReverseTask()
+    ma.manual_seed(2)
+    model = task.model()
+    model.eval()
+    example = task.held_out[3]
+    captured = capture_attention(model, task, example)
+    with ma.no_grad():
+        task.loss(model, task.batch([example]))  # a plain (fused) forward
+    seen = {}
+    for name, module, kind in attention_modules(model):
+        layer = seen.get(kind, 0)
+        seen[kind] = layer + 1
+        np.testing.assert_allclose(captured["weights"][kind][layer],
+                                   module.last_attn_weights.data[0], atol=1e-5, err_msg=name)
+    assert seen == {"encoder": 2, "decoder": 2, "cross": 2}
+    q, k = task.attention_view(example)["cross"]
+    assert captured["weights"]["cross"].shape == (2, 2, len(q), len(k))

@@ -98,7 +98,7 @@ def plot_attention(weights, query_labels=None, key_labels=None, title=None, expe
     return fig
 
 
-def _kind_figure_layout(weights, ncols_min=1):
+def _kind_figure_layout(weights):
     """(width, height) in inches of each kind's block of layers x heads panels."""
     sizes = {}
     for kind in kinds_in(weights):

@@ -14,7 +14,7 @@ import re
 import matplotlib
 import numpy as np
 
-from .attention import KIND_TITLES, kinds_in, snapshot_title
+from .attention import KIND_TITLES, choose_head, kinds_in, masked_weights, snapshot_title
 
 _MAX_STEPS = 60  # snapshots embedded in the page at most (evenly spaced, last kept)
 
@@ -47,6 +47,8 @@ def _attention_data(snapshots, labels, expected):
         "titles": [snapshot_title(s) for s in chosen],
         "shape": {k: list(np.asarray(chosen[0]["weights"][k]).shape[:2]) for k in kinds},
         "expected": None,
+        # Open on the head that ends closest to the expected pattern.
+        "start": choose_head({"weights": masked_weights(chosen[-1])}, expected),
         "luts": {"viridis": _lut("viridis"), "magma": _lut("magma"), "RdBu_r": _lut("RdBu_r")},
     }
     if expected is not None:
@@ -154,6 +156,7 @@ td.ok { color: #1a7f37; } td.bad { color: #cf222e; }
                                         max-width: 330px; margin: 0 auto; }
 .graph { overflow: auto; max-height: 900px; border: 1px solid #eee; }
 .hint { color: #555; font-size: 13px; max-width: 900px; }
+.readout { font: 13px ui-monospace, monospace; min-height: 1.4em; margin: 2px 0; }
 """
 
 _EXPLORER = """
@@ -173,6 +176,7 @@ _EXPLORER = """
   <figure class="panel"><canvas id="grads"></canvas><figcaption>dL/dA (red: raising the
     weight raises the loss)<br><span id="grads-range"></span></figcaption></figure>
 </div>
+<p id="readout" class="readout"></p>
 <p class="hint">Rows are queries (the position doing the looking), columns are keys
 (the positions looked at). The red outline is where the task says the answer lives.
 Gradient descent moves each weight against dL/dA: blue cells are being pushed up.</p>
@@ -224,9 +228,11 @@ _SCRIPT = r"""
     if (values.map(String).indexOf(keep) >= 0) select.value = keep;
   }
   options(kind, D.kinds, D.kinds.map(function (k) { return D.kindTitles[k]; }));
-  if (D.expected && D.kinds.indexOf(D.expected.kind) >= 0) kind.value = D.expected.kind;
+  kind.value = D.start[0];
   step.max = D.titles.length - 1; step.value = D.titles.length - 1;
   function range(n) { var r = []; for (var i = 0; i < n; i++) r.push(i); return r; }
+  options(layer, range(D.shape[D.start[0]][0])); layer.value = D.start[1];
+  options(head, range(D.shape[D.start[0]][1])); head.value = D.start[2];
   function colour(lut, t) {
     if (t === null || isNaN(t)) return '#d0d0d0';
     t = Math.max(0, Math.min(1, t)); return lut[Math.round(t * (lut.length - 1))];
@@ -238,6 +244,7 @@ _SCRIPT = r"""
     var left = 8 + 7 * Math.max.apply(null, qLabels.map(function (s) { return s.length; }));
     var top = 8 + 7 * Math.max.apply(null, kLabels.map(function (s) { return s.length; }));
     canvas.width = left + tk * cell + 4; canvas.height = top + tq * cell + 4;
+    canvas.geometry = {left: left, top: top, cell: cell, tq: tq, tk: tk};  // for the readout
     var c = canvas.getContext('2d');
     c.fillStyle = '#fff'; c.fillRect(0, 0, canvas.width, canvas.height);
     c.font = '11px sans-serif'; c.fillStyle = '#222';
@@ -288,7 +295,24 @@ _SCRIPT = r"""
       'black ' + e.lo.toPrecision(3) + ' to yellow ' + e.hi.toPrecision(3);
     $('grads-range').textContent =
       'blue ' + (-eg.big).toPrecision(3) + ' to red ' + eg.big.toPrecision(3);
+    shown = {w: w, sc: sc, g: g, q: q, k: kk};
   }
+  var shown = null;
+  function readout(event) {
+    var geo = event.target.geometry, r = event.target.getBoundingClientRect();
+    var i = Math.floor((event.clientY - r.top - geo.top) / geo.cell);
+    var j = Math.floor((event.clientX - r.left - geo.left) / geo.cell);
+    if (!shown || i < 0 || j < 0 || i >= geo.tq || j >= geo.tk) {
+      $('readout').textContent = ''; return;
+    }
+    var f = function (v) { return v === null ? 'masked' : (+v).toPrecision(3); };
+    $('readout').textContent = 'query ' + i + ' "' + shown.q[i] + '" -> key ' + j + ' "' +
+      shown.k[j] + '":  A = ' + f(shown.sc[i][j] === null ? null : shown.w[i][j]) +
+      ',  score = ' + f(shown.sc[i][j]) + ',  dL/dA = ' + f(shown.g[i][j]);
+  }
+  ['weights', 'scores', 'grads'].forEach(function (id) {
+    $(id).addEventListener('mousemove', readout);
+  });
   [step, kind, layer, head, $('overlay')].forEach(function (el) {
     el.addEventListener('input', render); el.addEventListener('change', render);
   });
