@@ -1,8 +1,8 @@
 """Attention, curve and gradient-flow pictures, the RunPictures callback and its
-report.html, from models trained a few steps on two toy tasks (seq2seq reverse, lm
-copy). The report is opened in a real browser: headless Chromium (Debian's) driven
+report.html, from models trained a few steps by the real loop (microattn.train) on two
+built-in tasks: ``reverse`` (seq2seq) and ``recall`` (lm, a GPT). The report is opened in a real browser: headless Chromium (Debian's) driven
 by Playwright, which skips locally when either is missing and fails in CI (CI set)."""
-import copy
+import functools
 import os
 import re
 from types import SimpleNamespace
@@ -12,14 +12,20 @@ import pytest
 from PIL import Image
 
 import microattn as ma
+from microattn import optim
+from microattn.data import load_task
+from microattn.train import Config, Run, build_model, train
 from microattn.viz import attention as attn
 from microattn.viz.curves import (group_grad_norms, parameter_group, plot_curves,
                                   plot_gradient_flow, read_metrics)
 from microattn.viz.recorder import RunPictures, attention_modules, capture_attention
-from viz_helpers import CopyTask, ReverseTask, require, train_briefly
+from viz_helpers import require
 
 STEPS, EVAL_EVERY = 12, 4
 SNAPSHOTS = 1 + STEPS // EVAL_EVERY  # one at the start, one per evaluation
+# A tiny model at a constant learning rate: enough steps to move the weights, no more.
+TINY = dict(d_model=16, heads=2, layers=2, ff=32, batch_size=16, lr=3e-3, warmup=0,
+            schedule="constant")
 PICTURES = ("loss.png", "attention.png", "attention_gradients.png", "attention.gif",
             "attention_strip.png", "gradflow.png", "graph.svg", "report.html")
 
@@ -30,14 +36,38 @@ def pixels(fig):
     return round(w), round(h)
 
 
-@pytest.fixture(scope="module", params=[ReverseTask, CopyTask], ids=["reverse", "copy"])
+@functools.lru_cache(maxsize=None)
+def task_named(name):
+    return load_task(name)
+
+
+def config_for(task, **changes):
+    return Config.for_task(task, **{**TINY, **changes})
+
+
+def tiny_model(name, **changes):
+    task = task_named(name)
+    return task, build_model(task, config_for(task, **changes))
+
+
+def train_run(name, run_dir, callbacks, steps=STEPS, eval_every=EVAL_EVERY, model=None,
+              **changes):
+    """A run of the real loop on the built-in task ``name`` (optionally with another
+    ``model``, trained by AdamW at a constant rate)."""
+    task = task_named(name)
+    run = Run.create(config_for(task, steps=steps, eval_every=eval_every, save_every=steps,
+                                **changes), run_dir, task)
+    if model is not None:
+        run.model = model
+        run.optimizer = optim.AdamW(model.parameters(), lr=run.config.lr)
+        run.scheduler = optim.lr_scheduler.LambdaLR(run.optimizer, lambda step: 1.0)
+    return train(run, callbacks)
+
+
+@pytest.fixture(scope="module", params=["reverse", "recall"])
 def trained(request, tmp_path_factory):
-    ma.manual_seed(0)
-    task = request.param()
-    model = task.model()
     pictures = RunPictures(quiet=True)
-    run = train_briefly(task, model, tmp_path_factory.mktemp(task.name), [pictures],
-                        steps=STEPS, eval_every=EVAL_EVERY)
+    run = train_run(request.param, tmp_path_factory.mktemp(request.param) / "run", [pictures])
     return run, pictures
 
 
@@ -179,9 +209,8 @@ def test_gradient_flow_lists_every_group(trained):
 
 
 def test_capture_leaves_the_model_as_it_was():
-    task = ReverseTask()
     ma.manual_seed(1)
-    model = task.model()
+    task, model = tiny_model("reverse")
     model.train()
     ma.manual_seed(5)
     expected_draw = ma.rand(4).data
@@ -197,17 +226,18 @@ def test_capture_leaves_the_model_as_it_was():
 
 
 def test_recording_does_not_change_training(tmp_path):
-    task = CopyTask()
-    ma.manual_seed(0)
-    model = task.model()
-    twin = copy.deepcopy(model)
     pictures = RunPictures(quiet=True, every=1)  # a snapshot after every step, too
     recording = SimpleNamespace(on_train_begin=pictures.on_train_begin,  # not the drawing
                                 on_step=pictures.on_step, on_eval=pictures.on_eval)
-    train_briefly(task, model, tmp_path / "a", [], steps=4, eval_every=2)
-    train_briefly(task, twin, tmp_path / "b", [recording], steps=4, eval_every=2)
+    # Dropout on: a callback drawing from the random generator would change the masks.
+    plain = train_run("recall", tmp_path / "a", [], steps=4, eval_every=2, dropout=0.1)
+    recorded = train_run("recall", tmp_path / "b", [recording], steps=4, eval_every=2,
+                         dropout=0.1)
+    exact = [m["held_out_exact"] for m in recorded.metrics]
+    assert len(exact) == 2 and all(e is not None for e in exact)
     assert [(s["step"], s["held_out_exact"]) for s in pictures.snapshots] == [
-        (0, None), (1, None), (2, 0.25), (3, None), (4, 0.5)]
+        (0, None), (1, None), (2, exact[0]), (3, None), (4, exact[1])]
+    model, twin = plain.model, recorded.model
     assert [step for step, _ in pictures.grad_history] == [1, 2, 3, 4]
     # Masked positions (the causal future) are nan in the weights drawn: grey.
     shown = attn.masked_weights(pictures.snapshots[-1])["decoder"]
@@ -265,7 +295,8 @@ def test_report_opens_offline_and_the_slider_changes_the_heatmap(report, browser
 
     heatmap = lambda: page.eval_on_selector("#weights", "c => c.toDataURL()")  # noqa: E731
     title = lambda: page.inner_text("#steptitle")  # noqa: E731
-    assert title() == "step 12 · held-out exact 0.50"  # opens on the last recorded step
+    exact = pictures.snapshots[-1]["held_out_exact"]
+    assert title() == f"step 12 · held-out exact {exact:.2f}"  # opens on the last step
     last = heatmap()
     page.focus("#step")
     page.keyboard.press("Home")  # move the slider to the first snapshot
@@ -308,18 +339,28 @@ def test_report_opens_offline_and_the_slider_changes_the_heatmap(report, browser
 
 
 def test_a_model_without_attention_trains_on_with_curves_only(tmp_path, capsys):
-    class Plain(ma.nn.Module):  # an MLP language model: no attention to record
-        def __init__(self):
+    class Plain(ma.nn.Module):  # a bigram language model: no attention to record
+        def __init__(self, vocab, max_len):
             super().__init__()
-            self.embed = ma.nn.Embedding(10, 8)
-            self.head = ma.nn.Linear(8, 10)
+            self.max_len = max_len
+            self.embed = ma.nn.Embedding(vocab, 8)
+            self.head = ma.nn.Linear(8, vocab)
 
         def forward(self, idx):
             return self.head(self.embed(idx))
 
+        def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None):  # greedy
+            idx = np.asarray(idx)
+            for _ in range(max_new_tokens):
+                next_id = np.asarray(self(idx).data)[:, -1].argmax(-1)
+                idx = np.concatenate([idx, next_id[:, None]], axis=1)
+            return ma.tensor(idx)
+
+    task = task_named("recall")
     ma.manual_seed(0)
     pictures = RunPictures(quiet=True)
-    run = train_briefly(CopyTask(), Plain(), tmp_path, [pictures], steps=4, eval_every=2)
+    run = train_run("recall", tmp_path / "run", [pictures], steps=4, eval_every=2,
+                    model=Plain(len(task.tokenizer), task.model_max_len))
     err = capsys.readouterr().err
     assert err.count("attention snapshots stopped: ValueError") == 1
     assert pictures.snapshots == []
@@ -331,7 +372,7 @@ def test_gradient_history_stays_bounded(monkeypatch):
     from microattn.viz import recorder
     monkeypatch.setattr(recorder, "HISTORY_POINTS", 4)
     pictures = RunPictures(quiet=True)
-    model = CopyTask().model(layers=1)
+    _, model = tiny_model("recall", layers=1)
     for p in model.parameters():
         p.grad = np.ones_like(p.data)
     run = SimpleNamespace(model=model)
@@ -343,9 +384,8 @@ def test_gradient_history_stays_bounded(monkeypatch):
 
 
 def test_captured_weights_are_each_modules_own_in_order():
-    task = ReverseTask()
     ma.manual_seed(2)
-    model = task.model()
+    task, model = tiny_model("reverse")
     model.eval()
     example = task.held_out[3]
     captured = capture_attention(model, task, example)
