@@ -1,9 +1,11 @@
 """What several demos share: the command line (--fast, --out), the output folder,
 matplotlib set up to draw into files (the Agg backend: no window, no display), and
-the training loop of demos 4 and 6-8, and the one-layer attention model of 6-8.
+the training loop of demos 4 and 6-8, the one-layer attention model of 6-8, and the
+run folder of the demos that train with microattn.train (9-11, 14).
 """
 import argparse
 import os
+import shutil
 from pathlib import Path
 
 import matplotlib
@@ -51,6 +53,28 @@ def save(fig, out, name):
     plt.close(fig)
     print(f"wrote {path}")
     return path
+
+
+def fresh_run_dir(out):
+    """``out/run``, emptied: the run folder of a demo that trains with microattn.train
+    (``microattn eval``, ``predict`` and ``attention`` work on it afterwards)."""
+    path = Path(out) / "run"
+    shutil.rmtree(path, ignore_errors=True)
+    return path
+
+
+def train_task(name, out, steps, callbacks=(), **config):
+    """Train the built-in task ``name`` with microattn's own loop for ``steps`` steps
+    (its default model, ``config`` overriding any field) into ``out/run``, printing a
+    line per evaluation. Returns the Run (``run.model``, ``run.task``, ``run.metrics``)."""
+    from microattn.data import load_task
+    from microattn.train import Config, Progress, Run, train as train_run
+    task = load_task(name)
+    config = Config.for_task(task, **{"steps": steps, "save_every": steps, **config})
+    run = Run.create(config, fresh_run_dir(out), task)
+    print(f"training {name} for {steps} steps (d_model {config.d_model}, {config.heads} heads, "
+          f"{config.layers} layers) into {run.dir}")
+    return train_run(run, list(callbacks), Progress(steps, mode="lines"))
 
 
 def heatmap(ax, weights, title=None, xlabels=None, ylabels=None, xlabel="keys",
