@@ -63,17 +63,18 @@ def fresh_run_dir(out):
     return path
 
 
-def train_task(name, out, steps, callbacks=(), **config):
-    """Train the built-in task ``name`` with microattn's own loop for ``steps`` steps
-    (its default model, ``config`` overriding any field) into ``out/run``, printing a
-    line per evaluation. Returns the Run (``run.model``, ``run.task``, ``run.metrics``)."""
+def train_task(task, out, steps, callbacks=(), **config):
+    """Train ``task`` (a built-in task's name, or a Task from load_task) with
+    microattn's own loop for ``steps`` steps (the task's default model, ``config``
+    overriding any field) into ``out/run``, printing a line per evaluation. Returns
+    the Run (``run.model``, ``run.task``, ``run.metrics``)."""
     from microattn.data import load_task
     from microattn.train import Config, Progress, Run, train as train_run
-    task = load_task(name)
+    task = load_task(task) if isinstance(task, str) else task
     config = Config.for_task(task, **{"steps": steps, "save_every": steps, **config})
     run = Run.create(config, fresh_run_dir(out), task)
-    print(f"training {name} for {steps} steps (d_model {config.d_model}, {config.heads} heads, "
-          f"{config.layers} layers) into {run.dir}")
+    print(f"training {task.name} for {steps} steps (d_model {config.d_model}, "
+          f"{config.heads} heads, {config.layers} layers) into {run.dir}")
     return train_run(run, list(callbacks), Progress(steps, mode="lines"))
 
 
