@@ -5,13 +5,15 @@ What to look at:
 - the tensor case: dL/dW = x^T ((1 - y^2) * dL/dy) by hand against W.grad;
 - gradcheck: backward against central finite differences, and a deliberately wrong
   backward that gradcheck catches;
-- the graph printed as text, walked from loss.grad_fn through next_functions;
+- the graph printed as text, walked from loss.grad_fn through next_functions, and
+  graph.svg: the same graph drawn by microattn.viz.draw_graph;
 - derivative.png: f(x) and its derivative at 200 points, from ONE backward() call.
 """
 # %%
 import numpy as np
 
 import microattn as ma
+from microattn.viz import draw_graph, save_graph
 from _common import plt, save, setup
 
 args, out = setup("01_autograd_scalar_to_tensor", __doc__, default_steps=200, fast_steps=50)
@@ -116,9 +118,16 @@ def print_graph(node, depth=0, seen=None):
 print_graph(loss.grad_fn)
 
 # %% [markdown]
-# MERGE: switch this cell to `microattn.viz.draw_graph(loss, ...)` writing
-# `graph.svg` into `out` once `microattn.viz` lands (the text walk above stays,
-# it is what draw_graph does).
+# The same walk, drawn: `microattn.viz.draw_graph` names the leaves by the dict given,
+# shows each op with its output shape and, after backward(), each leaf's gradient
+# norm (coloured on a log scale). Graphviz's `dot` lays it out; without it the
+# `.dot` source is written instead.
+
+# %%
+xs.grad = W.grad = b.grad = None     # the gradients of this loss only
+loss.backward()
+graph = draw_graph(loss, params={"x": xs, "W": W, "b": b})
+print(f"graph of the loss: {graph.full_count} nodes; wrote {save_graph(graph, out / 'graph.svg')}")
 
 # %% [markdown]
 # ## 5. One backward, a whole derivative

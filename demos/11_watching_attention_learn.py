@@ -29,7 +29,7 @@ from microattn.viz import AttentionRecorder, plot_attention_strip, save_attentio
 from microattn.viz.attention import draw_heatmap, masked_weights
 from _common import fresh_run_dir, plt, save, setup, smooth
 
-args, out = setup("11_watching_attention_learn", __doc__, default_steps=700, fast_steps=60)
+args, out = setup("11_watching_attention_learn", __doc__, default_steps=700, fast_steps=30)
 
 # %% [markdown]
 # ## Train `reverse` with the library's loop, recording the probe's attention

@@ -1,4 +1,4 @@
-"""Fused against composed attention: two graphs, the same numbers, one is faster.
+"""Fused against composed attention: two graphs, the same numbers, and their speed.
 
 `F.scaled_dot_product_attention(q, k, v, ..., fused=False)` builds attention from
 primitive ops, each with its own backward: `Matmul` (Q K^T), `Mul` (the 1/sqrt(d)),
@@ -12,9 +12,11 @@ is one `ScaledDotProductAttention` node whose backward is written out by hand
   float32, 1e-16 in float64;
 - the gradcheck table: both backwards against central finite differences in float64,
   with and without the causal mask;
-- the timing table and timing.png: forward + backward of both, for growing sequence
-  lengths: the fused node keeps fewer intermediate arrays and does its softmax
-  backward in one pass, so it takes less time (how much depends on the machine).
+- the timing table and timing.png: forward + backward of both for growing sequence
+  lengths. The fused node keeps fewer intermediate arrays and does the softmax
+  backward in one pass, so it is a little faster at short lengths (about 1.2x at
+  16 positions on a 2-core laptop); at long lengths both spend their time in the
+  same two matrix products, and the gap closes.
 """
 # %%
 import time

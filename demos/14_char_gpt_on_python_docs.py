@@ -107,7 +107,7 @@ snippet = max((t[:24] for _, t in task.held_out[:50]),
 captured = capture_attention(run.model, task, ([], snippet))
 weights = masked_weights(captured)["decoder"][-1]          # (heads, T, T)
 labels = task.attention_view(([], snippet))["decoder"][0]
-labels = [repr(c)[1:-1] if c not in ("<bos>",) else c for c in labels]
+labels = [c if c == "<bos>" else repr(c)[1:-1] for c in labels]   # a line break as \n
 fig, axes = plt.subplots(1, len(weights), figsize=(4.2 * len(weights), 4.6),
                          layout="constrained")
 for head, (ax, w) in enumerate(zip(axes, weights)):

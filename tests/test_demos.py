@@ -2,6 +2,7 @@
 shows, and writes its pictures at a sane size. Each runs in a subprocess started with
 this interpreter, the environment (PYTHONPATH included) inherited."""
 import ast
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -9,12 +10,15 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from viz_helpers import require
+
 ROOT = Path(__file__).resolve().parent.parent
 DEMOS = ROOT / "demos"
 
 # demo -> (the pictures it writes, a line of its findings it must print)
 EXPECTED = {
-    "01_autograd_scalar_to_tensor": (["derivative.png"], "a wrong backward is caught"),
+    "01_autograd_scalar_to_tensor": (["derivative.png", "graph.svg"],
+                                     "a wrong backward is caught"),
     "02_qkv_soft_lookup": (["lookup.png", "learned_query.png"], "learned weights:"),
     "03_nadaraya_watson": (["attention_before_after.png", "fit.png", "loss.png"], "learned w ="),
     "04_scoring_functions": (["masked_weights.png", "training.png", "trained_weights.png"],
@@ -24,7 +28,20 @@ EXPECTED = {
     "07_positional_encoding": (["table.png", "dot_products.png", "task.png", "forming.png"],
                                "held-out accuracy"),
     "08_multi_head": (["gradient.png", "heads.png", "training.png"], "both right"),
+    "09_three_kinds_of_attention": (["three_kinds.png", "cross_heads.png"],
+                                    "weight on future positions in the decoder's self-attention"
+                                    ": 0.0"),
+    "10_word_relations": (["relations.png", "alignment.png"],
+                          "mean weight on the aligned English word"),
+    "11_watching_attention_learn": (["alignment_vs_loss.png", "forming.png", "attention.gif",
+                                     "gradients.png"], "dL/dA of the followed head"),
+    "12_fused_vs_composed": (["composed.svg", "fused.svg", "graphs.png", "timing.png"],
+                             "fused      causal  passed"),
+    "14_char_gpt_on_python_docs": (["loss.png", "attention.png"], "--- sample after"),
 }
+# Demos that train with microattn.train leave their run folder in out/run.
+RUN_FOLDER = {"09_three_kinds_of_attention", "10_word_relations",
+              "11_watching_attention_learn", "14_char_gpt_on_python_docs"}
 
 
 def test_every_demo_is_listed():
@@ -43,14 +60,23 @@ def test_demo_is_a_percent_script_with_a_docstring(name):
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_demo_runs_fast_and_draws(name, tmp_path):
     pictures, finding = EXPECTED[name]
+    if any(p.endswith(".svg") for p in pictures):
+        require("Graphviz's dot", shutil.which("dot"))
     result = subprocess.run(
         [sys.executable, str(DEMOS / f"{name}.py"), "--fast", "--out", str(tmp_path)],
         cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert finding in result.stdout, result.stdout[-3000:]
-    written = sorted(p.name for p in tmp_path.iterdir())
+    written = sorted(p.name for p in tmp_path.iterdir() if p.is_file())
     assert written == sorted(pictures)
+    if name in RUN_FOLDER:
+        assert {"config.json", "metrics.jsonl", "checkpoint.ma"} <= {
+            p.name for p in (tmp_path / "run").iterdir()}
     for picture in pictures:
+        if picture.endswith(".svg"):  # a graph drawn by Graphviz
+            text = (tmp_path / picture).read_text(encoding="utf-8")
+            assert "<svg" in text and len(text) > 1000, picture
+            continue
         with Image.open(tmp_path / picture) as image:
             width, height = image.size
         assert 300 <= width <= 2500 and 200 <= height <= 2000, (picture, image.size)
@@ -116,10 +142,50 @@ def _check_08(stdout):
     assert (right0 - left0) * (right1 - left1) < 0  # then the two heads take one side each
 
 
+def _check_09(stdout):
+    assert "'the ball is blue' -> 'la bola es azul' (right)" in stdout
+    cross = stdout.split("cross-attention (decoder -> encoder):")[1].splitlines()[1]
+    for spanish, english in (("bola", "ball"), ("azul", "blue")):
+        assert f"writing {spanish}: {english} (" in cross
+
+
+def _check_10(stdout):
+    assert "-> 'el gato negro bebió la leche' (right)" in stdout
+    rows = _rows(stdout, r"^\s+(gato|negro) <- (?:cat|black)\s+([\d.]+)  its English word$")
+    assert set(rows) == {"gato", "negro"}  # the swap: gato reads cat, negro reads black
+    (share,), = _rows(stdout, r"^(mean) weight on the aligned English word: ([\d.]+)").values()
+    assert share > 0.7
+
+
+def _check_11(stdout):
+    rows = _rows(stdout, r"^\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)$")
+    last = rows[max(rows, key=int)]
+    assert last[2] > 0.95 and last[3] > 0.6          # solved, and aligned
+    grads = _rows(stdout, r"^\s+step\s+(\d+): alignment ([\d.]+), max \|dL/dA\| ([\d.e+-]+)")
+    first, end = grads[min(grads, key=int)], grads[max(grads, key=int)]
+    assert end[0] > first[0] and end[1] < first[1] / 100   # aligned; dL/dA faded away
+
+
+def _check_12(stdout):
+    assert stdout.count(" passed ") == 4
+    diffs = _rows(stdout, r"^\s+(float64): output ([\d.e+-]+), dL/dq ([\d.e+-]+), "
+                          r"dL/dk ([\d.e+-]+), dL/dv ([\d.e+-]+)")
+    assert max(diffs["float64"]) < 1e-12
+
+
+def _check_14(stdout):
+    (before, after, baseline, ratio), = _rows(
+        stdout, r"^(held-out) loss before training ([\d.]+) nats/char, after ([\d.]+); unigram "
+                r"baseline ([\d.]+) \(ratio ([\d.]+)\)").values()
+    assert after < baseline < before and ratio < 0.8
+
+
 CLAIMS = {"02_qkv_soft_lookup": _check_02, "03_nadaraya_watson": _check_03,
           "04_scoring_functions": _check_04, "05_why_sqrt_dk": _check_05,
           "06_masks": _check_06, "07_positional_encoding": _check_07,
-          "08_multi_head": _check_08}
+          "08_multi_head": _check_08, "09_three_kinds_of_attention": _check_09,
+          "10_word_relations": _check_10, "11_watching_attention_learn": _check_11,
+          "12_fused_vs_composed": _check_12, "14_char_gpt_on_python_docs": _check_14}
 
 
 @pytest.mark.slow
