@@ -397,8 +397,10 @@ class Embedding(Function):
     def backward(ctx, g):
         (indices,) = ctx.saved_tensors
         # Sort the positions by index, then sum each run of equal indices
-        # (np.add.reduceat): the same sums, in the same order, as adding g[p] into
-        # row indices[p] one by one (np.add.at), several times faster.
+        # (np.add.reduceat): the sums np.add.at(dweight, indices, g) makes one
+        # row at a time (up to the order of the float additions), without its
+        # per-element loop: 0.05 ms instead of 0.53 (tiny GPT, about 5% of its
+        # step), 0.66 instead of 4.2 (small).
         flat = indices.reshape(-1)
         order = np.argsort(flat, kind="stable")
         ids = flat[order]
