@@ -37,8 +37,12 @@ def site(tmp_path_factory):
 def test_site_builds_every_page(site):
     pages = {p.relative_to(site).as_posix() for p in site.rglob("*.html")}
     for page in ("index.html", "autograd.html", "attention.html", "api/nn.html",
-                 "api/functional.html"):
+                 "api/functional.html", "tutorial.html", "tasks.html", "visualize.html",
+                 "performance.html"):
         assert page in pages
+    for picture in ("img/report.png", "img/reverse/loss.png", "img/translate/attention.png",
+                    "img/watching/gradients.png"):  # the pictures of real runs, embedded
+        assert (site / picture).stat().st_size > 10_000, picture
     api = (site / "api" / "nn.html").read_text()
     assert 'id="microattn.nn.MultiheadAttention"' in api  # generated from the docstring
     for page in (site / "api").glob("*.html"):
