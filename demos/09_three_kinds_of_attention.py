@@ -68,7 +68,8 @@ for col, kind in enumerate(kinds):
         image = draw_heatmap(ax, mean, q, k, mask if kind == kind_expected else None,
                              annotate=True, fontsize=9)
         ax.set_title(f"{KIND_TITLES[kind]}\nlayer {layer}, heads averaged", fontsize=9)
-        ax.set_xlabel("key (looked at)", fontsize=8)
+        if layer == layers - 1:
+            ax.set_xlabel("key (looked at)", fontsize=8)
         if col == 0:
             ax.set_ylabel("query (looking)", fontsize=8)
 fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.6, label="attention weight")

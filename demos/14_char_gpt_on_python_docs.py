@@ -87,7 +87,7 @@ print(f"\n--- sample after {args.steps} steps ---\n{sample(run.model)}")
 
 fig, ax = plt.subplots(figsize=(7, 4))
 ax.plot(np.arange(1, len(losses.losses) + 1), smooth(losses.losses), label="training loss")
-ax.plot([0, run.step], [before.loss, after_loss], "o--", label="held-out loss")
+ax.plot([0, run.step], [before.loss, after_loss], "o", ms=8, label="held-out loss")
 ax.axhline(task.baseline_loss, color="grey", ls=":", label="unigram baseline")
 ax.axhline(np.log(len(tok)), color="black", lw=0.6, ls="-.", label="uniform guess")
 ax.set_xlabel("step")
