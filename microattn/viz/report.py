@@ -155,6 +155,7 @@ td.ok { color: #1a7f37; } td.bad { color: #cf222e; }
 .panel { margin: 0; } .panel figcaption { text-align: center; font-size: 13px; color: #444;
                                         max-width: 330px; margin: 0 auto; }
 .graph { overflow: auto; max-height: 900px; border: 1px solid #eee; }
+.wide { overflow-x: auto; } .wide img { max-width: none; }  /* every head at full size */
 .hint { color: #555; font-size: 13px; max-width: 900px; }
 .readout { font: 13px ui-monospace, monospace; min-height: 1.4em; margin: 2px 0; }
 """
@@ -194,7 +195,7 @@ _PAGE = """<!DOCTYPE html>
 <h2>Training curves</h2>
 {curves}
 <h2>Attention at the end of training (every layer and head)</h2>
-{grid}
+<div class='wide'>{grid}</div>
 <h2>One head over training</h2>
 {strip}
 <h2>Gradient flow</h2>
