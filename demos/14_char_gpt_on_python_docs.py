@@ -1,7 +1,7 @@
 """A character-level GPT on Python's own documentation: samples before and after training.
 
 The `charlm` task reads the documentation text that ships with Python
-(`pydoc_data.topics`, about 800,000 characters: no download), trains a small
+(`pydoc_data.topics`, about 465,000 characters: no download), trains a small
 decoder-only GPT to predict every character from the 64 before it on the first
 90%, and measures the loss on the last 10%. It is trained here with microattn's
 own loop for 1,000 steps, half a minute on a laptop. What to look at:
