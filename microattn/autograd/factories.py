@@ -58,11 +58,19 @@ def rand(*size, dtype=None, requires_grad=False):
     return _leaf(array, requires_grad)
 
 
-def randint(low, high=None, size=(), dtype=np.int64):
-    """Integers in [low, high) (or [0, low) when ``high`` is left out), as PyTorch."""
-    if high is None:
-        low, high = 0, low
-    return _leaf(random.generator().integers(low, high, size=size, dtype=dtype), False)
+def randint(low, high=None, size=None, dtype=np.int64, requires_grad=False):
+    """Integers in [low, high), as PyTorch: ``randint(high, size)`` or
+    ``randint(low, high, size)``; ``size`` is a tuple (of ints, or empty for a 0-d tensor)."""
+    if size is None and isinstance(high, (tuple, list)):  # randint(high, size)
+        low, high, size = 0, low, high
+    if high is None or size is None:
+        raise TypeError("randint() takes (high, size) or (low, high, size), with size a "
+                        f"tuple; got low={low!r}, high={high!r}, size={size!r}")
+    if not low < high:
+        raise RuntimeError(f"randint: low >= high (got low={low}, high={high}): the "
+                           "integers are drawn from [low, high)")
+    array = random.generator().integers(low, high, size=sizes((size,)), dtype=dtype)
+    return _leaf(array, requires_grad)
 
 
 def arange(start, end=None, step=1, dtype=None, requires_grad=False):

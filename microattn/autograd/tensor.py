@@ -8,7 +8,7 @@ import weakref
 
 import numpy as np
 
-from .grad_mode import state
+from . import version
 
 _default_dtype = np.dtype(np.float32)
 
@@ -197,6 +197,12 @@ class Tensor:
         memo[id(self)] = copy
         return copy
 
+    @property
+    def _version(self):
+        """How many in-place writes this tensor's memory has seen (shared with its
+        views and detach()), as PyTorch's ``t._version``."""
+        return version.version(self.data)
+
     # -- array facts -------------------------------------------------------
     @property
     def shape(self):
@@ -241,20 +247,6 @@ class Tensor:
 
     def tolist(self):
         return self.data.tolist()
-
-    def __setitem__(self, index, value):
-        """Write into the data in place: ``t[0] = 1.0``, ``t[mask] = other``.
-
-        Only where no gradient can be affected: the engine does not track
-        in-place changes, so writing into a tensor that requires grad (whose
-        values backward may need) is refused unless under ``no_grad``, as for
-        initialising parameters.
-        """
-        if self._requires_grad and (state.grad_enabled or self.grad_fn is not None):
-            raise RuntimeError("in-place assignment to a tensor that requires grad is not "
-                               "recorded by autograd: do it under ma.no_grad() on a leaf, "
-                               "or build a new tensor (e.g. with where or masked_fill)")
-        self.data[index] = value.data if isinstance(value, Tensor) else value
 
     def __array__(self, dtype=None, copy=None):
         """The data for numpy: ``np.asarray(t)`` shares it, ``np.array(t)`` copies it."""

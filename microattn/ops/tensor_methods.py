@@ -6,6 +6,7 @@ this table is the one place where ``a + b`` meets ``Add``.
 from ..autograd import Tensor
 from . import elementwise as ew
 from . import linalg, nn_ops, reduce, shape
+from .inplace import INPLACE_METHODS
 
 
 def _reflected(op):
@@ -47,7 +48,7 @@ _METHODS = {
     "matmul": linalg.matmul, "softmax": nn_ops.softmax, "log_softmax": nn_ops.log_softmax,
 }
 
-for _name, _fn in {**_OPERATORS, **_METHODS}.items():
+for _name, _fn in {**_OPERATORS, **_METHODS, **INPLACE_METHODS}.items():
     setattr(Tensor, _name, _fn)
 
 Tensor.T = property(shape.t, doc="The tensor with its dimensions reversed (a transpose for 2-D).")

@@ -14,6 +14,7 @@ from collections import defaultdict
 import numpy as np
 
 from ..autograd import Tensor, enable_grad
+from ..autograd.version import bump
 
 
 class Optimizer:
@@ -101,6 +102,8 @@ class Optimizer:
             for p in group["params"]:
                 if p.grad is not None:
                     self.update(p, p.grad, self.state[p], group)
+                    # an in-place write: a graph that saved p before the step may not reuse it
+                    bump(p.data, f"{type(self).__name__}.step")
         return loss
 
     def update(self, param, grad, state, group):
