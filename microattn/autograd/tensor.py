@@ -9,6 +9,8 @@ import weakref
 import numpy as np
 
 from . import version
+from .dtypes import as_dtype, check_device
+from .printing import tensor_repr
 
 _default_dtype = np.dtype(np.float32)
 
@@ -33,7 +35,7 @@ def as_array(data, dtype=None):
     if isinstance(data, Tensor):
         data = data.data
     if dtype is not None:
-        return np.array(data, dtype=np.dtype(dtype))
+        return np.array(data, dtype=as_dtype(dtype))
     if isinstance(data, (np.ndarray, np.generic)):
         return np.array(data)
     array = np.array(data)
@@ -255,15 +257,7 @@ class Tensor:
         return np.asarray(self.data, dtype=dtype)
 
     def __repr__(self):
-        body = np.array2string(self.data, separator=", ", prefix="tensor(")
-        extras = []
-        if self.data.dtype != _default_dtype and self.data.dtype.kind == "f":
-            extras.append(f"dtype={self.data.dtype}")
-        if self.grad_fn is not None:
-            extras.append(f"grad_fn={self.grad_fn!r}")
-        elif self._requires_grad:
-            extras.append("requires_grad=True")
-        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+        return tensor_repr(self.data, _default_dtype, self.grad_fn, self._requires_grad)
 
     # Tensors are compared elementwise (``==`` gives a bool tensor), so they
     # hash by identity, as in PyTorch.
@@ -286,6 +280,8 @@ class _HookHandle:
             self._hooks.remove(self._fn)
 
 
-def tensor(data, requires_grad=False, dtype=None):
-    """Make a leaf tensor from a number, (nested) list, ndarray or tensor (copied)."""
+def tensor(data, dtype=None, device=None, requires_grad=False):
+    """Make a leaf tensor from a number, (nested) list, ndarray or tensor (copied);
+    ``device`` can only be the CPU."""
+    check_device(device, "tensor")
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)

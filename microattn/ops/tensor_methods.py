@@ -6,7 +6,9 @@ this table is the one place where ``a + b`` meets ``Add``.
 from ..autograd import Tensor
 from . import elementwise as ew
 from . import linalg, nn_ops, reduce, shape
+from .convert import CONVERT_METHODS, CONVERT_PROPERTIES
 from .inplace import INPLACE_METHODS
+from .more_methods import MORE_METHODS
 
 
 def _reflected(op):
@@ -48,7 +50,8 @@ _METHODS = {
     "matmul": linalg.matmul, "softmax": nn_ops.softmax, "log_softmax": nn_ops.log_softmax,
 }
 
-for _name, _fn in {**_OPERATORS, **_METHODS, **INPLACE_METHODS}.items():
+for _name, _fn in {**_OPERATORS, **_METHODS, **INPLACE_METHODS, **CONVERT_METHODS,
+                   **CONVERT_PROPERTIES, **MORE_METHODS}.items():
     setattr(Tensor, _name, _fn)
 
 Tensor.T = property(shape.t, doc="The tensor with its dimensions reversed (a transpose for 2-D).")
