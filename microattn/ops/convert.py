@@ -35,7 +35,7 @@ def cast(x, dtype):
     if x.dtype == dtype:
         return x
     if dtype.kind in "fc" and x.dtype.kind in "fc":
-        return ew._cast(x, dtype)
+        return ew.Cast.apply(x, dtype)
     return Tensor._make(x.data.astype(dtype), None)
 
 

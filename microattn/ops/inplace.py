@@ -69,7 +69,7 @@ def write(tensor, op, compute, *args):
     args = tuple(old if a is tensor else a for a in args)
     result = compute(old, *args)
     if result.dtype != tensor.dtype and result.requires_grad:
-        result = ew._cast(result, tensor.dtype) if tensor.dtype.kind == "f" else result
+        result = ew.Cast.apply(result, tensor.dtype) if tensor.dtype.kind == "f" else result
     _store(tensor, result, op)
     tensor.grad_fn = result.grad_fn
     tensor._requires_grad = result._requires_grad
@@ -89,26 +89,28 @@ class Fill(Function):
 
 # -- the in-place methods ----------------------------------------------------------
 
+def _scaled(other, alpha):
+    return other if alpha == 1 else ew.Mul.apply(other, alpha)
+
+
 def add_(self, other, alpha=1):
-    return write(self, "add_", lambda x, o: ew.add(x, o if alpha == 1 else ew.mul(o, alpha)),
-                 other)
+    return write(self, "add_", lambda x, o: ew.Add.apply(x, _scaled(o, alpha)), other)
 
 
 def sub_(self, other, alpha=1):
-    return write(self, "sub_", lambda x, o: ew.sub(x, o if alpha == 1 else ew.mul(o, alpha)),
-                 other)
+    return write(self, "sub_", lambda x, o: ew.Sub.apply(x, _scaled(o, alpha)), other)
 
 
 def mul_(self, other):
-    return write(self, "mul_", ew.mul, other)
+    return write(self, "mul_", ew.Mul.apply, other)
 
 
 def div_(self, other):
-    return write(self, "div_", ew.div, other)
+    return write(self, "div_", ew.Div.apply, other)
 
 
 def pow_(self, exponent):
-    return write(self, "pow_", ew.pow, exponent)
+    return write(self, "pow_", ew.Pow.apply, exponent)
 
 
 def fill_(self, value):
@@ -125,7 +127,7 @@ def copy_(self, src):
 
 
 def masked_fill_(self, mask, value):
-    return write(self, "masked_fill_", ew.masked_fill, mask, value)
+    return write(self, "masked_fill_", ew.MaskedFill.apply, mask, value)
 
 
 def clamp_(self, min=None, max=None):
@@ -172,10 +174,11 @@ INPLACE_METHODS = {
     "add_": add_, "sub_": sub_, "mul_": mul_, "div_": div_, "pow_": pow_,
     "fill_": fill_, "zero_": zero_, "copy_": copy_, "masked_fill_": masked_fill_,
     "clamp_": clamp_, "clip_": clamp_, "normal_": normal_, "uniform_": uniform_,
-    "exp_": _unary_("exp_", ew.exp), "log_": _unary_("log_", ew.log),
-    "sqrt_": _unary_("sqrt_", ew.sqrt), "neg_": _unary_("neg_", ew.neg),
-    "abs_": _unary_("abs_", ew.abs), "tanh_": _unary_("tanh_", ew.tanh),
-    "sigmoid_": _unary_("sigmoid_", ew.sigmoid), "relu_": _unary_("relu_", ew.relu),
+    "exp_": _unary_("exp_", ew.Exp.apply), "log_": _unary_("log_", ew.Log.apply),
+    "sqrt_": _unary_("sqrt_", ew.Sqrt.apply), "neg_": _unary_("neg_", ew.Neg.apply),
+    "abs_": _unary_("abs_", ew.Abs.apply), "tanh_": _unary_("tanh_", ew.Tanh.apply),
+    "sigmoid_": _unary_("sigmoid_", ew.Sigmoid.apply),
+    "relu_": _unary_("relu_", ew.ReLU.apply),
     "__setitem__": setitem,
     "__iadd__": add_, "__isub__": sub_, "__imul__": mul_, "__itruediv__": div_,
     "__ipow__": pow_,

@@ -1,6 +1,8 @@
 """The Tensor methods added for PyTorch compatibility, gathered in one table
 that tensor_methods binds (the reductions with numpy's ``axis``/``keepdims``
 spellings too)."""
+import numpy as np
+
 from . import elementwise as ew
 from . import reduce
 from .pointwise_more import POINTWISE_METHODS
@@ -15,8 +17,11 @@ _REDUCTIONS = {name: numpy_names(fn) for name, fn in {
 
 MORE_METHODS = {
     **POINTWISE_METHODS, **SELECT_METHODS, **SHAPE_METHODS, **_REDUCTIONS,
-    "multiply": ew.mul, "divide": ew.div, "subtract": ew.sub, "negative": ew.neg,
-    "true_divide": ew.div, "absolute": ew.abs,
-    "greater": ew.gt, "less": ew.lt, "greater_equal": ew.ge, "less_equal": ew.le,
-    "eq": ew.eq, "ne": ew.ne, "gt": ew.gt, "lt": ew.lt, "ge": ew.ge, "le": ew.le,
+    "multiply": ew.Mul.apply, "divide": ew.Div.apply, "subtract": ew.Sub.apply,
+    "negative": ew.Neg.apply, "true_divide": ew.Div.apply, "absolute": ew.Abs.apply,
+    "eq": ew.compare(np.equal), "ne": ew.compare(np.not_equal),
+    "gt": ew.compare(np.greater), "lt": ew.compare(np.less),
+    "ge": ew.compare(np.greater_equal), "le": ew.compare(np.less_equal),
+    "greater": ew.compare(np.greater), "less": ew.compare(np.less),
+    "greater_equal": ew.compare(np.greater_equal), "less_equal": ew.compare(np.less_equal),
 }

@@ -8,16 +8,16 @@ Rounding ops are flat almost everywhere: their gradient is 0, as PyTorch's.
 import numpy as np
 
 from ..autograd import Function, Tensor
-from .elementwise import _float_result, _scalar
 
 
 class _Unary(Function):
     """A one-input op: ``fn`` computes z from x; ``grad(x, z, g)`` gives dL/dx."""
 
     fn = None
+    promote = (0,)
 
     def forward(ctx, x):
-        out = _float_result(type(ctx).fn(x), x)
+        out = type(ctx).fn(x)
         ctx.save_for_backward(x, out)
         return out
 
@@ -26,17 +26,19 @@ class _Unary(Function):
         return type(ctx).grad(x, z, g)
 
 
-def _unary(name, fn, grad, doc):
+def _unary(name, fn, grad, doc, floating=True):
+    """Make the op class ``name`` (integer inputs give floats unless ``floating=False``)."""
     op = type(name, (_Unary,), {"fn": staticmethod(fn), "grad": staticmethod(grad),
-                                "__doc__": doc, "__module__": __name__})
+                                "floating": floating, "__doc__": doc, "__module__": __name__})
     globals()[name] = op
-    return lambda x: op.apply(x)
+    return op.apply
 
 
 sin = _unary("Sin", np.sin, lambda x, z, g: g * np.cos(x), "z = sin x.   dL/dx = g cos x")
 cos = _unary("Cos", np.cos, lambda x, z, g: -g * np.sin(x), "z = cos x.   dL/dx = -g sin x")
 tan = _unary("Tan", np.tan, lambda x, z, g: g * (1 + z * z), "z = tan x.   dL/dx = g (1 + z^2)")
-square = _unary("Square", np.square, lambda x, z, g: 2 * g * x, "z = x^2.   dL/dx = 2 g x")
+square = _unary("Square", np.square, lambda x, z, g: 2 * g * x, "z = x^2.   dL/dx = 2 g x",
+                floating=False)
 rsqrt = _unary("Rsqrt", lambda x: 1 / np.sqrt(x), lambda x, z, g: -0.5 * g * z * z * z,
                "z = 1 / sqrt x.   dL/dx = -g z^3 / 2")
 reciprocal = _unary("Reciprocal", lambda x: 1 / x, lambda x, z, g: -g * z * z,
@@ -58,11 +60,12 @@ def _zero_grad(x, z, g):
     return np.zeros_like(g)
 
 
-sign = _unary("Sign", np.sign, _zero_grad, "z = sign x.   dL/dx = 0")
-floor = _unary("Floor", np.floor, _zero_grad, "z = floor x.   dL/dx = 0")
-ceil = _unary("Ceil", np.ceil, _zero_grad, "z = ceil x.   dL/dx = 0")
-trunc = _unary("Trunc", np.trunc, _zero_grad, "z = x rounded toward 0.   dL/dx = 0")
-_round = _unary("Round", np.round, _zero_grad, "z = x rounded half to even.   dL/dx = 0")
+sign = _unary("Sign", np.sign, _zero_grad, "z = sign x.   dL/dx = 0", floating=False)
+floor = _unary("Floor", np.floor, _zero_grad, "z = floor x.   dL/dx = 0", floating=False)
+ceil = _unary("Ceil", np.ceil, _zero_grad, "z = ceil x.   dL/dx = 0", floating=False)
+trunc = _unary("Trunc", np.trunc, _zero_grad, "z = x rounded toward 0.   dL/dx = 0", floating=False)
+_round = _unary("Round", np.round, _zero_grad, "z = x rounded half to even.   dL/dx = 0",
+                floating=False)
 
 
 def round(x, decimals=0):
@@ -159,7 +162,7 @@ class Clamp(Function):
         ctx.keep = np.broadcast_to(keep, out.shape)
         ctx.low_side = None if low is None else (x < low)
         ctx.high_side = None if high is None else (out == high) & ~ctx.keep
-        return _float_result(np.asarray(out), x)
+        return np.asarray(out, dtype=x.dtype if x.dtype.kind == "f" else None)
 
     def backward(ctx, g):
         _, d_low, d_high = ctx.needs_input_grad
@@ -172,7 +175,7 @@ def clamp(x, min=None, max=None):
     """x limited to [min, max]; either bound may be left out, as torch.clamp."""
     if min is None and max is None:
         raise RuntimeError("clamp: at least one of 'min' or 'max' must not be None")
-    return Clamp.apply(x, _scalar(min), _scalar(max))
+    return Clamp.apply(x, min, max)
 
 
 clip = clamp
@@ -190,11 +193,12 @@ class _Extremum(Function):
     """Shared by Maximum and Minimum (``pick`` is np.maximum or np.minimum)."""
 
     pick = None
+    promote = (0, 1)
 
     def forward(ctx, a, b):
         out = type(ctx).pick(a, b)
         ctx.a_wins = np.where(a == b, 0.5, (out == a).astype(float))
-        return _float_result(np.asarray(out), a, b)
+        return np.asarray(out)
 
     def backward(ctx, g):
         share = ctx.a_wins.astype(g.dtype, copy=False)
@@ -236,11 +240,11 @@ class Remainder(Function):
 
 
 def remainder(a, b):
-    return Remainder.apply(_scalar(a), _scalar(b))
+    return Remainder.apply(a, b)
 
 
 def _data(v):
-    return v.data if isinstance(v, Tensor) else _scalar(v)
+    return v.data if isinstance(v, Tensor) else v
 
 
 def floor_divide(a, b):
