@@ -9,6 +9,9 @@ from .autograd import (Function, Tensor, arange, enable_grad, full, get_default_
 from .ops import (abs, add, cat, div, exp, log, matmul, mul, neg, pow, relu, sigmoid,
                   softmax, sqrt, stack, sub, tanh, where)
 from . import functional, models, nn, optim
+from . import torch_names, cuda
+from .torch_names import *  # noqa: F401,F403  (dtypes, devices, constructors, function forms)
+from .as_torch import install_as_torch
 from .gradcheck import GradcheckError, gradcheck
 from .serialization import SerializationError, load, save
 
@@ -21,5 +24,6 @@ __all__ = [
     "softmax", "sqrt", "sub", "tanh",
     "no_grad", "enable_grad", "is_grad_enabled", "set_default_dtype", "get_default_dtype",
     "gradcheck", "GradcheckError", "save", "load", "SerializationError",
-    "functional", "models", "nn", "optim",
+    "functional", "models", "nn", "optim", "cuda", "install_as_torch",
+    *torch_names.__all__,
 ]

@@ -355,3 +355,10 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     else:
         output, weights = _composed_attention(query, key, value, mask, dropout, scale)
     return (output, weights) if need_weights else output
+
+
+# -- more of torch.nn.functional (functional_more.py) ---------------------------
+from .functional_more import *  # noqa: E402,F401,F403
+from .functional_more import __all__ as _more
+
+__all__ += _more

@@ -39,7 +39,7 @@ def cast(x, dtype):
     return Tensor._make(x.data.astype(dtype), None)
 
 
-def _parse_to(args, kwargs):
+def parse_to(args, kwargs):
     """PyTorch's ``to`` overloads: to(dtype), to(device, dtype=None), to(tensor)."""
     where, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
     kwargs.pop("non_blocking", None)
@@ -63,7 +63,7 @@ def _parse_to(args, kwargs):
 def to(x, *args, **kwargs):
     """``x.to(dtype)``, ``x.to("cpu")``, ``x.to(device, dtype)``, ``x.to(other)``:
     x itself when nothing changes; any device but the CPU raises."""
-    where, dtype, copy = _parse_to(args, dict(kwargs))
+    where, dtype, copy = parse_to(args, dict(kwargs))
     check_device(where)
     out = x if dtype is None else cast(x, dtype)
     return clone(out) if copy and out is x else out

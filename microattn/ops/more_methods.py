@@ -5,6 +5,7 @@ import numpy as np
 
 from . import elementwise as ew
 from . import reduce
+from .linalg_more import LINALG_METHODS
 from .pointwise_more import POINTWISE_METHODS
 from .reduce_more import REDUCE_METHODS, numpy_names
 from .select import SELECT_METHODS
@@ -16,7 +17,7 @@ _REDUCTIONS = {name: numpy_names(fn) for name, fn in {
     "argmin": reduce.argmin, **REDUCE_METHODS}.items()}
 
 MORE_METHODS = {
-    **POINTWISE_METHODS, **SELECT_METHODS, **SHAPE_METHODS, **_REDUCTIONS,
+    **POINTWISE_METHODS, **SELECT_METHODS, **LINALG_METHODS, **SHAPE_METHODS, **_REDUCTIONS,
     "multiply": ew.Mul.apply, "divide": ew.Div.apply, "subtract": ew.Sub.apply,
     "negative": ew.Neg.apply, "true_divide": ew.Div.apply, "absolute": ew.Abs.apply,
     "eq": ew.compare(np.equal), "ne": ew.compare(np.not_equal),
