@@ -11,7 +11,7 @@ from .ops import (abs, add, cat, div, exp, log, matmul, mul, neg, pow, relu, sig
 from . import functional, models, nn, optim
 from . import torch_names, cuda
 from .torch_names import *  # noqa: F401,F403  (dtypes, devices, constructors, function forms)
-from .as_torch import install_as_torch
+from .torch_alias import install_as_torch
 from .gradcheck import GradcheckError, gradcheck
 from .serialization import SerializationError, load, save
 
