@@ -61,13 +61,13 @@ class Repeat(Function):
         if len(repeats) < x.ndim:
             raise RuntimeError(f"repeat: {len(repeats)} repeats for a {x.ndim}-D tensor: "
                                "give at least one per dim")
-        ctx.shape = (1,) * (len(repeats) - x.ndim) + x.shape
+        ctx.padded_shape = (1,) * (len(repeats) - x.ndim) + x.shape
         ctx.repeats = repeats
         ctx.input_shape = x.shape
         return np.tile(x, repeats)
 
     def backward(ctx, g):
-        pairs = [n for pair in zip(ctx.repeats, ctx.shape) for n in pair]
+        pairs = [n for pair in zip(ctx.repeats, ctx.padded_shape) for n in pair]
         summed = g.reshape(pairs).sum(axis=tuple(range(0, len(pairs), 2)))
         return summed.reshape(ctx.input_shape), None
 
