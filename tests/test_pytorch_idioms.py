@@ -188,14 +188,6 @@ KNOWN_DIFFERENCES = {
                          "build; microattn raises RuntimeError",
 }
 
-# Until the core makes ``.grad`` a Tensor, the idioms that call Tensor methods on
-# a gradient, or compare it as a tensor, cannot behave as PyTorch's.
-_probe = ma.ones(1, requires_grad=True)
-_probe.sum().backward()
-GRAD_IS_TENSOR = isinstance(_probe.grad, ma.Tensor)
-NEED_GRAD_TENSOR = {"clip_grad_norm_", "grad_norm", "index_grad", "inplace_on_nonleaf_grad",
-                    "sgd_by_hand"}
-
 A = np.arange(24, dtype=np.float32).reshape(2, 3, 4) / 7
 M = np.arange(9, dtype=np.float32).reshape(3, 3)
 
@@ -247,8 +239,6 @@ def _assert_same(actual, expected, where="out"):
 def test_idiom_behaves_as_in_pytorch(name):
     if name in KNOWN_DIFFERENCES:
         pytest.xfail(KNOWN_DIFFERENCES[name])
-    if name in NEED_GRAD_TENSOR and not GRAD_IS_TENSOR:
-        pytest.xfail(".grad is still an ndarray on this branch (the core makes it a Tensor)")
     torch.manual_seed(0)
     expected = _run(IDIOMS[name], torch)
     actual = _run(IDIOMS[name], ma)

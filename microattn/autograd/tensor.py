@@ -67,14 +67,15 @@ class Tensor:
     :func:`microattn.tensor`.
     """
 
-    __slots__ = ("data", "grad", "_requires_grad", "grad_fn", "_hooks",
+    __slots__ = ("data", "_grad", "_requires_grad", "grad_fn", "_hooks",
                  "_grad_accumulator", "__weakref__")
-    # numpy defers to our reflected operators: ``array + tensor`` is a Tensor.
-    __array_ufunc__ = None
+    # numpy defers to our reflected operators (``array + tensor`` is a Tensor), and
+    # its functions read a tensor as its array (``np.isfinite(t.grad)``), as with PyTorch.
+    __array_priority__ = 1000
 
     def __init__(self, data, requires_grad=False, dtype=None):
         self.data = as_array(data, dtype)
-        self.grad = None
+        self._grad = None
         self.grad_fn = None
         self._hooks = None
         self._grad_accumulator = None
@@ -89,7 +90,7 @@ class Tensor:
         if type(data) is not np.ndarray:
             data = np.asarray(data)
         t.data = data
-        t.grad = None
+        t._grad = None
         t.grad_fn = grad_fn
         t._requires_grad = grad_fn is not None
         t._hooks = None
@@ -97,6 +98,18 @@ class Tensor:
         return t
 
     # -- autograd state ----------------------------------------------------
+    @property
+    def grad(self):
+        """dL/d(this tensor) after ``backward()``: a Tensor without a graph (its
+        ``.data`` the array), or None, as in PyTorch."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None and not isinstance(value, Tensor):
+            value = Tensor._make(np.asarray(value), None)  # an array assigned: wrap it
+        self._grad = value
+
     @property
     def requires_grad(self):
         return self._requires_grad
@@ -195,7 +208,7 @@ class Tensor:
         copy = Tensor._make(self.data.copy(), None)
         copy.__class__ = type(self)
         copy._requires_grad = self._requires_grad
-        copy.grad = None if self.grad is None else self.grad.copy()
+        copy.grad = None if self._grad is None else self._grad.data.copy()
         memo[id(self)] = copy
         return copy
 

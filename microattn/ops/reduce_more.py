@@ -137,15 +137,19 @@ REDUCE_METHODS = {
 
 def numpy_names(fn):
     """``fn`` also taking numpy's spellings ``axis=`` and ``keepdims=``, as PyTorch's
-    reductions do (``x.sum(axis=1)``)."""
-    def reduction(x, *args, axis=None, keepdims=None, **kwargs):
+    reductions do (``x.sum(axis=1)``), and ``dtype=`` (the result cast to it) and
+    ``out=None``, which numpy passes when ``np.sum(t)`` defers to ``t.sum``."""
+    def reduction(x, *args, axis=None, keepdims=None, dtype=None, out=None, **kwargs):
+        if out is not None:
+            raise TypeError(f"{fn.__name__}(): out= is not supported; use the result")
         if axis is not None:
             if args or "dim" in kwargs:
                 raise TypeError(f"{fn.__name__}(): pass dim or axis, not both")
             kwargs["dim"] = axis
         if keepdims is not None:
             kwargs["keepdim"] = keepdims
-        return fn(x, *args, **kwargs)
+        result = fn(x, *args, **kwargs)
+        return result if dtype is None else result.to(dtype)
     reduction.__name__ = fn.__name__
     reduction.__doc__ = fn.__doc__
     return reduction

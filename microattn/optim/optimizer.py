@@ -101,7 +101,7 @@ class Optimizer:
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None:
-                    self.update(p, p.grad, self.state[p], group)
+                    self.update(p, np.asarray(p.grad), self.state[p], group)
                     # an in-place write: a graph that saved p before the step may not reuse it
                     bump(p.data, f"{type(self).__name__}.step")
         return loss
