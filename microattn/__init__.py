@@ -28,3 +28,4 @@ __all__ = [
     "functional", "models", "nn", "optim", "cuda", "install_as_torch",
     *torch_names.__all__,
 ]
+__all__ = list(dict.fromkeys(__all__))  # torch_names re-exports some names above

@@ -11,6 +11,7 @@ Fans, for a weight of shape (out, in, *kernel), as in PyTorch::
 import math
 
 from ..autograd import random
+from ..autograd.version import bump
 
 
 def calculate_gain(nonlinearity, param=None):
@@ -53,6 +54,7 @@ def _fan(tensor, mode):
 
 def _fill(tensor, values):
     tensor.data[...] = values
+    bump(tensor.data, "nn.init")  # an in-place write, as PyTorch's init under no_grad
     return tensor
 
 

@@ -184,6 +184,14 @@ def movedim(x, source, destination):
     return x.permute(order)
 
 
+def matrix_transpose(x):
+    """``x.t()``: a 2-D tensor transposed; 0-D and 1-D ones as they are."""
+    if x.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but this one has "
+                           f"shape {tuple(x.shape)}: use transpose(dim0, dim1) or mT")
+    return x if x.ndim < 2 else x.transpose(0, 1)
+
+
 def swapaxes(x, axis0, axis1):
     return x.transpose(axis0, axis1)
 
@@ -193,7 +201,7 @@ SHAPE_METHODS = {
     "repeat_interleave": repeat_interleave, "flip": flip, "fliplr": fliplr, "flipud": flipud,
     "roll": roll, "tril": tril, "triu": triu, "movedim": movedim, "moveaxis": movedim,
     "swapaxes": swapaxes, "swapdims": swapaxes,
-    "t": lambda x: x if x.ndim < 2 else x.transpose(0, 1),
+    "t": matrix_transpose,
     "view_as": lambda x, other: x.view(other.shape),
     "reshape_as": lambda x, other: x.reshape(other.shape),
     "expand_as": lambda x, other: x.expand(other.shape),
