@@ -102,14 +102,16 @@ _NOT_FUNCTIONS = {"to", "type", "type_as", "cpu", "cuda", "backward", "register_
                   "numel", "detach", "contiguous", "view", "view_as", "expand", "expand_as",
                   "new_tensor", "new_full", "new_zeros", "new_ones", "new_empty", "long",
                   "int", "short", "bool", "half", "byte", "float", "double",
-                  "is_contiguous", "element_size", "nelement", "ndimension", "is_complex"}
+                  "is_contiguous", "element_size", "nelement", "ndimension", "is_complex",
+                  "repeat", "reshape_as"}
 
 
 def _function_forms():
     """name -> the method's function, for every public Tensor method."""
     forms = {}
     for name in dir(Tensor):
-        if name.startswith("_") or name in _NOT_FUNCTIONS:
+        # in-place methods stay methods (x.add_(y)), as almost all of PyTorch's do
+        if name.startswith("_") or name.endswith("_") or name in _NOT_FUNCTIONS:
             continue
         value = Tensor.__dict__.get(name)
         if callable(value) and not isinstance(value, (property, type)):

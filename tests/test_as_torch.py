@@ -76,3 +76,10 @@ def test_as_torch_passes_arguments_and_runs_the_script_as_main(tmp_path):
                       "    print(torch.__name__, sys.argv[1:], torch.tensor([1.5, 2.0]))\n")
     out = _run(["-m", "microattn.as_torch", str(script), "a", "--b"]).stdout.strip()
     assert out == "microattn ['a', '--b'] tensor([1.5000, 2.0000])"
+
+
+def test_the_example_in_docs_pytorch_md_runs():
+    text = (Path(__file__).parent.parent / "docs" / "pytorch.md").read_text()
+    example = text.split("```py\n", 1)[1].split("```", 1)[0]
+    assert "install_as_torch" in example
+    _run(["-c", example])

@@ -268,8 +268,9 @@ def test_every_tensor_method_has_a_function_form():
             "view_as", "expand", "expand_as", "contiguous", "long", "int", "short", "bool",
             "half", "byte", "float", "double", "is_contiguous", "element_size", "nelement",
             "ndimension", "is_complex", "new_tensor", "new_full", "new_zeros", "new_ones",
-            "new_empty", "numel", "is_floating_point"}
-    methods = [n for n in dir(ma.Tensor) if not n.startswith("_") and n not in skip
+            "new_empty", "numel", "is_floating_point", "repeat", "reshape_as"}
+    methods = [n for n in dir(ma.Tensor) if not n.startswith("_") and not n.endswith("_")
+               and n not in skip
                and callable(getattr(ma.Tensor, n))]
     missing = [n for n in methods if not callable(getattr(ma, n, None))]
     assert not missing
@@ -324,3 +325,12 @@ def test_numpy_spellings_of_reduction_arguments():
                          (x.max(axis=1).values, t.max(axis=1).values),
                          (x.std(axis=1), t.std(axis=1))]:
         np.testing.assert_allclose(ours.data, theirs.numpy())
+
+
+def test_docs_pytorch_md_lists_every_public_name():
+    from pathlib import Path
+    text = (Path(__file__).parent.parent / "docs" / "pytorch.md").read_text()
+    names = ([f"ma.{n}" for n in ma.__all__] + [f"F.{n}" for n in F.__all__]
+             + [f"nn.{n}" for n in nn.__all__] + [f"optim.{n}" for n in optim.__all__])
+    missing = [n for n in names if f"`{n}`" not in text]
+    assert not missing, f"add to docs/pytorch.md: {missing}"
