@@ -46,12 +46,7 @@ class Matmul(Function):
             if a_vector:
                 da = da[..., 0, :]
         if need_b:
-            if b.ndim == 2 and a.ndim > 2:
-                # A matrix used by every batch (a Linear weight): one big product
-                # over the stacked rows instead of a batch of products summed after.
-                db = a.reshape(-1, a.shape[-1]).T @ g.reshape(-1, g.shape[-1])
-            else:
-                db = np.swapaxes(a, -1, -2) @ g
+            db = np.swapaxes(a, -1, -2) @ g
             if b_vector:
                 db = db[..., 0]
         return da, db
