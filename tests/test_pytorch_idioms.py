@@ -181,9 +181,6 @@ IDIOMS = {
 # Idioms where microattn knowingly differs; each must still fail (strict xfail),
 # so fixing one shows up. (Kept empty when everything behaves the same.)
 KNOWN_DIFFERENCES = {
-    "optimizer_step_then_backward_one_layer":
-        "microattn's Matmul saves both operands, so it refuses a backward after the weight "
-        "changed even where PyTorch's would not need the weight (the input needs no grad)",
     "cuda_tensor_error": "PyTorch without CUDA raises AssertionError/RuntimeError depending on the "
                          "build; microattn raises RuntimeError",
 }
