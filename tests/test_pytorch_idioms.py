@@ -175,6 +175,43 @@ IDIOMS = {
     "clip_grad_norm_": "w = torch.ones(4, requires_grad=True); (3 * w).sum().backward(); n = torch.nn.utils.clip_grad_norm_([w], 1.0); out = (n, w.grad)",
     "adamw_signature": "import inspect; out = 'betas' in inspect.signature(torch.optim.AdamW).parameters",
     "cuda_unavailable": "out = torch.cuda.is_available()",
+    # python protocols
+    "iterate_rows": "out = [row.sum() for row in torch.tensor(M)]",
+    "iterate_0d": "out = list(torch.tensor(1.0))",
+    "contains": "t = torch.tensor(M); out = (4.0 in t, 42.0 in t)",
+    "unary_plus_len": "t = torch.tensor(A); out = (+t, len(t))",
+    "tolist": "out = torch.tensor(M).tolist()",
+    "numpy_requires_grad_error": "out = torch.ones(2, requires_grad=True).numpy()",
+    "detach_numpy": "out = torch.ones(2, requires_grad=True).detach().numpy()",
+    "mean_of_ints_error": "out = torch.tensor([1, 2]).mean()",
+    "float_then_mean": "out = torch.arange(5).float().mean()",
+    "where_three_args": "t = torch.tensor(M); out = torch.where(t > 4, t, torch.zeros_like(t))",
+    "where_scalar": "t = torch.tensor(M); out = torch.where(t > 4, t, 0.0)",
+    "masked_fill_inf_softmax": "t = torch.tensor(M); out = t.masked_fill(torch.eye(3) == 0, float('-inf')).softmax(-1)",
+    "requires_grad_inplace": "t = torch.ones(2); t.requires_grad_(); out = (t.requires_grad, t.is_leaf, t.grad is None)",
+    "cross_entropy_item": "out = F.cross_entropy(torch.tensor(M), torch.tensor([0, 1, 2])).item()",
+    # modules
+    "train_eval_flags": "m = nn.Sequential(nn.Dropout(0.5)); m.eval(); a = m.training; m.train(); out = (a, m.training, m[0].training)",
+    "named_parameters": "m = nn.Sequential(nn.Linear(2, 3), nn.Linear(3, 1)); out = [(n, tuple(p.shape)) for n, p in m.named_parameters()]",
+    "register_buffer_state_dict": ("class M(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+                                   "        self.register_buffer('mask', torch.tril(torch.ones(2, 2)))\n"
+                                   "        self.w = nn.Parameter(torch.zeros(2))\n"
+                                   "out = sorted(M().state_dict().keys())"),
+    "modulelist_len_index": "m = nn.ModuleList([nn.Linear(2, 2) for _ in range(3)]); out = (len(m), m[1].weight.shape)",
+    "load_state_dict_roundtrip": ("a = nn.Linear(3, 2); b = nn.Linear(3, 2); b.load_state_dict(a.state_dict())\n"
+                                  "x = torch.tensor(M); out = torch.equal(a(x), b(x))"),
+    "parameter_is_tensor": "p = nn.Parameter(torch.zeros(2)); out = (isinstance(p, torch.Tensor), p.requires_grad)",
+    "embedding_padding_idx": "e = nn.Embedding(5, 2, padding_idx=0); out = e(torch.tensor([0])).abs().sum()",
+    "layernorm_module": "out = nn.LayerNorm(3)(torch.tensor(M))",
+    "gelu_tanh_module": "out = nn.GELU(approximate='tanh')(torch.tensor(M) - 4)",
+    "optimizer_param_groups_lr": "m = nn.Linear(2, 2); o = torch.optim.Adam(m.parameters(), lr=0.01); out = [g['lr'] for g in o.param_groups]",
+    "lambda_lr": ("m = nn.Linear(2, 2); o = torch.optim.SGD(m.parameters(), lr=1.0)\n"
+                  "s = torch.optim.lr_scheduler.LambdaLR(o, lambda step: 0.5 ** step)\n"
+                  "o.step(); s.step(); o.step(); s.step(); out = o.param_groups[0]['lr']"),
+    "adam_two_steps": ("torch.manual_seed(0); w = nn.Parameter(torch.tensor([1.0, -2.0]))\n"
+                       "o = torch.optim.Adam([w], lr=0.1)\n"
+                       "for _ in range(2):\n    o.zero_grad(); (w ** 2).sum().backward(); o.step()\n"
+                       "out = w.detach()"),
     "cuda_tensor_error": "out = torch.ones(1).to('cuda')",
 }
 
@@ -195,6 +232,8 @@ def _plain(value, lib):
         data = value.detach().numpy() if lib is torch else value.detach().data
         name = str(value.dtype).replace("torch.", "")
         return ("tensor", name, np.array(data))
+    if isinstance(value, np.ndarray):
+        return ("tensor", value.dtype.name, value)
     if isinstance(value, (tuple, list)):  # torch.Size, namedtuples, lists
         return tuple(_plain(v, lib) for v in value)
     if isinstance(value, (np.floating, float)):

@@ -118,6 +118,20 @@ def format_(x, spec):
     return format(str(x), spec)
 
 
+def iterate(x):
+    """``for row in t``: the slices along dim 0, as PyTorch (a 0-d tensor is not iterable)."""
+    if x.ndim == 0:
+        raise TypeError("iteration over a 0-d tensor")
+    return (x[i] for i in range(x.shape[0]))
+
+
+def contains(x, element):
+    """``v in t``: whether any element of t equals v."""
+    if isinstance(element, Tensor):
+        element = element.data
+    return builtins.bool(np.any(x.data == element))
+
+
 def new_tensor(x, data, dtype=None, device=None, requires_grad=False):
     check_device(device)
     return Tensor(data, requires_grad=requires_grad, dtype=dtype or x.dtype)
@@ -153,6 +167,8 @@ CONVERT_METHODS = {
     "nelement": lambda x: x.data.size, "ndimension": lambda x: x.data.ndim,
     "new_tensor": new_tensor, "new_full": new_full,
     "new_zeros": _new(np.zeros), "new_ones": _new(np.ones), "new_empty": _new(np.zeros),
+    "__iter__": iterate, "__contains__": contains, "__pos__": lambda x: x,
+    "positive": lambda x: x,
     "__int__": to_int, "__float__": to_float, "__index__": to_index, "__format__": format_,
 }
 
