@@ -333,4 +333,4 @@ def test_docs_pytorch_md_lists_every_public_name():
     names = ([f"ma.{n}" for n in ma.__all__] + [f"F.{n}" for n in F.__all__]
              + [f"nn.{n}" for n in nn.__all__] + [f"optim.{n}" for n in optim.__all__])
     missing = [n for n in names if f"`{n}`" not in text]
-    assert not missing, f"add to docs/pytorch.md: {missing}"
+    assert not missing, f"run PYTHONPATH=. python docs/pytorch_names.py (missing: {missing})"
