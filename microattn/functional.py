@@ -43,40 +43,46 @@ def gelu(input, approximate="none"):
 
 # -- dropout -------------------------------------------------------------------
 
-def softmax(input, dim=-1, fused=True):
+def softmax(input, dim=-1, fused=True, dtype=None):
     """exp(x) / sum(exp(x)) along ``dim``.
 
     ``fused=True``: one Softmax node (its backward in ops/fused.py).
     ``fused=False``: composed from primitive ops, exp(x - m) / sum(exp(x - m))
     with m the max along ``dim``, so the graph shows every step. m is detached:
     softmax does not change when every entry shifts by the same amount, so no
-    gradient flows through it.
+    gradient flows through it. ``dtype``, as PyTorch's, casts the input first.
     """
+    if dtype is not None:
+        input = input.to(dtype)
     if fused:
         return Softmax.apply(input, dim)
     exps = (input - input.amax(dim, keepdim=True).detach()).exp()
     return exps / exps.sum(dim, keepdim=True)
 
 
-def log_softmax(input, dim=-1, fused=True):
-    """x - log(sum(exp(x))) along ``dim``; ``fused`` as in :func:`softmax`
+def log_softmax(input, dim=-1, fused=True, dtype=None):
+    """x - log(sum(exp(x))) along ``dim``; ``fused`` and ``dtype`` as in :func:`softmax`
     (composed: (x - m) - log(sum(exp(x - m))), m the detached max)."""
+    if dtype is not None:
+        input = input.to(dtype)
     if fused:
         return LogSoftmax.apply(input, dim)
     shifted = input - input.amax(dim, keepdim=True).detach()
     return shifted - shifted.exp().sum(dim, keepdim=True).log()
 
 
-def dropout(input, p=0.5, training=True):
+def dropout(input, p=0.5, training=True, inplace=False):
     """Inverted dropout: zero each element with probability p, scale the rest by 1/(1 - p).
 
     The identity when not training or when p == 0; p == 1 gives zeros. The
-    mask comes from the generator ``ma.manual_seed`` sets.
+    mask comes from the generator ``ma.manual_seed`` sets. ``inplace=True``
+    multiplies ``input`` by the mask in place (see ops/inplace.py).
     """
     check_probability(p)
     if not training or p == 0:
         return input
-    return Dropout.apply(input, _constant(dropout_mask(input.shape, p, input.dtype)))
+    mask = _constant(dropout_mask(input.shape, p, input.dtype))
+    return input.mul_(mask) if inplace else Dropout.apply(input, mask)
 
 
 # -- layers --------------------------------------------------------------------

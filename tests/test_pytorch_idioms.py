@@ -191,6 +191,12 @@ IDIOMS = {
     "requires_grad_inplace": "t = torch.ones(2); t.requires_grad_(); out = (t.requires_grad, t.is_leaf, t.grad is None)",
     "cross_entropy_item": "out = F.cross_entropy(torch.tensor(M), torch.tensor([0, 1, 2])).item()",
     # modules
+    "relu_inplace_module": "x = torch.tensor(M) - 4; y = nn.ReLU(inplace=True)(x); out = (x, y is x)",
+    "dropout_args": "m = nn.Dropout(p=0.1, inplace=False); m.eval(); out = m(torch.tensor(M))",
+    "layer_factory_kwargs": ("out = (nn.Linear(2, 3, dtype=torch.float64).weight.dtype == torch.float64,\n"
+                             "       nn.Embedding(3, 2, device='cpu').weight.shape,\n"
+                             "       nn.LayerNorm(4, dtype=torch.float64).weight.dtype == torch.float64)"),
+    "softmax_dtype": "out = F.softmax(torch.tensor(M), dim=-1, dtype=torch.float64)",
     "train_eval_flags": "m = nn.Sequential(nn.Dropout(0.5)); m.eval(); a = m.training; m.train(); out = (a, m.training, m[0].training)",
     "named_parameters": "m = nn.Sequential(nn.Linear(2, 3), nn.Linear(3, 1)); out = [(n, tuple(p.shape)) for n, p in m.named_parameters()]",
     "register_buffer_state_dict": ("class M(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
