@@ -67,6 +67,10 @@ def tables():
           "lr_scheduler.")
     table("`microattn.cuda` (`torch.cuda`)", [n for n in dir(ma.cuda) if not n.startswith('_')],
           "cuda.", torch.cuda, "torch.cuda.")
+    data = ["Dataset", "TensorDataset", "Subset", "ConcatDataset", "random_split", "DataLoader",
+            "default_collate"]
+    table("`microattn.utils.data` (`torch.utils.data`)", data, "utils.data.", torch.utils.data,
+          "utils.data.")
     meths = sorted(n for n in dir(ma.Tensor) if not n.startswith('_'))
     print("\n### `Tensor` attributes and methods (each as PyTorch's `Tensor`'s, except `.data`)\n")
     print(", ".join(f"`{m}`" for m in meths) + ".")

@@ -14,6 +14,8 @@ ALIASES = {
     "torch.optim.lr_scheduler": "microattn.optim.lr_scheduler",
     "torch.cuda": "microattn.cuda",
     "torch.autograd": "microattn.autograd",
+    "torch.utils": "microattn.utils",
+    "torch.utils.data": "microattn.utils.data",
 }
 
 

@@ -49,6 +49,7 @@ def test_install_as_torch_resolves_every_module_pytorch_code_imports():
         "from torch.nn import functional as F\n"
         "import torch.nn.functional as F2\n"
         "from torch.optim.lr_scheduler import LambdaLR\n"
+        "from torch.utils.data import DataLoader, TensorDataset\n"
         "assert torch is ma and nn is ma.nn and F is ma.functional and F2 is F\n"
         "assert torch.optim is ma.optim and torch.nn.init is ma.nn.init\n"
         "assert not torch.cuda.is_available()\n"

@@ -175,6 +175,20 @@ IDIOMS = {
     "clip_grad_norm_": "w = torch.ones(4, requires_grad=True); (3 * w).sum().backward(); n = torch.nn.utils.clip_grad_norm_([w], 1.0); out = (n, w.grad)",
     "adamw_signature": "import inspect; out = 'betas' in inspect.signature(torch.optim.AdamW).parameters",
     "cuda_unavailable": "out = torch.cuda.is_available()",
+    # torch.utils.data
+    "tensordataset_dataloader": ("ds = torch.utils.data.TensorDataset(torch.tensor(M), torch.arange(3))\n"
+                                 "out = [(x, y) for x, y in torch.utils.data.DataLoader(ds, batch_size=2)]"),
+    "dataloader_len_drop_last": ("ds = torch.utils.data.TensorDataset(torch.arange(10))\n"
+                                 "out = (len(torch.utils.data.DataLoader(ds, batch_size=3)),\n"
+                                 "       len(torch.utils.data.DataLoader(ds, batch_size=3, drop_last=True)))"),
+    "custom_dataset_numpy_items": ("class D(torch.utils.data.Dataset):\n"
+                                   "    def __len__(self):\n        return 4\n"
+                                   "    def __getitem__(self, i):\n        return np.full(2, float(i)), i\n"
+                                   "out = next(iter(torch.utils.data.DataLoader(D(), batch_size=3)))"),
+    "dataloader_shuffle_covers_all": ("ds = torch.utils.data.TensorDataset(torch.arange(7))\n"
+                                      "seen = torch.cat([b[0] for b in torch.utils.data.DataLoader(ds, batch_size=2, shuffle=True)])\n"
+                                      "out = sorted(seen.tolist())"),
+    "random_split_sizes": "a, b = torch.utils.data.random_split(range(10), [7, 3]); out = (len(a), len(b), sorted(list(a) + list(b)))",
     # python protocols
     "iterate_rows": "out = [row.sum() for row in torch.tensor(M)]",
     "iterate_0d": "out = list(torch.tensor(1.0))",
