@@ -105,6 +105,8 @@ IDIOMS = {
     "cumsum": "out = torch.tensor(M).cumsum(dim=0)",
     "logsumexp": "out = torch.tensor(A).logsumexp(dim=-1)",
     "floordiv_mod": "t = torch.tensor([-7, 7, 5]); out = (t // 2, t % 3)",
+    "floordiv_backward_error": "x = torch.tensor([3.5, -2.0], requires_grad=True); (x // 2).sum().backward(); out = x.grad",
+    "floordiv_requires_grad": "out = (torch.tensor([3.5], requires_grad=True) // 2).requires_grad",
     "bool_ops": "a = torch.tensor([True, False, True]); b = torch.tensor([True, True, False]); out = (~a, a & b, a | b)",
     "all_any": "t = torch.tensor(M) > 2; out = (t.all(), t.any(), t.any(dim=0))",
     "allclose_isclose": "a = torch.ones(3); out = (torch.allclose(a, a + 1e-9), torch.isclose(a, a + 1).tolist())",
@@ -133,6 +135,9 @@ IDIOMS = {
     "fill_zero_copy": "t = torch.ones(3); t.fill_(4); u = torch.zeros(3); u.copy_(t); t.zero_(); out = (t, u)",
     "clamp_masked_fill_": "t = torch.tensor(M); t.clamp_(1, 6); t.masked_fill_(t > 5, 0.0); out = t",
     "iadd_shares": "t = torch.zeros(2); u = t; u += 1; out = t",
+    "augmented_index_assignment_grad": ("w = torch.tensor(M, requires_grad=True); h = w * 2; h[0] += w[1]; h[:, 1] *= 3\n"
+                                        "(h * h).sum().backward(); out = (h, w.grad)"),
+    "augmented_repeated_index": "x = torch.zeros(3); x[[0, 0]] += 1; out = x",
     "inplace_leaf_error": "w = torch.ones(2, requires_grad=True); w.add_(1); out = w",
     "version_error": "w = torch.tensor([1.0, 2.0], requires_grad=True); y = w * 3; z = (y * y).sum(); y.detach()[0] = 100; z.backward(); out = w.grad",
     "inplace_on_nonleaf_grad": "x = torch.tensor([1.0, 2.0], requires_grad=True); h = x * 2; h += x; h.sum().backward(); out = x.grad",

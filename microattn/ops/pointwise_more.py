@@ -247,9 +247,24 @@ def _data(v):
     return v.data if isinstance(v, Tensor) else v
 
 
+class FloorDivide(Function):
+    """z = floor(a / b). Its gradient is 0 almost everywhere and undefined at the
+    steps; PyTorch has no derivative for it, and neither has this: backward
+    through it raises, rather than passing a silent 0."""
+
+    promote = (0, 1)
+
+    def forward(ctx, a, b):
+        return np.asarray(np.floor_divide(a, b))
+
+    def backward(ctx, g):
+        raise RuntimeError("the derivative for floor_divide (//) is not implemented, as in "
+                           "PyTorch: detach() its operands, or use torch.div(a, b) and floor()")
+
+
 def floor_divide(a, b):
-    """a // b rounded toward -inf (no gradient: it is flat almost everywhere)."""
-    return Tensor._make(np.asarray(np.floor_divide(_data(a), _data(b))), None)
+    """a // b rounded toward -inf."""
+    return FloorDivide.apply(a, b)
 
 
 def _logical(ufunc, name):
