@@ -2,6 +2,8 @@
 ``python -m microattn.as_torch``. The yardstick is tests/pytorch_files/tiny_gpt.py,
 a small GPT written for PyTorch, trained under both from the same weights."""
 import json
+import os
+import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -9,22 +11,36 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytest.importorskip("torch")
+torch = pytest.importorskip("torch")
 
 FILES = Path(__file__).parent / "pytorch_files"
 SCRIPT = FILES / "train_tiny_gpt.py"
 
 
 def _run(args, cwd=None):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
     result = subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=cwd,
-                            timeout=300)
+                            timeout=300, env=env)
     assert result.returncode == 0, result.stderr
     return result
 
 
-def test_tiny_gpt_trains_and_samples_the_same_under_torch_and_microattn(tmp_path):
+def _run_here(script, args, monkeypatch):
+    """Run ``script`` as __main__ in this process (PyTorch is imported here already)."""
+    monkeypatch.setattr(sys, "argv", [str(script), *args])
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    rng_state = torch.random.get_rng_state()  # the script seeds PyTorch's generator
+    try:
+        runpy.run_path(str(script), run_name="__main__")
+    finally:
+        torch.random.set_rng_state(rng_state)
+        sys.modules.pop("tiny_gpt", None)
+
+
+def test_tiny_gpt_trains_and_samples_the_same_under_torch_and_microattn(tmp_path, monkeypatch):
     weights = tmp_path / "init.npz"
-    _run([str(SCRIPT), "--save-init", str(weights), "--report", str(tmp_path / "torch.json")])
+    _run_here(SCRIPT, ["--save-init", str(weights), "--report", str(tmp_path / "torch.json")],
+              monkeypatch)
     result = _run(["-m", "microattn.as_torch", str(SCRIPT), "--load-init", str(weights),
                    "--report", str(tmp_path / "ma.json")])
     assert "RuntimeWarning" not in result.stderr
@@ -60,7 +76,9 @@ def test_install_as_torch_resolves_every_module_pytorch_code_imports():
 
 
 def test_install_as_torch_refuses_after_the_real_torch_was_imported():
-    code = ("import torch\nimport microattn as ma\n"
+    # a stand-in for the real torch, already imported: the refusal looks only at the name
+    code = ("import sys, types\nsys.modules['torch'] = types.ModuleType('torch')\n"
+            "import microattn as ma\n"
             "try:\n    ma.install_as_torch()\nexcept RuntimeError as e:\n    print('refused')\n")
     assert _run(["-c", code]).stdout.strip() == "refused"
 
