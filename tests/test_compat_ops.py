@@ -53,6 +53,11 @@ UNARY = {
     "atan": (ma.atan, torch.atan, normal, 0),
     "sign": (ma.sign, torch.sign, away_from_zero, 0),
     "floor": (ma.floor, torch.floor, away_from_zero, 0),
+    "ceil": (ma.ceil, torch.ceil, away_from_zero, 0),
+    "trunc": (ma.trunc, torch.trunc, away_from_zero, 0),
+    "t": (lambda x: x.t(), lambda x: x.t(), normal, 0),
+    "narrow": (lambda x: x.narrow(0, 0, 1), lambda x: x.narrow(0, 0, 1), normal, 1),
+    "movedim": (lambda x: x.movedim(0, -1), lambda x: x.movedim(0, -1), normal, 1),
     "clamp": (lambda x: x.clamp(-1.0, 1.0), lambda x: x.clamp(-1.0, 1.0), away_from_zero, 0),
     "clip_min": (lambda x: x.clip(min=0.5), lambda x: x.clip(min=0.5), away_from_zero, 0),
     "silu": (MF.silu, TF.silu, normal, 0),
@@ -149,7 +154,8 @@ def shaped(draw, min_dims, max_dims=3, min_side=1):
 @given(data=st.data(), seed=seeds)
 def test_unary_gradcheck_and_torch(name, data, seed):
     fn, torch_fn, sample, min_dims = UNARY[name]
-    shape = data.draw(shaped(min_dims, min_side=MIN_SIDE.get(name, 1)))
+    shape = data.draw(shaped(min_dims, 2 if name == "t" else 3,
+                             min_side=MIN_SIDE.get(name, 1)))
     x = sample(np.random.default_rng(seed), shape)
     assert ma.gradcheck(fn, [leaf(x)])
     torch_parity(fn, torch_fn, [x], rtol=1e-9, atol=1e-10)
