@@ -312,7 +312,9 @@ def test_repr_matches_pytorch():
                  lambda lib: lib.tensor([1, 2]), lambda lib: lib.tensor([True, False]),
                  lambda lib: lib.tensor([float("inf"), float("nan"), 1.5]),
                  lambda lib: lib.tensor([1.0], requires_grad=True) * 2,
-                 lambda lib: lib.zeros(0)):
+                 lambda lib: lib.zeros(0), lambda lib: lib.arange(2000),
+                 lambda lib: lib.arange(3000.0).reshape(3, 1000),
+                 lambda lib: lib.arange(3000.0).reshape(1000, 3)):
         assert repr(make(ma)) == repr(make(torch))
 
 

@@ -44,7 +44,8 @@ def format_values(data):
     if data.dtype == np.bool_ and data.size:
         width = 5 if not data.all() else 4
         kwargs["formatter"] = {"bool": lambda v: str(v).rjust(width)}
-    return np.array2string(data, **kwargs)
+    # PyTorch sets the summary's "..." one space further from the numbers before it
+    return np.array2string(data, **kwargs).replace(", ..., ", ",  ..., ")
 
 
 def tensor_repr(data, default_dtype, grad_fn, requires_grad):

@@ -47,7 +47,8 @@ log2 = _unary("Log2", np.log2, lambda x, z, g: g / (x * np.log(2)),
               "z = log2 x.   dL/dx = g / (x ln 2)")
 log10 = _unary("Log10", np.log10, lambda x, z, g: g / (x * np.log(10)),
                "z = log10 x.   dL/dx = g / (x ln 10)")
-log1p = _unary("Log1p", np.log1p, lambda x, z, g: g / (1 + x), "z = log(1 + x).   dL/dx = g / (1 + x)")
+log1p = _unary("Log1p", np.log1p, lambda x, z, g: g / (1 + x),
+               "z = log(1 + x).   dL/dx = g / (1 + x)")
 exp2 = _unary("Exp2", np.exp2, lambda x, z, g: g * z * np.log(2), "z = 2^x.   dL/dx = g z ln 2")
 expm1 = _unary("Expm1", np.expm1, lambda x, z, g: g * (z + 1), "z = e^x - 1.   dL/dx = g (z + 1)")
 sinh = _unary("Sinh", np.sinh, lambda x, z, g: g * np.cosh(x), "z = sinh x.   dL/dx = g cosh x")
