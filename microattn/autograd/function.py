@@ -57,7 +57,8 @@ class Function:
         Their version counters are noted too: backward refuses to run on an
         array that an in-place op has written since (see autograd/version.py)."""
         self.saved_tensors = arrays
-        self._saved_versions = version.snapshot(arrays)
+        if any(self._parents):  # only a node in a graph will run backward
+            self._saved_versions = version.snapshot(arrays)
 
     def name(self):
         """Readable node name, e.g. ``SoftmaxBackward``."""
