@@ -14,7 +14,8 @@ import numpy as np
 
 from .autograd import Tensor
 from .autograd.tensor import unwrap
-from .ops import relu, sigmoid, tanh
+from .ops import sigmoid, tanh
+from .ops.elementwise import ReLU
 from .ops.dropout import Dropout, check_probability, dropout_mask
 from .ops.fused import (GELU, REDUCTIONS, CrossEntropy, Embedding, LayerNorm, Linear,
                         LogSoftmax, ScaledDotProductAttention, Softmax, counted_targets)
@@ -33,6 +34,11 @@ def _constant(array):
 def _check_reduction(reduction):
     if reduction not in REDUCTIONS:
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+
+
+def relu(input, inplace=False):
+    """max(x, 0); ``inplace=True`` overwrites ``input`` (``input.relu_()``), as PyTorch."""
+    return input.relu_() if inplace else ReLU.apply(input)
 
 
 def gelu(input, approximate="none"):

@@ -6,7 +6,9 @@ import numpy as np
 
 from .autograd import Function, Tensor
 from .autograd.tensor import unwrap
-from .ops.pointwise_more import clamp, elu, leaky_relu, silu, softplus
+from .ops import pointwise_more as pw
+from .ops.inplace import write
+from .ops.pointwise_more import clamp, softplus
 from .ops.fused import REDUCTIONS
 
 __all__ = ["pad", "one_hot", "silu", "leaky_relu", "elu", "softplus", "logsigmoid",
@@ -61,6 +63,25 @@ def one_hot(tensor, num_classes=-1):
     if indices.size and (indices.min() < 0 or indices.max() >= num_classes):
         raise RuntimeError(f"one_hot: class values must be in [0, {num_classes})")
     return Tensor._make((indices[..., None] == np.arange(num_classes)).astype(np.int64), None)
+
+
+def silu(input, inplace=False):
+    """x sigmoid(x); ``inplace=True`` overwrites ``input``."""
+    return write(input, "silu_", pw.silu) if inplace else pw.silu(input)
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    """x where x > 0, else negative_slope x; ``inplace=True`` overwrites ``input``."""
+    if inplace:
+        return write(input, "leaky_relu_", lambda x: pw.leaky_relu(x, negative_slope))
+    return pw.leaky_relu(input, negative_slope)
+
+
+def elu(input, alpha=1.0, inplace=False):
+    """x where x > 0, else alpha (e^x - 1); ``inplace=True`` overwrites ``input``."""
+    if inplace:
+        return write(input, "elu_", lambda x: pw.elu(x, alpha))
+    return pw.elu(input, alpha)
 
 
 def logsigmoid(input):

@@ -180,6 +180,37 @@ IDIOMS = {
     "clip_grad_norm_": "w = torch.ones(4, requires_grad=True); (3 * w).sum().backward(); n = torch.nn.utils.clip_grad_norm_([w], 1.0); out = (n, w.grad)",
     "adamw_signature": "import inspect; out = 'betas' in inspect.signature(torch.optim.AdamW).parameters",
     "cuda_unavailable": "out = torch.cuda.is_available()",
+    # d2l, minGPT and the Annotated Transformer
+    "d2l_synthetic_data": ("torch.manual_seed(0); X = torch.normal(0, 1, (5, 2)); w = torch.tensor([2, -3.4])\n"
+                           "y = torch.matmul(X, w) + 4.2; y += torch.normal(0, 0.01, y.shape)\n"
+                           "out = (X.shape, y.reshape((-1, 1)).shape, y.dtype == torch.float32)"),
+    "d2l_params": "w = torch.normal(0, 0.01, size=(2, 1), requires_grad=True); b = torch.zeros(1, requires_grad=True); out = (w.shape, w.requires_grad, b)",
+    "d2l_sgd_batch": ("w = torch.tensor([[1.0], [2.0]], requires_grad=True); X = torch.tensor(M[:, :2])\n"
+                      "l = ((X @ w - 1) ** 2 / 2).sum(); l.backward()\n"
+                      "with torch.no_grad():\n    for p in [w]:\n        p -= 0.1 * p.grad / 3\n        p.grad.zero_()\n"
+                      "out = (w, w.grad)"),
+    "d2l_cross_entropy_by_range": "y_hat = torch.tensor([[0.1, 0.3, 0.6], [0.3, 0.2, 0.5]]); y = torch.tensor([0, 2]); out = -torch.log(y_hat[range(len(y_hat)), y])",
+    "d2l_accuracy": ("y_hat = torch.tensor([[0.1, 0.3, 0.6], [0.3, 0.2, 0.5]]); y = torch.tensor([0, 2])\n"
+                     "cmp = y_hat.argmax(axis=1).type(y.dtype) == y; out = float(cmp.type(y.dtype).sum())"),
+    "d2l_softmax_by_hand": "X = torch.tensor(M); X_exp = torch.exp(X); out = X_exp / X_exp.sum(1, keepdim=True)",
+    "annotated_subsequent_mask": "m = torch.triu(torch.ones((1, 3, 3)), diagonal=1).type(torch.uint8); out = m == 0",
+    "annotated_from_numpy_mask": "m = np.triu(np.ones((1, 3, 3)), k=1).astype('uint8'); out = torch.from_numpy(m) == 0",
+    "annotated_positional_encoding": ("import math\npe = torch.zeros(6, 4); position = torch.arange(0, 6).unsqueeze(1)\n"
+                                      "div_term = torch.exp(torch.arange(0, 4, 2) * -(math.log(10000.0) / 4))\n"
+                                      "pe[:, 0::2] = torch.sin(position * div_term); pe[:, 1::2] = torch.cos(position * div_term)\n"
+                                      "out = pe.unsqueeze(0)[:, :3].requires_grad_(False)"),
+    "annotated_layernorm": ("x = torch.tensor(A); mean = x.mean(-1, keepdim=True); std = x.std(-1, keepdim=True)\n"
+                            "out = torch.ones(4) * (x - mean) / (std + 1e-6) + torch.zeros(4)"),
+    "annotated_attention_scores": ("import math\nq = torch.tensor(A); mask = torch.ones(2, 1, 3)\n"
+                                   "scores = torch.matmul(q, q.transpose(-2, -1)) / math.sqrt(q.size(-1))\n"
+                                   "scores = scores.masked_fill(mask == 0, -1e9); out = scores.softmax(dim=-1)"),
+    "annotated_greedy_step": ("prob = torch.tensor([[0.1, 0.7, 0.2]]); _, next_word = torch.max(prob, dim=1)\n"
+                              "next_word = next_word.data[0]; src = torch.tensor([[1, 2]])\n"
+                              "ys = torch.zeros(1, 1).fill_(0).type_as(src.data)\n"
+                              "out = torch.cat([ys, torch.zeros(1, 1).type_as(src.data).fill_(next_word)], dim=1)"),
+    "mingpt_topk_clone": ("logits = torch.tensor(M); v, ix = torch.topk(logits, 2); out = logits.clone()\n"
+                          "out[out < v[:, [-1]]] = -float('Inf')"),
+    "deepcopy_clones": "import copy\nl = nn.Linear(2, 2); m = nn.ModuleList([copy.deepcopy(l) for _ in range(2)]); out = (m[0].weight is not m[1].weight, torch.equal(m[0].weight, m[1].weight))",
     # torch.utils.data
     "tensordataset_dataloader": ("ds = torch.utils.data.TensorDataset(torch.tensor(M), torch.arange(3))\n"
                                  "out = [(x, y) for x, y in torch.utils.data.DataLoader(ds, batch_size=2)]"),
@@ -210,6 +241,11 @@ IDIOMS = {
     "requires_grad_inplace": "t = torch.ones(2); t.requires_grad_(); out = (t.requires_grad, t.is_leaf, t.grad is None)",
     "cross_entropy_item": "out = F.cross_entropy(torch.tensor(M), torch.tensor([0, 1, 2])).item()",
     # modules
+    "F_relu_inplace": "x = torch.tensor(M) - 4; y = F.relu(x, inplace=True); out = (x, y is x)",
+    "leaky_relu_inplace_module": "x = torch.tensor(M) - 4; m = nn.LeakyReLU(0.2, inplace=True); y = m(x); out = (x, repr(m))",
+    "module_reprs": "out = [repr(m) for m in (nn.LeakyReLU(0.2), nn.Linear(2, 3), nn.Dropout(0.1), nn.ReLU(), nn.Tanh(), nn.GELU())]",
+    "data_numpy": "out = torch.ones(2).data.numpy()",
+    "grad_data_zero_": "w = torch.ones(2, requires_grad=True); w.sum().backward(); w.grad.data.zero_(); out = w.grad",
     "relu_inplace_module": "x = torch.tensor(M) - 4; y = nn.ReLU(inplace=True)(x); out = (x, y is x)",
     "dropout_args": "m = nn.Dropout(p=0.1, inplace=False); m.eval(); out = m(torch.tensor(M))",
     "layer_factory_kwargs": ("out = (nn.Linear(2, 3, dtype=torch.float64).weight.dtype == torch.float64,\n"
@@ -243,6 +279,10 @@ IDIOMS = {
 # Idioms where microattn knowingly differs; each must still fail (strict xfail),
 # so fixing one shows up. (Kept empty when everything behaves the same.)
 KNOWN_DIFFERENCES = {
+    "data_numpy": "`.data` is the ndarray itself (microattn's one deliberate difference): "
+                  "use t.detach().numpy() or t.data",
+    "grad_data_zero_": "`.grad.data` is an ndarray, so it has no zero_(): use p.grad.zero_() "
+                       "or p.grad.data[...] = 0",
     "cuda_tensor_error": "PyTorch without CUDA raises AssertionError/RuntimeError depending on the "
                          "build; microattn raises RuntimeError",
 }

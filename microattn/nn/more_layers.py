@@ -40,7 +40,7 @@ def _module(name, fn, doc, **defaults):
     def __init__(self, *args, **kwargs):
         Module.__init__(self)
         options = dict(zip(defaults, args))
-        options.update({k: v for k, v in kwargs.items() if k != "inplace"})
+        options.update(kwargs)
         unknown = set(options) - set(defaults)
         if unknown:
             raise TypeError(f"{name}() got unexpected arguments {sorted(unknown)}")
@@ -52,7 +52,8 @@ def _module(name, fn, doc, **defaults):
         return fn(input, **self.options)
 
     def extra_repr(self):
-        return ", ".join(f"{k}={v}" for k, v in self.options.items())
+        return ", ".join(f"{k}={v}" for k, v in self.options.items()
+                         if not (k == "inplace" and not v))
 
     return type(name, (Module,), {"__init__": __init__, "forward": forward,
                                   "extra_repr": extra_repr, "__doc__": doc,
@@ -64,10 +65,10 @@ LogSoftmax = _module("LogSoftmax", lambda x, dim: F.log_softmax(x, dim),
                      "log_softmax along dim.", dim=None)
 Tanh = _module("Tanh", lambda x: x.tanh(), "y = tanh x.")
 Sigmoid = _module("Sigmoid", lambda x: x.sigmoid(), "y = 1 / (1 + e^-x).")
-SiLU = _module("SiLU", F.silu, "y = x sigmoid(x).")
+SiLU = _module("SiLU", F.silu, "y = x sigmoid(x).", inplace=False)
 LeakyReLU = _module("LeakyReLU", F.leaky_relu, "y = x if x > 0 else slope x.",
-                    negative_slope=0.01)
-ELU = _module("ELU", F.elu, "y = x if x > 0 else alpha (e^x - 1).", alpha=1.0)
+                    negative_slope=0.01, inplace=False)
+ELU = _module("ELU", F.elu, "y = x if x > 0 else alpha (e^x - 1).", alpha=1.0, inplace=False)
 Softplus = _module("Softplus", F.softplus, "y = log(1 + e^(beta x)) / beta.", beta=1.0,
                    threshold=20.0)
 
