@@ -22,14 +22,7 @@ complex64 = cfloat = np.dtype(np.complex64)
 complex128 = cdouble = np.dtype(np.complex128)
 
 # The names that would shadow Python's builtins in a module's namespace
-# (ma.float, ma.int, ma.bool) are added by microattn/__init__.py.
-DTYPE_NAMES = {
-    "float16": float16, "half": half, "float32": float32, "float": float32,
-    "float64": float64, "double": double, "uint8": uint8, "int8": int8, "int16": int16,
-    "short": short, "int32": int32, "int": int32, "int64": int64, "long": long,
-    "bool": bool_, "complex64": complex64, "cfloat": cfloat, "complex128": complex128,
-    "cdouble": cdouble,
-}
+# (ma.float, ma.int, ma.bool) are set by microattn/torch_names.py.
 
 _KNOWN_DEVICES = ("cpu", "cuda", "mps", "xpu", "meta")
 
@@ -87,11 +80,10 @@ def check_device(where, op="to"):
 
 
 def as_dtype(dtype):
-    """A numpy dtype from a dtype object, a numpy type, a name or None (None stays None)."""
+    """A numpy dtype from a dtype object, a numpy type, a numpy name ("int64") or
+    None (None stays None)."""
     if dtype is None:
         return None
-    if isinstance(dtype, str) and dtype in DTYPE_NAMES:
-        return DTYPE_NAMES[dtype]
     try:
         return np.dtype(dtype)
     except TypeError:

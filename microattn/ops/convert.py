@@ -10,7 +10,7 @@ import builtins
 import numpy as np
 
 from ..autograd import Function, Tensor
-from ..autograd.dtypes import CPU, DTYPE_NAMES, as_dtype, check_device, device
+from ..autograd.dtypes import CPU, as_dtype, check_device, device
 from . import elementwise as ew
 
 
@@ -50,8 +50,7 @@ def parse_to(args, kwargs):
     for arg in args:
         if isinstance(arg, Tensor):
             dtype = arg.dtype
-        elif isinstance(arg, (str, device, int)) and not (
-                isinstance(arg, str) and arg in DTYPE_NAMES):
+        elif isinstance(arg, (str, device, int)) and not isinstance(arg, builtins.bool):
             where = arg
         elif isinstance(arg, builtins.bool):  # non_blocking / copy given by position
             continue
