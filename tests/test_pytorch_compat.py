@@ -336,3 +336,21 @@ def test_docs_pytorch_md_lists_every_public_name():
              + [f"nn.{n}" for n in nn.__all__] + [f"optim.{n}" for n in optim.__all__])
     missing = [n for n in names if f"`{n}`" not in text]
     assert not missing, f"run PYTHONPATH=. python docs/pytorch_names.py (missing: {missing})"
+
+
+def test_writes_through_views_reach_the_base_or_raise_clearly():
+    x = ma.ones(3)
+    x[0].add_(1)  # outside a graph a view writes into its base, as in PyTorch
+    x[1:].mul_(3)
+    np.testing.assert_array_equal(x.data, [2.0, 3.0, 3.0])
+    leaf_ = ma.ones(2, requires_grad=True)
+    for write in (lambda: leaf_[0].add_(1), lambda: leaf_.__setitem__(0, 5.0)):
+        with pytest.raises(RuntimeError, match="leaf Variable"):
+            write()
+    assert leaf_.data.tolist() == [1.0, 1.0]  # refused before anything was written
+    h = leaf_ * 2
+    with pytest.raises(RuntimeError, match="view .* of a tensor that is part of a graph"):
+        h[0].mul_(3)
+    h[0] *= 3  # through the base: recorded
+    h.sum().backward()
+    np.testing.assert_array_equal(np.asarray(leaf_.grad), [6.0, 2.0])

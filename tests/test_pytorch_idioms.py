@@ -138,6 +138,11 @@ IDIOMS = {
     "augmented_index_assignment_grad": ("w = torch.tensor(M, requires_grad=True); h = w * 2; h[0] += w[1]; h[:, 1] *= 3\n"
                                         "(h * h).sum().backward(); out = (h, w.grad)"),
     "augmented_repeated_index": "x = torch.zeros(3); x[[0, 0]] += 1; out = x",
+    "view_of_leaf_inplace_error": "x = torch.ones(2, requires_grad=True); x[0].add_(1); out = x",
+    "augmented_view_of_leaf_error": "x = torch.ones(2, requires_grad=True); x[0] += 1; out = x",
+    "inplace_through_views_writes_base": "x = torch.ones(3); x[0].add_(1); x[1:].mul_(3); x.view(3)[2] = 7; out = x",
+    "inplace_method_on_view_of_graph_tensor": ("x = torch.ones(2, requires_grad=True); w = torch.ones(2, requires_grad=True)\n"
+                                               "h = x * 2; h[0].mul_(w[0]); h.sum().backward(); out = (x.grad, w.grad)"),
     "inplace_leaf_error": "w = torch.ones(2, requires_grad=True); w.add_(1); out = w",
     "version_error": "w = torch.tensor([1.0, 2.0], requires_grad=True); y = w * 3; z = (y * y).sum(); y.detach()[0] = 100; z.backward(); out = w.grad",
     "inplace_on_nonleaf_grad": "x = torch.tensor([1.0, 2.0], requires_grad=True); h = x * 2; h += x; h.sum().backward(); out = x.grad",
@@ -279,6 +284,9 @@ IDIOMS = {
 # Idioms where microattn knowingly differs; each must still fail (strict xfail),
 # so fixing one shows up. (Kept empty when everything behaves the same.)
 KNOWN_DIFFERENCES = {
+    "inplace_method_on_view_of_graph_tensor":
+        "PyTorch rewrites the base tensor's graph after a write through a view; microattn "
+        "refuses such a write with a clear RuntimeError (write through the base instead)",
     "data_numpy": "`.data` is the ndarray itself (microattn's one deliberate difference): "
                   "use t.detach().numpy() or t.data",
     "grad_data_zero_": "`.grad.data` is an ndarray, so it has no zero_(): use p.grad.zero_() "

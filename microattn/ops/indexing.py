@@ -37,7 +37,11 @@ def index_steps(index):
     meaning; all but the last are basic (so each step is a view of the one before)."""
     parts = tuple(_part(p) for p in (index if isinstance(index, tuple) else (index,)))
     arrays = [p for p in parts if isinstance(p, np.ndarray)]
-    if not arrays or not any(_is_int(p) for p in parts):
+    if not arrays:
+        # A trailing ... keeps a basic index a view even when it picks one element
+        # (numpy would return a copied scalar), so t[0] shares t's memory, as in PyTorch.
+        return (parts if Ellipsis in parts else parts + (Ellipsis,),)
+    if not any(_is_int(p) for p in parts):
         return (parts if isinstance(index, tuple) else parts[0],)
     select, rest = [], []
     for p in parts:

@@ -20,10 +20,12 @@ import numpy as np
 
 from ..autograd import Function, Tensor, no_grad
 from ..autograd import random
+from ..autograd.engine import AccumulateGrad
 from ..autograd.grad_mode import state
 from ..autograd.version import bump
 from . import elementwise as ew
 from .indexing import IndexPut, index_steps, view_at
+from .shape import Expand, Index, Permute, Reshape, Transpose
 
 
 def _requires_grad(value):
@@ -54,14 +56,52 @@ def _store(tensor, result, op):
     bump(tensor.data, op)
 
 
-def write(tensor, op, compute, *args):
-    """``tensor`` <- ``compute(tensor, *args)``, in place; returns ``tensor``."""
+_VIEW_OPS = (Reshape, Transpose, Permute, Expand)
+
+
+def _graph_view_parent(tensor):
+    """The graph node of the tensor whose memory ``tensor`` is a view of (made by
+    reshape, view, transpose, permute, expand or basic indexing), or None."""
+    node = tensor.grad_fn
+    if tensor.data.base is None or node is None or node._released:
+        return None
+    if isinstance(node, Index):
+        parts = node.index if isinstance(node.index, tuple) else (node.index,)
+        if any(isinstance(p, np.ndarray) for p in parts):  # advanced indexing copies
+            return None
+    elif not isinstance(node, _VIEW_OPS):
+        return None
+    return node._parents[0]
+
+
+def _check_view(tensor, op, augmented):
+    """Refuse, as a clear error, the writes through a view whose effect on the base
+    tensor the graph could not record. ``x[i] += v`` is allowed: Python follows the
+    write into the view ``x[i]`` with ``x[i] = ...``, which records it on x."""
+    parent = _graph_view_parent(tensor)
+    if parent is None:
+        return
+    if isinstance(parent, AccumulateGrad):
+        raise RuntimeError(f"{op}: a view of a leaf Variable that requires grad is being used "
+                           "in an in-place operation")
+    if not augmented:
+        raise RuntimeError(
+            f"{op}: in-place write into a view (from indexing, view, transpose, ...) of a "
+            "tensor that is part of a graph: the base tensor would change without its graph "
+            "knowing. Write through the base instead (h[i] = ..., h[i] += ...), or clone() "
+            "the view first")
+
+
+def write(tensor, op, compute, *args, augmented=False):
+    """``tensor`` <- ``compute(tensor, *args)``, in place; returns ``tensor``.
+    ``augmented``: called by an augmented operator (``+=``), see _check_view."""
     _check_leaf(tensor, op)
     if not (state.grad_enabled and (tensor._requires_grad or any(map(_requires_grad, args)))):
         with no_grad():
             result = compute(tensor, *args)
         _store(tensor, result, op)
         return tensor
+    _check_view(tensor, op, augmented)
     # The op reads a private copy of the old values, joined to the graph where the
     # tensor was; an operand that is the tensor itself reads that copy too.
     old = Tensor._make(tensor.data.copy(), tensor.grad_fn)
@@ -170,6 +210,14 @@ def setitem(self, index, value):
     write(self, "__setitem__", lambda x, v: IndexPut.apply(x, v, steps), value)
 
 
+def _augmented(name, fn):
+    """``t += o`` and its kin: the in-place op, marked as an augmented assignment."""
+    def operator(self, other):
+        return write(self, name, fn, other, augmented=True)
+    operator.__name__ = name
+    return operator
+
+
 INPLACE_METHODS = {
     "add_": add_, "sub_": sub_, "mul_": mul_, "div_": div_, "pow_": pow_,
     "fill_": fill_, "zero_": zero_, "copy_": copy_, "masked_fill_": masked_fill_,
@@ -180,6 +228,9 @@ INPLACE_METHODS = {
     "sigmoid_": _unary_("sigmoid_", ew.Sigmoid.apply),
     "relu_": _unary_("relu_", ew.ReLU.apply),
     "__setitem__": setitem,
-    "__iadd__": add_, "__isub__": sub_, "__imul__": mul_, "__itruediv__": div_,
-    "__ipow__": pow_,
+    "__iadd__": _augmented("__iadd__", ew.Add.apply),
+    "__isub__": _augmented("__isub__", ew.Sub.apply),
+    "__imul__": _augmented("__imul__", ew.Mul.apply),
+    "__itruediv__": _augmented("__itruediv__", ew.Div.apply),
+    "__ipow__": _augmented("__ipow__", ew.Pow.apply),
 }
