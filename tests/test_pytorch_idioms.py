@@ -46,6 +46,8 @@ IDIOMS = {
     "long_cast": "out = torch.tensor([1.7, -2.2]).long()",
     "int_bool_half": "t = torch.tensor([0.0, 1.5]); out = (t.int(), t.bool(), t.half().dtype == torch.float16)",
     "to_dtype": "out = torch.tensor([1, 2]).to(torch.float64)",
+    "type_names": "out = [torch.ones(1, dtype=d).type() for d in (torch.float32, torch.float64, torch.long, torch.int32, torch.uint8, torch.bool)]",
+    "type_by_name": "out = torch.ones(2).type('torch.LongTensor')",
     "to_cpu_same": "t = torch.ones(2); out = t.to('cpu') is t",
     "type_as": "out = torch.tensor([1, 2]).type_as(torch.ones(1))",
     "device_type": "out = torch.ones(1).device.type",

@@ -68,11 +68,19 @@ def to(x, *args, **kwargs):
     return clone(out) if copy and out is x else out
 
 
+# PyTorch's legacy type names, which ``t.type()`` returns and ``t.type(name)`` takes
+_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+               "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor",
+               "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor"}
+_TYPE_DTYPES = {f"torch.{name}": np.dtype(dtype) for dtype, name in _TYPE_NAMES.items()}
+
+
 def type_(x, dtype=None):
-    """The dtype's name with no argument; else x cast to ``dtype``, as PyTorch."""
+    """``t.type()``: PyTorch's name for the tensor type ('torch.FloatTensor');
+    ``t.type(dtype)`` (a dtype or such a name): t cast to it."""
     if dtype is None:
-        return f"microattn.{x.dtype.name}"
-    return cast(x, dtype)
+        return f"torch.{_TYPE_NAMES.get(x.dtype.name, x.dtype.name)}"
+    return cast(x, _TYPE_DTYPES.get(dtype, dtype) if isinstance(dtype, str) else dtype)
 
 
 def type_as(x, other):
