@@ -12,7 +12,7 @@ import builtins
 
 import numpy as np
 
-from .autograd import Tensor, no_grad, enable_grad
+from .autograd import Generator, Tensor, no_grad, enable_grad  # noqa: F401 (Generator)
 from .autograd import creation, dtypes
 from .autograd.dtypes import device
 from .autograd.grad_mode import state

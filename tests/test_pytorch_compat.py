@@ -354,3 +354,25 @@ def test_writes_through_views_reach_the_base_or_raise_clearly():
     h[0] *= 3  # through the base: recorded
     h.sum().backward()
     np.testing.assert_array_equal(np.asarray(leaf_.grad), [6.0, 2.0])
+
+
+def test_a_generator_is_a_stream_of_its_own():
+    draws = [lambda g: ma.randn(3, generator=g), lambda g: ma.rand(2, generator=g),
+             lambda g: ma.randint(0, 9, (4,), generator=g), lambda g: ma.randperm(5, generator=g),
+             lambda g: ma.multinomial(ma.tensor([0.3, 0.7]), 3, True, generator=g),
+             lambda g: ma.empty(3).normal_(generator=g), lambda g: ma.empty(2).uniform_(generator=g),
+             lambda g: nn.init.normal_(ma.empty(2), generator=g)]
+    first = [draw(ma.Generator().manual_seed(7)).data for draw in draws]
+    ma.manual_seed(0)
+    ma.randn(5)  # the global stream moves on; the generator's does not care
+    for draw, expected in zip(draws, first):
+        np.testing.assert_array_equal(draw(ma.Generator().manual_seed(7)).data, expected)
+    from microattn.utils.data import DataLoader, TensorDataset, random_split
+    split = [list(s) for s in random_split(range(6), [3, 3], generator=ma.Generator().manual_seed(1))]
+    assert split == [list(s) for s in random_split(range(6), [3, 3],
+                                                    generator=ma.Generator().manual_seed(1))]
+    loader = DataLoader(TensorDataset(ma.arange(6)), batch_size=6, shuffle=True,
+                        generator=ma.Generator().manual_seed(2))
+    again = DataLoader(TensorDataset(ma.arange(6)), batch_size=6, shuffle=True,
+                       generator=ma.Generator().manual_seed(2))
+    assert next(iter(loader))[0].tolist() == next(iter(again))[0].tolist()

@@ -231,6 +231,8 @@ IDIOMS = {
     "dataloader_shuffle_covers_all": ("ds = torch.utils.data.TensorDataset(torch.arange(7))\n"
                                       "seen = torch.cat([b[0] for b in torch.utils.data.DataLoader(ds, batch_size=2, shuffle=True)])\n"
                                       "out = sorted(seen.tolist())"),
+    "random_split_generator": ("g = torch.Generator().manual_seed(42)\n"
+                               "a, b = torch.utils.data.random_split(range(10), [0.8, 0.2], generator=g); out = (len(a), len(b))"),
     "random_split_sizes": "a, b = torch.utils.data.random_split(range(10), [7, 3]); out = (len(a), len(b), sorted(list(a) + list(b)))",
     # python protocols
     "iterate_rows": "out = [row.sum() for row in torch.tensor(M)]",

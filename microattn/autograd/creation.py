@@ -44,25 +44,26 @@ def empty_like(t, dtype=None, requires_grad=False, device=None):
     return _leaf(np.zeros(t.shape, dtype=_like(t, dtype)), requires_grad, device)
 
 
-def rand_like(t, dtype=None, requires_grad=False, device=None):
-    array = random.generator().random(t.shape).astype(_like(t, dtype), copy=False)
+def rand_like(t, dtype=None, requires_grad=False, device=None, generator=None):
+    array = random.generator(generator).random(t.shape).astype(_like(t, dtype), copy=False)
     return _leaf(array, requires_grad, device)
 
 
-def randn_like(t, dtype=None, requires_grad=False, device=None):
-    array = random.generator().standard_normal(t.shape).astype(_like(t, dtype), copy=False)
+def randn_like(t, dtype=None, requires_grad=False, device=None, generator=None):
+    array = random.generator(generator).standard_normal(t.shape).astype(_like(t, dtype), copy=False)
     return _leaf(array, requires_grad, device)
 
 
-def randint_like(t, low, high=None, dtype=None, requires_grad=False, device=None):
+def randint_like(t, low, high=None, dtype=None, requires_grad=False, device=None,
+                 generator=None):
     if high is None:
         low, high = 0, low
-    array = random.generator().integers(low, high, size=t.shape).astype(_like(t, dtype))
+    array = random.generator(generator).integers(low, high, size=t.shape).astype(_like(t, dtype))
     return _leaf(array, requires_grad, device)
 
 
-def randperm(n, dtype=np.int64, requires_grad=False, device=None):
-    return _leaf(random.generator().permutation(n).astype(as_dtype(dtype)), requires_grad,
+def randperm(n, dtype=np.int64, requires_grad=False, device=None, generator=None):
+    return _leaf(random.generator(generator).permutation(n).astype(as_dtype(dtype)), requires_grad,
                  device)
 
 
@@ -102,13 +103,14 @@ def multinomial(input, num_samples, replacement=False, generator=None):
     if not replacement and num_samples > (rows > 0).sum(axis=1).min():
         raise RuntimeError(f"multinomial: cannot sample {num_samples} > the number of "
                            "non-zero weights without replacement")
-    rng = random.generator()
+    rng = random.generator(generator)
     drawn = np.stack([rng.choice(rows.shape[1], size=num_samples, replace=replacement,
                                  p=row / total) for row, total in zip(rows, totals)])
     return Tensor._make(drawn.reshape(*weights.shape[:-1], num_samples).astype(np.int64), None)
 
 
-def normal(mean, std, size=None, dtype=None, requires_grad=False, device=None):
+def normal(mean, std, size=None, dtype=None, requires_grad=False, device=None,
+           generator=None):
     """Samples of N(mean, std^2): ``normal(mean, std, size)`` with numbers, or
     elementwise means and stds given as tensors."""
     mean = mean.data if isinstance(mean, Tensor) else mean
@@ -117,12 +119,12 @@ def normal(mean, std, size=None, dtype=None, requires_grad=False, device=None):
                                                                         np.shape(std))
     dtype = _float_dtype(dtype) if size is not None or not isinstance(mean, np.ndarray) \
         else mean.dtype
-    array = random.generator().normal(mean, std, shape).astype(dtype)
+    array = random.generator(generator).normal(mean, std, shape).astype(dtype)
     return _leaf(array, requires_grad, device)
 
 
-def bernoulli(input, p=None):
+def bernoulli(input, p=None, generator=None):
     """1 with probability ``input`` (or ``p``) per element, else 0, in input's dtype."""
     probs = input.data if p is None else np.full(input.shape, p)
-    return Tensor._make((random.generator().random(input.shape) < probs).astype(input.dtype),
+    return Tensor._make((random.generator(generator).random(input.shape) < probs).astype(input.dtype),
                         None)

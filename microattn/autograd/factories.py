@@ -49,19 +49,20 @@ def ones_like(t, dtype=None, requires_grad=False, device=None):
     return _leaf(np.ones(t.shape, dtype=as_dtype(dtype) or t.dtype), requires_grad, device)
 
 
-def randn(*size, dtype=None, requires_grad=False, device=None):
+def randn(*size, dtype=None, requires_grad=False, device=None, generator=None):
     """Standard normal samples from the generator ``manual_seed`` sets."""
-    array = random.generator().standard_normal(sizes(size)).astype(_float_dtype(dtype), copy=False)
+    array = random.generator(generator).standard_normal(sizes(size)).astype(_float_dtype(dtype), copy=False)
     return _leaf(array, requires_grad, device)
 
 
-def rand(*size, dtype=None, requires_grad=False, device=None):
+def rand(*size, dtype=None, requires_grad=False, device=None, generator=None):
     """Uniform samples on [0, 1) from the generator ``manual_seed`` sets."""
-    array = random.generator().random(sizes(size)).astype(_float_dtype(dtype), copy=False)
+    array = random.generator(generator).random(sizes(size)).astype(_float_dtype(dtype), copy=False)
     return _leaf(array, requires_grad, device)
 
 
-def randint(low, high=None, size=None, dtype=np.int64, requires_grad=False, device=None):
+def randint(low, high=None, size=None, dtype=np.int64, requires_grad=False, device=None,
+            generator=None):
     """Integers in [low, high), as PyTorch: ``randint(high, size)`` or
     ``randint(low, high, size)``; ``size`` is a tuple (of ints, or empty for a 0-d tensor)."""
     if size is None and isinstance(high, (tuple, list)):  # randint(high, size)
@@ -72,7 +73,7 @@ def randint(low, high=None, size=None, dtype=np.int64, requires_grad=False, devi
     if not low < high:
         raise RuntimeError(f"randint: low >= high (got low={low}, high={high}): the "
                            "integers are drawn from [low, high)")
-    array = random.generator().integers(low, high, size=sizes((size,)), dtype=dtype)
+    array = random.generator(generator).integers(low, high, size=sizes((size,)), dtype=dtype)
     return _leaf(array, requires_grad, device)
 
 

@@ -175,15 +175,15 @@ def clamp_(self, min=None, max=None):
     return write(self, "clamp_", lambda x: clamp(x, min, max))
 
 
-def normal_(self, mean=0.0, std=1.0):
+def normal_(self, mean=0.0, std=1.0, generator=None):
     """Fill with samples from N(mean, std^2), from the generator ``manual_seed`` sets."""
-    sample = random.generator().normal(mean, std, self.shape)
+    sample = random.generator(generator).normal(mean, std, self.shape)
     return write(self, "normal_", Fill.apply, sample)
 
 
-def uniform_(self, a=0.0, b=1.0):
+def uniform_(self, a=0.0, b=1.0, generator=None):
     """Fill with samples from U(a, b), from the generator ``manual_seed`` sets."""
-    sample = random.generator().uniform(a, b, self.shape)
+    sample = random.generator(generator).uniform(a, b, self.shape)
     return write(self, "uniform_", Fill.apply, sample)
 
 

@@ -69,7 +69,8 @@ class ConcatDataset(Dataset):
 
 
 def random_split(dataset, lengths, generator=None):
-    """Subsets of the given lengths (or fractions summing to 1), in a random order."""
+    """Subsets of the given lengths (or fractions summing to 1), in a random order
+    (from ``generator``, an ``ma.Generator``, if given)."""
     n = len(dataset)
     if all(isinstance(x, float) for x in lengths) and math.isclose(sum(lengths), 1.0):
         counts = [int(math.floor(n * f)) for f in lengths]
@@ -79,7 +80,7 @@ def random_split(dataset, lengths, generator=None):
     if sum(lengths) != n:
         raise ValueError(f"random_split: lengths {list(lengths)} do not add up to the "
                          f"dataset's length {n}")
-    order = random.generator().permutation(n).tolist()
+    order = random.generator(generator).permutation(n).tolist()
     ends = np.cumsum(lengths)
     return [Subset(dataset, order[end - length:end]) for length, end in zip(lengths, ends)]
 
@@ -121,6 +122,7 @@ class DataLoader:
         self.dataset, self.batch_size, self.shuffle = dataset, batch_size, shuffle
         self.sampler, self.batch_sampler = sampler, batch_sampler
         self.drop_last = drop_last
+        self.generator = generator
         self.collate_fn = collate_fn or (default_collate if batch_size is not None
                                          else (lambda sample: sample))
         self.num_workers = num_workers
@@ -129,7 +131,9 @@ class DataLoader:
         if self.sampler is not None:
             return list(self.sampler)
         n = len(self.dataset)
-        return random.generator().permutation(n).tolist() if self.shuffle else list(range(n))
+        if not self.shuffle:
+            return list(range(n))
+        return random.generator(self.generator).permutation(n).tolist()
 
     def _batches(self):
         if self.batch_sampler is not None:
