@@ -51,13 +51,15 @@ def ones_like(t, dtype=None, requires_grad=False, device=None):
 
 def randn(*size, dtype=None, requires_grad=False, device=None, generator=None):
     """Standard normal samples from the generator ``manual_seed`` sets."""
-    array = random.generator(generator).standard_normal(sizes(size)).astype(_float_dtype(dtype), copy=False)
+    array = random.generator(generator).standard_normal(sizes(size))
+    array = array.astype(_float_dtype(dtype), copy=False)
     return _leaf(array, requires_grad, device)
 
 
 def rand(*size, dtype=None, requires_grad=False, device=None, generator=None):
     """Uniform samples on [0, 1) from the generator ``manual_seed`` sets."""
-    array = random.generator(generator).random(sizes(size)).astype(_float_dtype(dtype), copy=False)
+    array = random.generator(generator).random(sizes(size))
+    array = array.astype(_float_dtype(dtype), copy=False)
     return _leaf(array, requires_grad, device)
 
 
