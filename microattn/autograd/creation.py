@@ -126,5 +126,5 @@ def normal(mean, std, size=None, dtype=None, requires_grad=False, device=None,
 def bernoulli(input, p=None, generator=None):
     """1 with probability ``input`` (or ``p``) per element, else 0, in input's dtype."""
     probs = input.data if p is None else np.full(input.shape, p)
-    return Tensor._make((random.generator(generator).random(input.shape) < probs).astype(input.dtype),
-                        None)
+    drawn = random.generator(generator).random(input.shape) < probs
+    return Tensor._make(drawn.astype(input.dtype), None)
