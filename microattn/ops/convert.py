@@ -6,6 +6,7 @@ gradient back); a cast to an integer or bool dtype leaves it, as in PyTorch,
 since nothing can flow back through whole numbers.
 """
 import builtins
+import numbers
 
 import numpy as np
 
@@ -133,9 +134,12 @@ def iterate(x):
 
 
 def contains(x, element):
-    """``v in t``: whether any element of t equals v."""
+    """``v in t``: whether any element of t equals v (a number or a tensor)."""
     if isinstance(element, Tensor):
         element = element.data
+    elif not isinstance(element, (numbers.Number, np.generic)):
+        raise RuntimeError(f"Tensor.__contains__ only supports Tensor or scalar, but you "
+                           f"passed in a {type(element)}.")
     return builtins.bool(np.any(x.data == element))
 
 

@@ -105,7 +105,7 @@ class Linear(Function):
     def backward(ctx, g):
         rows, weight = ctx.saved_tensors
         needs_x, needs_weight, needs_bias = (ctx.needs_input_grad + (False,))[:3]
-        g = g.reshape(-1, g.shape[-1])  # (..., out) -> (N, out)
+        g = g.reshape(math.prod(g.shape[:-1]), g.shape[-1])  # (..., out) -> (N, out)
         dx = (g @ weight).reshape(ctx.input_shape) if needs_x else None
         dweight = g.T @ rows if needs_weight else None
         dbias = g.sum(axis=0) if needs_bias else None
