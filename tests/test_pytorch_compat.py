@@ -354,6 +354,11 @@ def test_writes_through_views_reach_the_base_or_raise_clearly():
     h[0] *= 3  # through the base: recorded
     h.sum().backward()
     np.testing.assert_array_equal(np.asarray(leaf_.grad), [6.0, 2.0])
+    g = ma.ones(2, 2, requires_grad=True) * 2
+    row = g[0]
+    row += 1  # not followed by g[0] = row: g's graph is stale, and says so
+    with pytest.raises(RuntimeError, match="modified by an inplace operation.*through a view"):
+        g.sum().backward()
 
 
 def test_a_generator_is_a_stream_of_its_own():

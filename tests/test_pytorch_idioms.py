@@ -145,6 +145,8 @@ IDIOMS = {
     "inplace_through_views_writes_base": "x = torch.ones(3); x[0].add_(1); x[1:].mul_(3); x.view(3)[2] = 7; out = x",
     "inplace_method_on_view_of_graph_tensor": ("x = torch.ones(2, requires_grad=True); w = torch.ones(2, requires_grad=True)\n"
                                                "h = x * 2; h[0].mul_(w[0]); h.sum().backward(); out = (x.grad, w.grad)"),
+    "augmented_view_in_a_variable": ("x = torch.ones(2, 2, requires_grad=True); w = torch.ones(2, requires_grad=True)\n"
+                                     "h = x * 2; v = h[0]; v += w; h.sum().backward(); out = (x.grad, w.grad)"),
     "inplace_leaf_error": "w = torch.ones(2, requires_grad=True); w.add_(1); out = w",
     "version_error": "w = torch.tensor([1.0, 2.0], requires_grad=True); y = w * 3; z = (y * y).sum(); y.detach()[0] = 100; z.backward(); out = w.grad",
     "inplace_on_nonleaf_grad": "x = torch.tensor([1.0, 2.0], requires_grad=True); h = x * 2; h += x; h.sum().backward(); out = x.grad",
@@ -288,6 +290,9 @@ IDIOMS = {
 # Idioms where microattn knowingly differs; each must still fail (strict xfail),
 # so fixing one shows up. (Kept empty when everything behaves the same.)
 KNOWN_DIFFERENCES = {
+    "augmented_view_in_a_variable":
+        "a backward through h after `v = h[0]; v += w` raises a clear RuntimeError, where "
+        "PyTorch rewrites h's graph",
     "inplace_method_on_view_of_graph_tensor":
         "PyTorch rewrites the base tensor's graph after a write through a view; microattn "
         "refuses such a write with a clear RuntimeError (write through the base instead)",

@@ -16,6 +16,8 @@ ones. A leaf that requires grad may be written only under ``no_grad``, as in
 PyTorch: otherwise its gradient would be the gradient of values it no longer
 holds.
 """
+import weakref
+
 import numpy as np
 
 from ..autograd import Function, Tensor, no_grad
@@ -74,10 +76,22 @@ def _graph_view_parent(tensor):
     return node._parents[0]
 
 
+# Augmented writes into a view of a graph tensor, waiting for Python's x[i] = ...:
+# id(view tensor) -> (the base's node, the marker put into that node's saved versions),
+# by identity (tensors compare elementwise), dropped when the view is freed
+_pending = {}
+
+
 def _check_view(tensor, op, augmented):
     """Refuse, as a clear error, the writes through a view whose effect on the base
-    tensor the graph could not record. ``x[i] += v`` is allowed: Python follows the
-    write into the view ``x[i]`` with ``x[i] = ...``, which records it on x."""
+    tensor the graph could not record.
+
+    ``x[i] += v`` must work: Python writes into the view ``x[i]``, then runs
+    ``x[i] = view``, which records the write on x. So an augmented write only
+    marks the base's node as written (a version entry that fails its check, so
+    a backward through the stale node raises) and the ``x[i] = view`` that
+    follows removes the mark; ``v = h[i]; v += w`` alone leaves it in place.
+    """
     parent = _graph_view_parent(tensor)
     if parent is None:
         return
@@ -90,6 +104,22 @@ def _check_view(tensor, op, augmented):
             "tensor that is part of a graph: the base tensor would change without its graph "
             "knowing. Write through the base instead (h[i] = ..., h[i] += ...), or clone() "
             "the view first")
+    marker = np.zeros(tensor.shape)
+    bump(marker, f"{op} through a view of its output (write h[i] += ... through the base)")
+    entry = (marker, 0, tensor.shape)  # "saved at version 0", and the marker is at 1
+    parent._saved_versions = parent.__dict__.get("_saved_versions", ()) + (entry,)
+    if id(tensor) not in _pending:
+        weakref.finalize(tensor, _pending.pop, id(tensor), None)
+    _pending[id(tensor)] = parent, entry
+
+
+def _settle_view(base, value):
+    """``base[i] = value`` records what an augmented write into the view ``value`` did
+    to ``base``: take the mark off base's node."""
+    pending = _pending.pop(id(value), None) if isinstance(value, Tensor) else None
+    if pending is not None and pending[0] is base.grad_fn:
+        node, entry = pending
+        node._saved_versions = tuple(e for e in node._saved_versions if e is not entry)
 
 
 def write(tensor, op, compute, *args, augmented=False):
@@ -207,6 +237,7 @@ def setitem(self, index, value):
             raise RuntimeError(f"__setitem__: {error}") from None
         bump(self.data, "__setitem__")
         return
+    _settle_view(self, value)
     write(self, "__setitem__", lambda x, v: IndexPut.apply(x, v, steps), value)
 
 
