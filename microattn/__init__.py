@@ -10,6 +10,9 @@ from .ops import (abs, add, cat, div, exp, log, matmul, mul, neg, pow, relu, sig
                   softmax, sqrt, stack, sub, tanh, where)
 from .threads import get_num_threads, set_num_threads
 from . import functional, models, nn, optim
+from . import torch_names, cuda, utils
+from .torch_names import *  # noqa: F401,F403  (dtypes, devices, constructors, function forms)
+from .torch_alias import install_as_torch
 from .gradcheck import GradcheckError, gradcheck
 from .serialization import SerializationError, load, save
 
@@ -22,5 +25,7 @@ __all__ = [
     "softmax", "sqrt", "sub", "tanh", "set_num_threads", "get_num_threads",
     "no_grad", "enable_grad", "is_grad_enabled", "set_default_dtype", "get_default_dtype",
     "gradcheck", "GradcheckError", "save", "load", "SerializationError",
-    "functional", "models", "nn", "optim",
+    "functional", "models", "nn", "optim", "cuda", "utils", "install_as_torch",
+    *torch_names.__all__,
 ]
+__all__ = list(dict.fromkeys(__all__))  # torch_names re-exports some names above

@@ -14,7 +14,8 @@ import numpy as np
 
 from .autograd import Tensor
 from .autograd.tensor import unwrap
-from .ops import relu, sigmoid, tanh
+from .ops import sigmoid, tanh
+from .ops.elementwise import ReLU
 from .ops.dropout import Dropout, check_probability, dropout_mask
 from .ops.fused import (GELU, REDUCTIONS, CrossEntropy, Embedding, LayerNorm, Linear,
                         LogSoftmax, ScaledDotProductAttention, Softmax, counted_targets)
@@ -35,6 +36,11 @@ def _check_reduction(reduction):
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
 
 
+def relu(input, inplace=False):
+    """max(x, 0); ``inplace=True`` overwrites ``input`` (``input.relu_()``), as PyTorch."""
+    return input.relu_() if inplace else ReLU.apply(input)
+
+
 def gelu(input, approximate="none"):
     """x Phi(x), Phi the standard normal CDF: ``approximate='none'`` is the exact
     erf form, ``'tanh'`` the tanh approximation, as torch.nn.functional.gelu."""
@@ -43,40 +49,46 @@ def gelu(input, approximate="none"):
 
 # -- dropout -------------------------------------------------------------------
 
-def softmax(input, dim=-1, fused=True):
+def softmax(input, dim=-1, fused=True, dtype=None):
     """exp(x) / sum(exp(x)) along ``dim``.
 
     ``fused=True``: one Softmax node (its backward in ops/fused.py).
     ``fused=False``: composed from primitive ops, exp(x - m) / sum(exp(x - m))
     with m the max along ``dim``, so the graph shows every step. m is detached:
     softmax does not change when every entry shifts by the same amount, so no
-    gradient flows through it.
+    gradient flows through it. ``dtype``, as PyTorch's, casts the input first.
     """
+    if dtype is not None:
+        input = input.to(dtype)
     if fused:
         return Softmax.apply(input, dim)
     exps = (input - input.amax(dim, keepdim=True).detach()).exp()
     return exps / exps.sum(dim, keepdim=True)
 
 
-def log_softmax(input, dim=-1, fused=True):
-    """x - log(sum(exp(x))) along ``dim``; ``fused`` as in :func:`softmax`
+def log_softmax(input, dim=-1, fused=True, dtype=None):
+    """x - log(sum(exp(x))) along ``dim``; ``fused`` and ``dtype`` as in :func:`softmax`
     (composed: (x - m) - log(sum(exp(x - m))), m the detached max)."""
+    if dtype is not None:
+        input = input.to(dtype)
     if fused:
         return LogSoftmax.apply(input, dim)
     shifted = input - input.amax(dim, keepdim=True).detach()
     return shifted - shifted.exp().sum(dim, keepdim=True).log()
 
 
-def dropout(input, p=0.5, training=True):
+def dropout(input, p=0.5, training=True, inplace=False):
     """Inverted dropout: zero each element with probability p, scale the rest by 1/(1 - p).
 
     The identity when not training or when p == 0; p == 1 gives zeros. The
-    mask comes from the generator ``ma.manual_seed`` sets.
+    mask comes from the generator ``ma.manual_seed`` sets. ``inplace=True``
+    multiplies ``input`` by the mask in place (see ops/inplace.py).
     """
     check_probability(p)
     if not training or p == 0:
         return input
-    return Dropout.apply(input, _constant(dropout_mask(input.shape, p, input.dtype)))
+    mask = _constant(dropout_mask(input.shape, p, input.dtype))
+    return input.mul_(mask) if inplace else Dropout.apply(input, mask)
 
 
 # -- layers --------------------------------------------------------------------
@@ -354,3 +366,10 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     else:
         output, weights = _composed_attention(query, key, value, mask, dropout, scale)
     return (output, weights) if need_weights else output
+
+
+# -- more of torch.nn.functional (functional_more.py) ---------------------------
+from .functional_more import *  # noqa: E402,F401,F403
+from .functional_more import __all__ as _more
+
+__all__ += _more

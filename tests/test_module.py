@@ -340,9 +340,9 @@ def test_repr_matches_pytorch():
                             tnn.ModuleList([tnn.Embedding(10, 3, padding_idx=0)]),
                             tnn.Linear(4, 2, bias=False))
     assert repr(ours) == repr(theirs)
-    assert repr(nn.Dropout(0.1)) == "Dropout(p=0.1)"
+    assert repr(nn.Dropout(0.1)) == repr(tnn.Dropout(0.1)) == "Dropout(p=0.1, inplace=False)"
     assert repr(nn.PositionalEncoding(4, max_len=8)) == (
-        "PositionalEncoding(\n  d_model=4, max_len=8\n  (dropout): Dropout(p=0.0)\n)")
+        "PositionalEncoding(\n  d_model=4, max_len=8\n  (dropout): Dropout(p=0.0, inplace=False)\n)")
 
 
 # -- containers -------------------------------------------------------------------------

@@ -3,6 +3,7 @@ import weakref
 
 import numpy as np
 
+from . import version
 from .tensor import Tensor
 
 
@@ -152,6 +153,9 @@ def _node_backward(node, grad):
             f"Trying to backward through {node.name()} a second time, but the values "
             "it saved were freed by the first backward. Pass retain_graph=True to the "
             "first backward() to backpropagate through the same graph again.")
+    saved = node.__dict__.get("_saved_versions")
+    if saved:
+        version.check(node.name() + "0", saved)
     if node._hooks:
         grad = run_hooks(node._hooks, grad)
     if node._retained is not None:

@@ -2,6 +2,7 @@
 import numpy as np
 
 from . import random
+from .dtypes import as_dtype, check_device
 from .tensor import Tensor, get_default_dtype
 
 
@@ -13,7 +14,8 @@ def sizes(size):
     return tuple(size)
 
 
-def _leaf(array, requires_grad):
+def _leaf(array, requires_grad, device=None):
+    check_device(device, "a tensor constructor")
     t = Tensor._make(array, None)
     if requires_grad:
         t.requires_grad = True
@@ -21,51 +23,63 @@ def _leaf(array, requires_grad):
 
 
 def _float_dtype(dtype):
-    return np.dtype(dtype) if dtype is not None else get_default_dtype()
+    return as_dtype(dtype) if dtype is not None else get_default_dtype()
 
 
-def zeros(*size, dtype=None, requires_grad=False):
-    return _leaf(np.zeros(sizes(size), dtype=_float_dtype(dtype)), requires_grad)
+def zeros(*size, dtype=None, requires_grad=False, device=None):
+    return _leaf(np.zeros(sizes(size), dtype=_float_dtype(dtype)), requires_grad, device)
 
 
-def ones(*size, dtype=None, requires_grad=False):
-    return _leaf(np.ones(sizes(size), dtype=_float_dtype(dtype)), requires_grad)
+def ones(*size, dtype=None, requires_grad=False, device=None):
+    return _leaf(np.ones(sizes(size), dtype=_float_dtype(dtype)), requires_grad, device)
 
 
-def full(size, fill_value, dtype=None, requires_grad=False):
+def full(size, fill_value, dtype=None, requires_grad=False, device=None):
     if dtype is None and isinstance(fill_value, (bool, int)) and not isinstance(fill_value, float):
         dtype = np.bool_ if isinstance(fill_value, bool) else np.int64
-    return _leaf(np.full(sizes((size,)), fill_value, dtype=_float_dtype(dtype)), requires_grad)
+    array = np.full(sizes((size,)), fill_value, dtype=_float_dtype(dtype))
+    return _leaf(array, requires_grad, device)
 
 
-def zeros_like(t, dtype=None, requires_grad=False):
-    return _leaf(np.zeros(t.shape, dtype=dtype or t.dtype), requires_grad)
+def zeros_like(t, dtype=None, requires_grad=False, device=None):
+    return _leaf(np.zeros(t.shape, dtype=as_dtype(dtype) or t.dtype), requires_grad, device)
 
 
-def ones_like(t, dtype=None, requires_grad=False):
-    return _leaf(np.ones(t.shape, dtype=dtype or t.dtype), requires_grad)
+def ones_like(t, dtype=None, requires_grad=False, device=None):
+    return _leaf(np.ones(t.shape, dtype=as_dtype(dtype) or t.dtype), requires_grad, device)
 
 
-def randn(*size, dtype=None, requires_grad=False):
+def randn(*size, dtype=None, requires_grad=False, device=None, generator=None):
     """Standard normal samples from the generator ``manual_seed`` sets."""
-    array = random.generator().standard_normal(sizes(size)).astype(_float_dtype(dtype), copy=False)
-    return _leaf(array, requires_grad)
+    array = random.generator(generator).standard_normal(sizes(size))
+    array = array.astype(_float_dtype(dtype), copy=False)
+    return _leaf(array, requires_grad, device)
 
 
-def rand(*size, dtype=None, requires_grad=False):
+def rand(*size, dtype=None, requires_grad=False, device=None, generator=None):
     """Uniform samples on [0, 1) from the generator ``manual_seed`` sets."""
-    array = random.generator().random(sizes(size)).astype(_float_dtype(dtype), copy=False)
-    return _leaf(array, requires_grad)
+    array = random.generator(generator).random(sizes(size))
+    array = array.astype(_float_dtype(dtype), copy=False)
+    return _leaf(array, requires_grad, device)
 
 
-def randint(low, high=None, size=(), dtype=np.int64):
-    """Integers in [low, high) (or [0, low) when ``high`` is left out), as PyTorch."""
-    if high is None:
-        low, high = 0, low
-    return _leaf(random.generator().integers(low, high, size=size, dtype=dtype), False)
+def randint(low, high=None, size=None, dtype=np.int64, requires_grad=False, device=None,
+            generator=None):
+    """Integers in [low, high), as PyTorch: ``randint(high, size)`` or
+    ``randint(low, high, size)``; ``size`` is a tuple (of ints, or empty for a 0-d tensor)."""
+    if size is None and isinstance(high, (tuple, list)):  # randint(high, size)
+        low, high, size = 0, low, high
+    if high is None or size is None:
+        raise TypeError("randint() takes (high, size) or (low, high, size), with size a "
+                        f"tuple; got low={low!r}, high={high!r}, size={size!r}")
+    if not low < high:
+        raise RuntimeError(f"randint: low >= high (got low={low}, high={high}): the "
+                           "integers are drawn from [low, high)")
+    array = random.generator(generator).integers(low, high, size=sizes((size,)), dtype=dtype)
+    return _leaf(array, requires_grad, device)
 
 
-def arange(start, end=None, step=1, dtype=None, requires_grad=False):
+def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None):
     """``arange(end)`` or ``arange(start, end, step)``: int64 for whole-number
     arguments, the default float dtype otherwise, as PyTorch."""
     if end is None:
@@ -73,4 +87,4 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False):
     if dtype is None:
         whole = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = np.int64 if whole else get_default_dtype()
-    return _leaf(np.arange(start, end, step, dtype=dtype), requires_grad)
+    return _leaf(np.arange(start, end, step, dtype=dtype), requires_grad, device)

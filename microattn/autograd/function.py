@@ -7,6 +7,7 @@ tensor holds it as ``grad_fn``.
 """
 import numpy as np
 
+from . import version
 from .engine import leaf_node
 from .grad_mode import state
 from .tensor import Tensor, get_default_dtype
@@ -51,8 +52,13 @@ class Function:
         return tuple([p is not None for p in self._parents])
 
     def save_for_backward(self, *arrays):
-        """Keep arrays for ``backward``; they are freed once backward has run."""
+        """Keep arrays for ``backward``; they are freed once backward has run.
+
+        Their version counters are noted too: backward refuses to run on an
+        array that an in-place op has written since (see autograd/version.py)."""
         self.saved_tensors = arrays
+        if any(self._parents):  # only a node in a graph will run backward
+            self._saved_versions = version.snapshot(arrays)
 
     def name(self):
         """Readable node name, e.g. ``SoftmaxBackward``."""

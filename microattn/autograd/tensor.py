@@ -8,7 +8,9 @@ import weakref
 
 import numpy as np
 
-from .grad_mode import state
+from . import version
+from .dtypes import as_dtype, check_device
+from .printing import tensor_repr
 
 _default_dtype = np.dtype(np.float32)
 
@@ -33,7 +35,7 @@ def as_array(data, dtype=None):
     if isinstance(data, Tensor):
         data = data.data
     if dtype is not None:
-        return np.array(data, dtype=np.dtype(dtype))
+        return np.array(data, dtype=as_dtype(dtype))
     if isinstance(data, (np.ndarray, np.generic)):
         return np.array(data)
     array = np.array(data)
@@ -210,6 +212,12 @@ class Tensor:
         memo[id(self)] = copy
         return copy
 
+    @property
+    def _version(self):
+        """How many in-place writes this tensor's memory has seen (shared with its
+        views and detach()), as PyTorch's ``t._version``."""
+        return version.version(self.data)
+
     # -- array facts -------------------------------------------------------
     @property
     def shape(self):
@@ -255,20 +263,6 @@ class Tensor:
     def tolist(self):
         return self.data.tolist()
 
-    def __setitem__(self, index, value):
-        """Write into the data in place: ``t[0] = 1.0``, ``t[mask] = other``.
-
-        Only where no gradient can be affected: the engine does not track
-        in-place changes, so writing into a tensor that requires grad (whose
-        values backward may need) is refused unless under ``no_grad``, as for
-        initialising parameters.
-        """
-        if self._requires_grad and (state.grad_enabled or self.grad_fn is not None):
-            raise RuntimeError("in-place assignment to a tensor that requires grad is not "
-                               "recorded by autograd: do it under ma.no_grad() on a leaf, "
-                               "or build a new tensor (e.g. with where or masked_fill)")
-        self.data[index] = value.data if isinstance(value, Tensor) else value
-
     def __array__(self, dtype=None, copy=None):
         """The data for numpy: ``np.asarray(t)`` shares it, ``np.array(t)`` copies it."""
         if copy:
@@ -276,15 +270,7 @@ class Tensor:
         return np.asarray(self.data, dtype=dtype)
 
     def __repr__(self):
-        body = np.array2string(self.data, separator=", ", prefix="tensor(")
-        extras = []
-        if self.data.dtype != _default_dtype and self.data.dtype.kind == "f":
-            extras.append(f"dtype={self.data.dtype}")
-        if self.grad_fn is not None:
-            extras.append(f"grad_fn={self.grad_fn!r}")
-        elif self._requires_grad:
-            extras.append("requires_grad=True")
-        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+        return tensor_repr(self.data, _default_dtype, self.grad_fn, self._requires_grad)
 
     # Tensors are compared elementwise (``==`` gives a bool tensor), so they
     # hash by identity, as in PyTorch.
@@ -307,6 +293,8 @@ class _HookHandle:
             self._hooks.remove(self._fn)
 
 
-def tensor(data, requires_grad=False, dtype=None):
-    """Make a leaf tensor from a number, (nested) list, ndarray or tensor (copied)."""
+def tensor(data, dtype=None, device=None, requires_grad=False):
+    """Make a leaf tensor from a number, (nested) list, ndarray or tensor (copied);
+    ``device`` can only be the CPU."""
+    check_device(device, "tensor")
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)

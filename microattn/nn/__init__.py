@@ -1,4 +1,7 @@
 """Neural-network layers built from Modules: ``from microattn import nn``."""
+import sys
+
+from .. import functional
 from . import init, utils
 from .activation import GELU, ReLU
 from .container import ModuleDict, ModuleList, Sequential
@@ -21,3 +24,16 @@ from .transformer import (TransformerDecoder, TransformerDecoderLayer, Transform
 
 __all__ += ["MultiheadAttention", "AdditiveAttention", "TransformerEncoderLayer",
             "TransformerDecoderLayer", "TransformerEncoder", "TransformerDecoder"]
+from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, KLDivLoss, L1Loss,
+                     MSELoss, NLLLoss)
+from .more_layers import (ELU, Flatten, Identity, LeakyReLU, LogSoftmax, Sigmoid, SiLU,
+                          Softmax, Softplus, Tanh, Transformer)
+
+__all__ += ["CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "KLDivLoss", "BCELoss",
+            "BCEWithLogitsLoss", "Identity", "Flatten", "Softmax", "LogSoftmax", "Tanh",
+            "Sigmoid", "SiLU", "LeakyReLU", "ELU", "Softplus", "Transformer"]
+
+# ``microattn.nn.functional`` is ``microattn.functional``, as torch.nn.functional
+# is what PyTorch code imports as F.
+sys.modules[__name__ + ".functional"] = functional
+__all__ += ["functional"]

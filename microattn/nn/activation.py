@@ -4,10 +4,17 @@ from .module import Module
 
 
 class ReLU(Module):
-    """y = max(x, 0)."""
+    """y = max(x, 0); ``inplace=True`` overwrites x (``x.relu_()``), as PyTorch."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
 
     def forward(self, x):
-        return F.relu(x)
+        return x.relu_() if self.inplace else F.relu(x)
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
 
 
 class GELU(Module):

@@ -3,6 +3,7 @@ import numpy as np
 
 from .. import functional as F
 from ..autograd import get_default_dtype
+from ..autograd.dtypes import as_dtype, check_device
 from . import init
 from .module import Module, Parameter
 
@@ -15,8 +16,10 @@ class Embedding(Module):
     gradient, so it stays zero (padding positions contribute nothing).
     """
 
-    def __init__(self, num_embeddings, embedding_dim, padding_idx=None):
+    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, device=None,
+                 dtype=None):
         super().__init__()
+        check_device(device, "Embedding")
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
                 raise ValueError(f"padding_idx {padding_idx} must be within num_embeddings "
@@ -26,7 +29,7 @@ class Embedding(Module):
         self.embedding_dim = embedding_dim
         self.padding_idx = padding_idx
         self.weight = Parameter(np.empty((num_embeddings, embedding_dim),
-                                         dtype=get_default_dtype()))
+                                         dtype=as_dtype(dtype) or get_default_dtype()))
         self.reset_parameters()
 
     def reset_parameters(self):

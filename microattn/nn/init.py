@@ -11,6 +11,7 @@ Fans, for a weight of shape (out, in, *kernel), as in PyTorch::
 import math
 
 from ..autograd import random
+from ..autograd.version import bump
 
 
 def calculate_gain(nonlinearity, param=None):
@@ -53,17 +54,18 @@ def _fan(tensor, mode):
 
 def _fill(tensor, values):
     tensor.data[...] = values
+    bump(tensor.data, "nn.init")  # an in-place write, as PyTorch's init under no_grad
     return tensor
 
 
-def uniform_(tensor, a=0.0, b=1.0):
-    """Fill with samples from U(a, b)."""
-    return _fill(tensor, random.generator().uniform(a, b, size=tensor.shape))
+def uniform_(tensor, a=0.0, b=1.0, generator=None):
+    """Fill with samples from U(a, b) (from ``generator``, an ``ma.Generator``, if given)."""
+    return _fill(tensor, random.generator(generator).uniform(a, b, size=tensor.shape))
 
 
-def normal_(tensor, mean=0.0, std=1.0):
-    """Fill with samples from N(mean, std^2)."""
-    return _fill(tensor, random.generator().normal(mean, std, size=tensor.shape))
+def normal_(tensor, mean=0.0, std=1.0, generator=None):
+    """Fill with samples from N(mean, std^2) (from ``generator``, if given)."""
+    return _fill(tensor, random.generator(generator).normal(mean, std, size=tensor.shape))
 
 
 def constant_(tensor, val):

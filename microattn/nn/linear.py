@@ -5,6 +5,7 @@ import numpy as np
 
 from .. import functional as F
 from ..autograd import get_default_dtype
+from ..autograd.dtypes import as_dtype, check_device
 from . import init
 from .module import Module, Parameter
 
@@ -17,11 +18,12 @@ class Linear(Module):
     U(-1/sqrt(in_features), 1/sqrt(in_features)), and bias from the same range.
     """
 
-    def __init__(self, in_features, out_features, bias=True):
+    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
+        check_device(device, "Linear")
         self.in_features = in_features
         self.out_features = out_features
-        dtype = get_default_dtype()
+        dtype = as_dtype(dtype) or get_default_dtype()
         self.weight = Parameter(np.empty((out_features, in_features), dtype=dtype))
         if bias:
             self.bias = Parameter(np.empty((out_features,), dtype=dtype))

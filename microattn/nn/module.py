@@ -17,8 +17,10 @@ from collections.abc import Mapping
 import numpy as np
 
 from ..autograd import Tensor, get_default_dtype
+from ..autograd.dtypes import as_dtype, check_device
 from ..autograd.tensor import unwrap
 from ..autograd.grad_mode import pop_module, push_module
+from ..ops.convert import parse_to
 from .utils import zero_grads
 
 
@@ -361,6 +363,23 @@ class Module:
     def float(self):
         """Convert floating parameters and buffers to float32 in place; returns self."""
         return self._cast(np.float32)
+
+    def half(self):
+        """Convert floating parameters and buffers to float16 in place; returns self."""
+        return self._cast(np.float16)
+
+    def to(self, *args, **kwargs):
+        """``model.to("cpu")``, ``model.to(dtype)``, ``model.to(device, dtype)``: floating
+        parameters and buffers converted in place; returns self. Only the CPU exists."""
+        where, dtype, _ = parse_to(args, dict(kwargs))
+        check_device(where, "Module.to")
+        return self if dtype is None or as_dtype(dtype).kind != "f" else self._cast(dtype)
+
+    def cpu(self):
+        return self
+
+    def cuda(self, device=None):
+        check_device("cuda", "Module.cuda")
 
     # -- printing ------------------------------------------------------------
     def extra_repr(self):

@@ -5,6 +5,7 @@ import numpy as np
 
 from .. import functional as F
 from ..autograd import get_default_dtype
+from ..autograd.dtypes import as_dtype, check_device
 from .module import Module, Parameter
 
 
@@ -16,14 +17,16 @@ class LayerNorm(Module):
     ``elementwise_affine=False`` drops both, ``bias=False`` only the bias.
     """
 
-    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True):
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
+                 device=None, dtype=None):
         super().__init__()
+        check_device(device, "LayerNorm")
         if isinstance(normalized_shape, numbers.Integral):
             normalized_shape = (normalized_shape,)
         self.normalized_shape = tuple(int(n) for n in normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        dtype = get_default_dtype()
+        dtype = as_dtype(dtype) or get_default_dtype()
         if elementwise_affine:
             self.weight = Parameter(np.ones(self.normalized_shape, dtype=dtype))
             if bias:

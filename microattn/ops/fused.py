@@ -95,14 +95,17 @@ class Linear(Function):
         y = rows @ weight.T                # (N, out)
         if bias is not None:
             y += bias
-        ctx.save_for_backward(rows, weight)
+        # keep only what a gradient needs (as PyTorch), so an in-place write to the
+        # other (an optimizer step on W when x needs no gradient) does not block backward
+        needs_x, needs_weight = ctx.needs_input_grad[:2]
+        ctx.save_for_backward(rows if needs_weight else None, weight if needs_x else None)
         ctx.input_shape = x.shape
         return y.reshape(*x.shape[:-1], weight.shape[0])  # (N, out) -> (..., out)
 
     def backward(ctx, g):
         rows, weight = ctx.saved_tensors
         needs_x, needs_weight, needs_bias = (ctx.needs_input_grad + (False,))[:3]
-        g = g.reshape(-1, weight.shape[0])  # (..., out) -> (N, out)
+        g = g.reshape(math.prod(g.shape[:-1]), g.shape[-1])  # (..., out) -> (N, out)
         dx = (g @ weight).reshape(ctx.input_shape) if needs_x else None
         dweight = g.T @ rows if needs_weight else None
         dbias = g.sum(axis=0) if needs_bias else None

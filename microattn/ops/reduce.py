@@ -76,8 +76,8 @@ class Mean(Function):
 
     def forward(ctx, x, axes, keepdim):
         if x.dtype.kind not in "fc":
-            raise TypeError(f"mean needs a floating-point tensor, got dtype {x.dtype} "
-                            "(convert it first, e.g. with .double())")
+            raise RuntimeError(f"mean needs a floating-point tensor, got dtype {x.dtype} "
+                               "(convert it first, e.g. with .double())")
         ctx.axes, ctx.keepdim, ctx.input_shape = axes, keepdim, x.shape
         ctx.count = _count(x.shape, axes)
         return x.mean(axis=axes, keepdims=keepdim)
@@ -94,7 +94,7 @@ class Var(Function):
 
     def forward(ctx, x, axes, keepdim, correction):
         if x.dtype.kind not in "fc":
-            raise TypeError(f"var needs a floating-point tensor, got dtype {x.dtype}")
+            raise RuntimeError(f"var needs a floating-point tensor, got dtype {x.dtype}")
         deviation = x - np.mean(x, axis=axes, keepdims=True)
         # As PyTorch: no negative divisor; n <= correction gives inf or nan.
         divisor = builtins.max(_count(x.shape, axes) - correction, 0)

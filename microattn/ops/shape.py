@@ -7,6 +7,7 @@ import numpy as np
 
 from ..autograd import Function, Tensor
 from ..autograd.factories import sizes
+from .indexing import index_steps
 
 
 def _dim(dim, ndim):
@@ -72,7 +73,13 @@ class Squeeze(Reshape):
 
     def forward(ctx, x, dim):
         ctx.input_shape = x.shape
-        if dim is None or x.ndim == 0:  # a 0-d tensor takes dim 0 or -1 and stays as it is
+        if dim is None:
+            return np.squeeze(x)
+        if x.ndim == 0:  # a 0-d tensor takes dim 0 or -1 and stays as it is
+            for d in dim if isinstance(dim, (tuple, list)) else (dim,):
+                if d not in (0, -1):
+                    raise IndexError(f"squeeze: dim {d} is out of range for a 0-d tensor "
+                                     "(expected 0 or -1)")
             return np.squeeze(x)
         dims = [_dim(d, x.ndim) for d in (dim if isinstance(dim, (tuple, list)) else (dim,))]
         # As in PyTorch, a named dim whose size is not 1 is kept, not an error.
@@ -173,16 +180,6 @@ class Stack(Function):
         return (None, *np.moveaxis(g, ctx.dim, 0))
 
 
-def _index_part(part):
-    """An index component as numpy takes it: tensors give their arrays, lists become arrays."""
-    if isinstance(part, Tensor):
-        return part.data
-    if isinstance(part, list):
-        array = np.asarray(part)
-        return array if array.size else array.astype(np.intp)  # [] means no rows, not floats
-    return part
-
-
 def reshape(x, *shape):
     """x with a new shape (varargs or one tuple; one size may be -1)."""
     return Reshape.apply(x, sizes(shape))
@@ -241,12 +238,12 @@ def contiguous(x):
 
 def getitem(x, index):
     """x[index]: slices, ints, None, Ellipsis, integer arrays (ndarray, list or
-    int64 tensor), boolean masks (ndarray or bool tensor), or a tuple of them."""
-    if isinstance(index, tuple):
-        index = tuple(_index_part(p) for p in index)
-    else:
-        index = _index_part(index)
-    return Index.apply(x, index)
+    int64 tensor), boolean masks (ndarray or bool tensor), or a tuple of them,
+    with PyTorch's rule for an int beside an index array (ops/indexing.py):
+    then it is two Index nodes, the int's select first."""
+    for step in index_steps(index):
+        x = Index.apply(x, step)
+    return x
 
 
 def cat(tensors, dim=0):

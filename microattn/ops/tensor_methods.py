@@ -14,6 +14,9 @@ from .elementwise import (Abs, Add, Cast, Div, Exp, Log, MaskedFill, Mul, Neg, P
                           Sigmoid, Sqrt, Sub, Tanh, compare)
 from .fused import GELU, LogSoftmax, Softmax
 from .linalg import Matmul
+from .convert import CONVERT_METHODS, CONVERT_PROPERTIES
+from .inplace import INPLACE_METHODS
+from .more_methods import MORE_METHODS
 
 
 def _cast(dtype):
@@ -70,3 +73,10 @@ Tensor.transpose, Tensor.permute = shape.transpose, shape.permute
 Tensor.unsqueeze, Tensor.squeeze = shape.unsqueeze, shape.squeeze
 Tensor.expand, Tensor.contiguous = shape.expand, shape.contiguous
 Tensor.T = property(shape.t, doc="The tensor with its dimensions reversed (a transpose for 2-D).")
+
+# PyTorch's other methods: in-place ops, conversions, and the ops added for
+# compatibility (pointwise_more, reduce_more, select, shape_more), with the
+# reductions also taking numpy's axis=/keepdims= spellings.
+for _name, _method in {**INPLACE_METHODS, **CONVERT_METHODS, **CONVERT_PROPERTIES,
+                       **MORE_METHODS}.items():
+    setattr(Tensor, _name, _method)

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 
 from ..autograd import Tensor, enable_grad
+from ..autograd.version import bump
 from ..nn.utils import grad_array, zero_grads
 
 
@@ -110,6 +111,8 @@ class Optimizer:
                 grad = grad_array(p)
                 if grad is not None:
                     self.update(p, grad, self.state[p], group)
+                    # an in-place write: a graph that saved p before the step may not reuse it
+                    bump(p.data, f"{type(self).__name__}.step")
         return loss
 
     def update(self, param, grad, state, group):
