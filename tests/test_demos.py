@@ -37,6 +37,8 @@ EXPECTED = {
                                      "gradients.png"], "dL/dA of the followed head"),
     "12_fused_vs_composed": (["composed.svg", "fused.svg", "graphs.png", "timing.png"],
                              "fused      causal  passed"),
+    "13_pytorch_file_on_microattn": (["loss.png", "graph.svg"],
+                                     "gradcheck of CausalSelfAttention: True"),
     "14_char_gpt_on_python_docs": (["loss.png", "attention.png"], "--- sample after"),
 }
 # Demos that train with microattn.train leave their run folder in out/run.
@@ -173,6 +175,15 @@ def _check_12(stdout):
     assert max(diffs["float64"]) < 1e-12
 
 
+def _check_13(stdout):
+    assert "import torch gives: microattn" in stdout
+    rows = _rows(stdout, r"^step\s+(\d+)\s+training loss ([\d.]+)\s+held-out loss ([\d.]+)\s+"
+                         r"reversed digits right ([\d.]+)")
+    assert rows[max(rows, key=int)][2] > 0.95      # the reversed digits, nearly all right
+    worst = _rows(stdout, r"^(x|qkv\.weight|qkv\.bias)\s+\(.*?\)\s+([\d.e+-]+)$")
+    assert set(worst) == {"x", "qkv.weight", "qkv.bias"} and max(max(worst.values())) < 1e-6
+
+
 def _check_14(stdout):
     (before, after, baseline, ratio), = _rows(
         stdout, r"^(held-out) loss before training ([\d.]+) nats/char, after ([\d.]+); unigram "
@@ -185,7 +196,8 @@ CLAIMS = {"02_qkv_soft_lookup": _check_02, "03_nadaraya_watson": _check_03,
           "06_masks": _check_06, "07_positional_encoding": _check_07,
           "08_multi_head": _check_08, "09_three_kinds_of_attention": _check_09,
           "10_word_relations": _check_10, "11_watching_attention_learn": _check_11,
-          "12_fused_vs_composed": _check_12, "14_char_gpt_on_python_docs": _check_14}
+          "12_fused_vs_composed": _check_12, "13_pytorch_file_on_microattn": _check_13,
+          "14_char_gpt_on_python_docs": _check_14}
 
 
 @pytest.mark.slow
