@@ -38,7 +38,8 @@ def add_parser(subparsers):
         "train", help="train a transformer on a task",
         description="Train on a built-in task (see `microattn tasks`) or on your own task file "
                     "(docs/tasks.md). Writes runs/<task>-<time>/ (or --out): config.json, "
-                    "metrics.jsonl, checkpoint.ma. Ctrl-C saves a checkpoint and exits 130; "
+                    "metrics.jsonl, checkpoint.ma, and when training ends the pictures and "
+                    "report.html (docs/visualize.md). Ctrl-C saves a checkpoint and exits 130; "
                     "--resume continues exactly where it stopped. Flags left out take the "
                     "task's defaults.")
     parser.add_argument("task", nargs="?", metavar="TASK|FILE.py",
@@ -57,7 +58,7 @@ def add_parser(subparsers):
     add_threads(parser)
     parser.add_argument("--quiet", action="store_true", help="print nothing while training")
     parser.add_argument("--no-pictures", action="store_true",
-                        help="do not draw attention pictures in the run folder")
+                        help="draw no pictures and no report.html in the run folder")
     parser.set_defaults(run=run, parser=parser)
 
 
