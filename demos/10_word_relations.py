@@ -19,8 +19,6 @@ sentences is not a diagonal. What to look at:
   reads most, and whether that is the word it translates.
 """
 # %%
-import numpy as np
-
 from microattn.viz import capture_attention, plot_attention_grid
 from microattn.viz.attention import choose_head, draw_heatmap, masked_weights
 from _common import plt, save, setup, train_task

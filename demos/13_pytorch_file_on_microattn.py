@@ -29,7 +29,6 @@ import microattn as ma
 
 ma.install_as_torch()           # from here on, `import torch` is microattn
 import torch  # noqa: E402
-from torch.nn import functional as F  # noqa: E402
 
 from microattn.gradcheck import gradient_errors  # noqa: E402
 from microattn.viz import draw_graph, save_graph  # noqa: E402

@@ -1,7 +1,8 @@
 """Attention, curve and gradient-flow pictures, the RunPictures callback and its
 report.html, from models trained a few steps by the real loop (microattn.train) on two
-built-in tasks: ``reverse`` (seq2seq) and ``recall`` (lm, a GPT). The report is opened in a real browser: headless Chromium (Debian's) driven
-by Playwright, which skips locally when either is missing and fails in CI (CI set)."""
+built-in tasks: ``reverse`` (seq2seq) and ``recall`` (lm, a GPT). The report is opened
+in a real browser: headless Chromium (Debian's) driven by Playwright, which skips
+locally when either is missing and fails in CI (CI set)."""
 import functools
 import os
 import re
