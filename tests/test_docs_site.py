@@ -38,7 +38,7 @@ def test_site_builds_every_page(site):
     pages = {p.relative_to(site).as_posix() for p in site.rglob("*.html")}
     for page in ("index.html", "autograd.html", "attention.html", "api/nn.html",
                  "api/functional.html", "tutorial.html", "tasks.html", "visualize.html",
-                 "performance.html"):
+                 "performance.html", "api/train.html", "api/viz.html"):
         assert page in pages
     for picture in ("img/report.png", "img/reverse/loss.png", "img/translate/attention.png",
                     "img/watching/gradients.png"):  # the pictures of real runs, embedded
