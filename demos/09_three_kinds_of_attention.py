@@ -13,9 +13,9 @@ different inputs and masks. What to look at:
   * cross-attention: Spanish x English, the decoder reading the encoder's output:
     "bola" reads "ball", "azul" reads "blue" (red outlines: the task's word
     alignment);
-- cross_heads.png: every cross-attention head of every layer: in the last layer
-  most heads follow the alignment, some sharply, some sharing their weight with
-  "the" or "<eos>"; in the first layer fewer do, and less cleanly;
+- cross_heads.png: every cross-attention head of every layer: several heads in
+  both layers follow the alignment, some sharply (one yellow cell per row on the
+  outline), others only partly, sharing their weight with "the" or "<eos>";
 - the printed translation, and for each kind and each query word the word it
   looks at most.
 """
