@@ -75,13 +75,17 @@ def test_translate_has_the_seed_sentences():
     assert translate.translate("the ball is blue".split())[0] == "la bola es azul".split()
     spanish, alignment = translate.translate("the black cat drank the milk".split())
     assert spanish == "el gato negro bebió la leche".split()
-    assert alignment == [0, 2, 1, 3, 4, 5]   # negro looks back at black: the adjective swap
+    # negro looks back at black (the adjective swap); words that agree also look at their
+    # noun (el, negro at cat; bebió, past tense, at its subject; la at milk).
+    assert alignment == [[0, 2], [2], [1, 2], [3, 2], [4, 5], [5]]
 
 
 def test_translate_agreement_and_adjective_order():
     spanish, alignment = translate.translate("the big white houses saw a small red bird".split())
     assert spanish == "las casas blancas grandes vieron un pájaro rojo pequeño".split()
-    assert alignment == [0, 3, 2, 1, 4, 5, 8, 7, 6]
+    assert [a[0] for a in alignment] == [0, 3, 2, 1, 4, 5, 8, 7, 6]
+    present = translate.translate("the cats are big".split())[1]
+    assert present == [[0, 1], [1], [2], [3, 1]]   # "are" shows the number itself
 
 
 def test_translate_held_out_sentences_are_new_combinations_of_known_words(tasks):
