@@ -132,6 +132,7 @@ class Task:
         self.description = str(getattr(spec, "DESCRIPTION", ""))
         self.defaults = dict(getattr(spec, "DEFAULTS", {}) or {})
         self.open_ended = bool(getattr(spec, "OPEN_ENDED", False))
+        self.score_source = bool(getattr(spec, "SCORE_SOURCE", False))
         self.baseline_loss = getattr(spec, "BASELINE_LOSS", None)
         self._expected = getattr(spec, "expected_attention", None)
 
@@ -234,7 +235,7 @@ class Task:
             ids = [tok.bos_id] + tok.encode(s) + tok.encode(t)
             ids += [] if self.open_ended else [tok.eos_id]
             rows.append(ids)
-            answer.append(len(s))   # first position whose prediction is scored
+            answer.append(0 if self.score_source else len(s))   # first scored position
         seq = _pad(rows, tok.pad_id)
         idx, targets = seq[:, :-1], seq[:, 1:].copy()
         positions = np.arange(targets.shape[1])
