@@ -215,8 +215,11 @@ class Task:
     @property
     def model_max_len(self):
         """Positions the model needs: seq2seq ``<bos> target <eos>`` (and ``source <eos>``);
-        lm ``<bos> source target <eos>``."""
-        return self.max_len + 2 if self.kind == "seq2seq" else 2 * self.max_len + 2
+        lm ``<bos> source target <eos>``; open-ended lm ``<bos> target`` less the last token,
+        so that generating longer texts slides over trained positions only."""
+        if self.kind == "seq2seq":
+            return self.max_len + 2
+        return self.max_len if self.open_ended else 2 * self.max_len + 2
 
     def batch(self, examples):
         """(source, target) pairs -> a padded :class:`Batch`."""
@@ -279,7 +282,7 @@ class Task:
             by_length.setdefault(len(s), []).append(i)
         for length, rows in by_length.items():
             prompt = np.array([[tok.bos_id] + tok.encode(sources[i]) for i in rows], dtype=np.int64)
-            room = min(self.max_len + 1, model.max_len - prompt.shape[1])
+            room = max(1, min(self.max_len + 1, model.max_len - prompt.shape[1]))
             out = np.asarray(model.generate(prompt, room, temperature=0).data)
             for i, row in zip(rows, out[:, prompt.shape[1]:]):
                 answers[i] = tok.decode(row)
