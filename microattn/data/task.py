@@ -376,6 +376,9 @@ def load_task(name_or_path, **options):
         raise TaskError(f"unknown task {name_or_path!r}; built-in tasks: {', '.join(BUILT_IN)} "
                         f"(or give a task file ending in .py)")
     options = {k: v for k, v in options.items() if v is not None}
+    if name_or_path.endswith(".py") or "/" in name_or_path:
+        # Runs remember the file by its absolute path, to be found from anywhere later.
+        name_or_path = str(pathlib.Path(name_or_path).resolve())
     if hasattr(module, "configure"):
         try:
             spec = module.configure(**options)
