@@ -38,7 +38,15 @@ def _check_reduction(reduction):
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
 
 
-# -- dropout -------------------------------------------------------------------
+# -- softmax -------------------------------------------------------------------
+
+def _detached_max(input, dim):
+    """The max along ``dim``, detached: the shift of the composed softmax. An empty
+    input has no max and needs no shift (its result is empty too)."""
+    if input.numel() == 0:
+        return 0.0
+    return input.amax(dim, keepdim=True).detach()
+
 
 def softmax(input, dim=-1, fused=True):
     """exp(x) / sum(exp(x)) along ``dim``.
@@ -51,7 +59,7 @@ def softmax(input, dim=-1, fused=True):
     """
     if fused:
         return _softmax(input, dim)
-    exps = (input - input.amax(dim, keepdim=True).detach()).exp()
+    exps = (input - _detached_max(input, dim)).exp()
     return exps / exps.sum(dim, keepdim=True)
 
 
@@ -60,7 +68,7 @@ def log_softmax(input, dim=-1, fused=True):
     (composed: (x - m) - log(sum(exp(x - m))), m the detached max)."""
     if fused:
         return _log_softmax(input, dim)
-    shifted = input - input.amax(dim, keepdim=True).detach()
+    shifted = input - _detached_max(input, dim)
     return shifted - shifted.exp().sum(dim, keepdim=True).log()
 
 
@@ -142,6 +150,18 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5, fused=
 
 # -- losses --------------------------------------------------------------------
 
+def _float_scores(op, input, zero_d_error):
+    """Check that ``input`` holds floating-point class scores with a class dim: on
+    integers softmax would truncate (PyTorch has no integer kernel either).
+    ``zero_d_error``: the exception PyTorch's ``op`` raises on a 0-d input."""
+    if input.dtype.kind != "f":
+        raise NotImplementedError(f"{op}: expected floating-point input, got dtype {input.dtype} "
+                                  "(convert it first, e.g. with .float())")
+    if input.ndim == 0:
+        raise zero_d_error(f"{op}: input is 0-d; expected at least one dim, holding the "
+                           "C class scores")
+
+
 def _integer_target(target):
     target = unwrap(target)
     if target.dtype.kind not in "iu":
@@ -184,6 +204,7 @@ def cross_entropy(logits, target, ignore_index=-100, label_smoothing=0.0, reduct
     """
     _check_reduction(reduction)
     check_probability(label_smoothing, "label_smoothing")
+    _float_scores("cross_entropy", logits, RuntimeError)
     target = _integer_target(target)
     if fused:
         return CrossEntropy.apply(logits, _constant(target), ignore_index,
@@ -197,6 +218,7 @@ def nll_loss(input, target, ignore_index=-100, reduction="mean"):
     last, at integer ``target`` (...), as PyTorch's F.nll_loss otherwise:
     ``cross_entropy(x, t) == nll_loss(log_softmax(x, -1), t)``."""
     _check_reduction(reduction)
+    _float_scores("nll_loss", input, ValueError)
     return _negative_log_likelihood("nll_loss", input, _integer_target(target), ignore_index,
                                     0.0, reduction)
 

@@ -55,6 +55,8 @@ def softmax_forward(x, dim=-1, allowed=None):
     allowed is all zeros (not 0/0)."""
     if allowed is not None:  # a mask may add leading dims: give x all of them
         x = np.broadcast_to(x, np.broadcast_shapes(x.shape, np.shape(allowed)))
+    if x.size == 0:  # nothing to normalise (e.g. no keys): an empty result, as PyTorch
+        return np.zeros(x.shape, x.dtype)
     shift = shared_shift(x)
     if shift is None:
         if allowed is not None:
@@ -74,6 +76,8 @@ def softmax_forward(x, dim=-1, allowed=None):
 
 def log_softmax_forward(x, dim=-1):
     """log_softmax(x) = (x - m) - log(sum(exp(x - m))) along ``dim``, m from stable_shift."""
+    if x.size == 0:  # no max to shift by; the result is as empty as x, as PyTorch
+        return np.zeros(x.shape, x.dtype)
     shifted = x - stable_shift(x, dim)
     return shifted - np.log(row_sum(np.exp(shifted), dim))
 

@@ -27,11 +27,18 @@ class LayerNorm(Function):
 
     def forward(ctx, x, weight, bias, ndim, eps):
         axes = tuple(range(-ndim, 0))
-        centered = x - x.mean(axis=axes, keepdims=True)
-        inv_sigma = 1 / np.sqrt((centered * centered).mean(axis=axes, keepdims=True) + eps)
+        # N = 0 (normalized_shape holds a 0) leaves nothing to normalise and the
+        # output empty; dividing by 1 then spares numpy's "mean of empty slice".
+        count = max(int(np.prod(x.shape[-ndim:])), 1)
+
+        def mean(a):
+            return a.sum(axis=axes, keepdims=True) / count
+
+        centered = x - mean(x)
+        inv_sigma = 1 / np.sqrt(mean(centered * centered) + eps)
         x_hat = centered * inv_sigma
         ctx.save_for_backward(x_hat, inv_sigma, weight)
-        ctx.axes = axes
+        ctx.axes, ctx.mean = axes, mean
         y = x_hat if weight is None else x_hat * weight
         return y if bias is None else y + bias
 
@@ -41,9 +48,8 @@ class LayerNorm(Function):
         dx = None
         if needs_x:
             g_hat = g if weight is None else g * weight
-            axes = ctx.axes
-            dx = inv_sigma * (g_hat - g_hat.mean(axis=axes, keepdims=True)
-                              - x_hat * (g_hat * x_hat).mean(axis=axes, keepdims=True))
+            mean = ctx.mean
+            dx = inv_sigma * (g_hat - mean(g_hat) - x_hat * mean(g_hat * x_hat))
         dweight = g * x_hat if needs_weight else None
         dbias = g if needs_bias else None
         return dx, dweight, dbias, None, None

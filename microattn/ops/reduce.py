@@ -7,6 +7,7 @@ dimensions by broadcasting, after putting them back when ``keepdim=False``.
 """
 import builtins
 import math
+import warnings
 from collections import namedtuple
 
 import numpy as np
@@ -48,6 +49,13 @@ def _count(shape, axes):
     return int(np.prod([shape[a] for a in axes]))
 
 
+def _mean(x, axes, keepdim, count):
+    """x.mean(axes): the sum over ``count`` elements divided by count. A mean over
+    nothing is nan, as PyTorch's, without numpy's "mean of empty slice" warning."""
+    with np.errstate(invalid="ignore"):
+        return np.true_divide(x.sum(axis=axes, keepdims=keepdim), count, dtype=x.dtype)
+
+
 def _restore(g, axes, keepdim):
     """The gradient with the reduced axes (an int or a sorted tuple) put back
     with size 1, so it broadcasts against the input."""
@@ -80,10 +88,11 @@ class Mean(Function):
                             "(convert it first, e.g. with .double())")
         ctx.axes, ctx.keepdim, ctx.input_shape = axes, keepdim, x.shape
         ctx.count = _count(x.shape, axes)
-        return x.mean(axis=axes, keepdims=keepdim)
+        return _mean(x, axes, keepdim, ctx.count)
 
     def backward(ctx, g):
-        g = _restore(g, ctx.axes, ctx.keepdim) / ctx.count
+        with np.errstate(invalid="ignore", divide="ignore"):  # count 0: nothing to reach
+            g = _restore(g, ctx.axes, ctx.keepdim) / ctx.count
         return np.broadcast_to(g, ctx.input_shape), None, None
 
 
@@ -95,18 +104,26 @@ class Var(Function):
     def forward(ctx, x, axes, keepdim, correction):
         if x.dtype.kind not in "fc":
             raise TypeError(f"var needs a floating-point tensor, got dtype {x.dtype}")
-        deviation = x - np.mean(x, axis=axes, keepdims=True)
+        count = _count(x.shape, axes)
+        deviation = x - _mean(x, axes, True, count)
         # As PyTorch: no negative divisor; n <= correction gives inf or nan.
-        divisor = builtins.max(_count(x.shape, axes) - correction, 0)
+        divisor = builtins.max(count - correction, 0)
+        if divisor == 0:
+            warnings.warn(f"var(): degrees of freedom is <= 0: correction {correction} is not "
+                          f"less than the {count} elements reduced, so the result is inf or "
+                          "nan", UserWarning, stacklevel=4)
         ctx.axes, ctx.keepdim, ctx.divisor = axes, keepdim, divisor
         ctx.save_for_backward(deviation)
-        return np.sum(deviation * deviation, axis=axes, keepdims=keepdim) / divisor
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.true_divide(np.sum(deviation * deviation, axis=axes, keepdims=keepdim),
+                                  divisor, dtype=x.dtype)
 
     def backward(ctx, g):
         (deviation,) = ctx.saved_tensors
         # n <= correction: inf/nan as PyTorch, not a ZeroDivisionError.
         scale = 2 / ctx.divisor if ctx.divisor else math.inf
-        return _restore(g, ctx.axes, ctx.keepdim) * deviation * scale, None, None, None
+        with np.errstate(invalid="ignore"):  # 0 * inf: nan, as PyTorch
+            return _restore(g, ctx.axes, ctx.keepdim) * deviation * scale, None, None, None
 
 
 class _Extreme(Function):
