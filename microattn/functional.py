@@ -17,7 +17,7 @@ from .ops import embedding as _embedding
 from .ops import gelu, relu, sigmoid, tanh
 from .ops import log_softmax as _log_softmax
 from .ops import softmax as _softmax
-from .ops.attention import ScaledDotProductAttention
+from .ops.attention import ScaledDotProductAttention, check_mask
 from .ops.dropout import Dropout, check_probability, dropout_mask
 from .ops.loss import REDUCTIONS, CrossEntropy, counted_targets
 from .ops.norm import LayerNorm
@@ -247,6 +247,7 @@ def _attention_masks(attn_mask, is_causal, q_len, k_len, dtype):
     may go (boolean mask, causal mask, and not -inf in the float mask), or None.
     """
     bias = allowed = None
+    check_mask("scaled_dot_product_attention", "attn_mask", attn_mask)
     if attn_mask is not None:
         mask = unwrap(attn_mask)
         fits = all(m in (1, n) for m, n in zip(mask.shape[-2:], (q_len, k_len)))

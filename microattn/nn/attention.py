@@ -12,6 +12,7 @@ import numpy as np
 from .. import functional as F
 from ..autograd import Tensor, no_grad
 from ..autograd.tensor import unwrap
+from ..ops.attention import check_mask
 from ..ops.dropout import check_probability
 from . import init
 from .linear import Linear
@@ -111,6 +112,8 @@ class MultiheadAttention(Module):
         boolean, True where allowed, when every mask is boolean; otherwise float, the
         sum of the float masks and -inf wherever a boolean one blocks (as PyTorch
         merges them). A float mask given as a tensor keeps its gradient."""
+        check_mask("MultiheadAttention", "attn_mask", attn_mask)
+        check_mask("MultiheadAttention", "key_padding_mask", key_padding_mask)
         masks = []
         if attn_mask is not None:
             shape = tuple(attn_mask.shape)

@@ -1,8 +1,16 @@
 """Fused scaled-dot-product attention: one node, with its backward derived by hand."""
 import numpy as np
 
-from ..autograd import Function
+from ..autograd import Function, Tensor
 from .nn_ops import softmax_backward, softmax_forward
+
+
+def check_mask(op, name, mask):
+    """Refuse a mask that is neither a tensor nor an ndarray (a nested list, say),
+    with a TypeError as PyTorch's; None (no mask) passes."""
+    if mask is not None and not isinstance(mask, (Tensor, np.ndarray)):
+        raise TypeError(f"{op}: {name} must be a tensor or an ndarray, not "
+                        f"{type(mask).__name__}")
 
 
 def _swap(a):

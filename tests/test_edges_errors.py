@@ -1,0 +1,135 @@
+"""Errors that must be clear: each raises the exception type PyTorch raises for
+the same call, naming the op or argument and what was expected, instead of
+a silently wrong value or a numpy traceback."""
+import numpy as np
+import pytest
+
+import microattn as ma
+from microattn import functional as F
+from microattn import nn
+
+torch = pytest.importorskip("torch")
+TF = torch.nn.functional
+
+
+def raises_like_torch(ours, theirs, match):
+    """Both calls raise; ours the same exception type as PyTorch's, with ``match``."""
+    with pytest.raises(Exception) as expected:
+        theirs()
+    with pytest.raises(type(expected.value), match=match):
+        ours()
+
+
+# -- cross_entropy -----------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "bool"])
+@pytest.mark.parametrize("fused", [True, False])
+def test_cross_entropy_refuses_integer_logits(dtype, fused):
+    logits = np.array([[1, 4, 2], [0, 0, 1]]).astype(dtype)
+    target = np.array([1, 2])
+    raises_like_torch(
+        lambda: F.cross_entropy(ma.tensor(logits), target, fused=fused),
+        lambda: TF.cross_entropy(torch.tensor(logits), torch.tensor(target)),
+        f"cross_entropy: expected floating-point input, got dtype {dtype}")
+
+
+def test_cross_entropy_on_float_logits_of_the_same_values_is_exact():
+    logits = np.array([[1, 4, 2], [0, 0, 1]])
+    ours = F.cross_entropy(ma.tensor(logits.astype(np.float64)), np.array([1, 2])).item()
+    theirs = TF.cross_entropy(torch.tensor(logits, dtype=torch.float64),
+                              torch.tensor([1, 2])).item()
+    assert ours == pytest.approx(theirs, rel=1e-12) and ours != int(ours)
+
+
+def test_cross_entropy_refuses_0d_input():
+    raises_like_torch(lambda: F.cross_entropy(ma.tensor(1.0), ma.tensor(0)),
+                      lambda: TF.cross_entropy(torch.tensor(1.0), torch.tensor(0)),
+                      r"cross_entropy: input is 0-d; expected at least one dim")
+
+
+def test_nll_loss_refuses_integer_and_0d_input():
+    raises_like_torch(lambda: F.nll_loss(ma.tensor([[1, 2]]), np.array([0])),
+                      lambda: TF.nll_loss(torch.tensor([[1, 2]]), torch.tensor([0])),
+                      "nll_loss: expected floating-point input, got dtype int64")
+    raises_like_torch(lambda: F.nll_loss(ma.tensor(1.0), ma.tensor(0)),
+                      lambda: TF.nll_loss(torch.tensor(1.0), torch.tensor(0)),
+                      "nll_loss: input is 0-d")
+
+
+def test_cross_entropy_on_1d_logits_still_matches_torch():
+    ours = F.cross_entropy(ma.tensor([1.0, 2.0], dtype="float64"), ma.tensor(0)).item()
+    theirs = TF.cross_entropy(torch.tensor([1.0, 2.0], dtype=torch.float64),
+                              torch.tensor(0)).item()
+    assert ours == pytest.approx(theirs, rel=1e-12)
+
+
+# -- gradient hooks ------------------------------------------------------------
+
+def _hook_backward(lib, leaf, hook):
+    x = lib.ones(2, requires_grad=True)
+    t = x if leaf else x * 2
+    t.register_hook(hook)
+    (t * 1).sum().backward()
+    return x
+
+
+def _named(fn, name):
+    fn.__name__ = name
+    return fn
+
+
+@pytest.mark.parametrize("leaf", [True, False], ids=["leaf", "non-leaf"])
+@pytest.mark.parametrize("shape", [(3,), (5, 2), (1,), ()])
+def test_a_hook_that_changes_the_gradient_shape_is_refused(leaf, shape):
+    raises_like_torch(
+        lambda: _hook_backward(ma, leaf, _named(lambda g: ma.ones(shape), "resize")),
+        lambda: _hook_backward(torch, leaf, _named(lambda g: torch.ones(shape), "resize")),
+        r"hook 'resize' has changed the size of value")
+
+
+@pytest.mark.parametrize("leaf", [True, False], ids=["leaf", "non-leaf"])
+@pytest.mark.parametrize("value", [1.0, [1.0, 1.0]], ids=["float", "list"])
+def test_a_hook_that_returns_no_tensor_is_refused(leaf, value):
+    raises_like_torch(lambda: _hook_backward(ma, leaf, lambda g: value),
+                      lambda: _hook_backward(torch, leaf, lambda g: value),
+                      f"hook '<lambda>' returned '{type(value).__name__}'")
+
+
+@pytest.mark.parametrize("leaf", [True, False], ids=["leaf", "non-leaf"])
+def test_a_hook_that_changes_the_gradient_dtype_is_refused(leaf):
+    raises_like_torch(lambda: _hook_backward(ma, leaf, lambda g: g.double()),
+                      lambda: _hook_backward(torch, leaf, lambda g: g.double()),
+                      "has changed the type of value")
+
+
+@pytest.mark.parametrize("leaf", [True, False], ids=["leaf", "non-leaf"])
+def test_a_hook_that_keeps_shape_and_dtype_still_replaces_the_gradient(leaf):
+    ours = _hook_backward(ma, leaf, lambda g: g * 3.0)
+    theirs = _hook_backward(torch, leaf, lambda g: g * 3.0)
+    np.testing.assert_array_equal(np.asarray(ours.grad), theirs.grad.numpy())
+
+
+# -- key_padding_mask ----------------------------------------------------------
+
+def test_key_padding_mask_as_a_list_is_a_type_error():
+    query = np.random.default_rng(0).standard_normal((2, 3, 4)).astype(np.float32)
+    mask = [[False, False, True], [False, True, True]]
+    ours = nn.MultiheadAttention(4, 2, batch_first=True)
+    theirs = torch.nn.MultiheadAttention(4, 2, batch_first=True)
+    q, qt = ma.tensor(query), torch.tensor(query)
+    raises_like_torch(lambda: ours(q, q, q, key_padding_mask=mask),
+                      lambda: theirs(qt, qt, qt, key_padding_mask=mask),
+                      r"MultiheadAttention: key_padding_mask must be a tensor or an ndarray, "
+                      r"not list")
+
+
+@pytest.mark.parametrize("name", ["attn_mask", "key_padding_mask"])
+def test_masks_as_tensors_or_arrays_still_work(name):
+    mha = nn.MultiheadAttention(4, 2, batch_first=True)
+    q = ma.randn(2, 3, 4)
+    shape = (3, 3) if name == "attn_mask" else (2, 3)
+    mask = np.zeros(shape, dtype=bool)
+    mask[..., -1] = True
+    out_array, _ = mha(q, q, q, **{name: mask})
+    out_tensor, _ = mha(q, q, q, **{name: ma.tensor(mask)})
+    np.testing.assert_array_equal(np.asarray(out_array), np.asarray(out_tensor))
