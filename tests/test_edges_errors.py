@@ -1,6 +1,8 @@
 """Errors that must be clear: each raises the exception type PyTorch raises for
 the same call, naming the op or argument and what was expected, instead of
 a silently wrong value or a numpy traceback."""
+import re
+
 import numpy as np
 import pytest
 
@@ -133,3 +135,92 @@ def test_masks_as_tensors_or_arrays_still_work(name):
     out_array, _ = mha(q, q, q, **{name: mask})
     out_tensor, _ = mha(q, q, q, **{name: ma.tensor(mask)})
     np.testing.assert_array_equal(np.asarray(out_array), np.asarray(out_tensor))
+
+
+# -- .grad and .data assignment --------------------------------------------------
+
+def _assign(lib, attribute, make_value):
+    p = lib.zeros(2, 3, requires_grad=True)
+    setattr(p, attribute, make_value(lib))
+    return p
+
+
+@pytest.mark.parametrize("shape", [(3,), (1, 3), (2, 1), (3, 2), ()])
+def test_grad_of_another_shape_is_refused_even_if_it_broadcasts(shape):
+    raises_like_torch(lambda: _assign(ma, "grad", lambda lib: lib.zeros(shape)),
+                      lambda: _assign(torch, "grad", lambda lib: lib.zeros(shape)),
+                      rf"gradient of shape {re.escape(str(shape))} to a tensor of shape \(2, 3\)")
+    with pytest.raises(RuntimeError, match=r"gradient of shape"):  # an ndarray too
+        _assign(ma, "grad", lambda lib: np.zeros(shape, np.float32))
+
+
+@pytest.mark.parametrize("dtype", ["int64", "float64", "bool"])
+def test_grad_of_another_dtype_is_refused(dtype):
+    raises_like_torch(
+        lambda: _assign(ma, "grad", lambda lib: np.zeros((2, 3), dtype)),
+        lambda: _assign(torch, "grad", lambda lib: lib.zeros((2, 3), dtype=getattr(torch, dtype))),
+        f"gradient of dtype {dtype} to a tensor of dtype float32")
+
+
+@pytest.mark.parametrize("value", [[[0.0] * 3] * 2, 0.0], ids=["list", "float"])
+def test_grad_that_is_no_array_is_a_type_error(value):
+    raises_like_torch(lambda: _assign(ma, "grad", lambda lib: value),
+                      lambda: _assign(torch, "grad", lambda lib: value),
+                      f"grad expected to be a tensor, an ndarray or None, but got grad of type "
+                      f"{type(value).__name__}")
+
+
+def test_a_fitting_grad_is_taken_from_a_tensor_an_ndarray_or_none():
+    p = ma.zeros(2, 3, requires_grad=True)
+    p.grad = np.ones((2, 3), np.float32)
+    np.testing.assert_array_equal(np.asarray(p.grad), np.ones((2, 3)))
+    p.grad = ma.full((2, 3), 2.0)
+    np.testing.assert_array_equal(np.asarray(p.grad), np.full((2, 3), 2.0))
+    p.grad = None
+    assert p.grad is None
+
+
+def test_data_set_to_a_list_is_a_type_error():
+    raises_like_torch(lambda: _assign(ma, "data", lambda lib: [[0.0] * 3] * 2),
+                      lambda: _assign(torch, "data", lambda lib: [[0.0] * 3] * 2),
+                      "Tensor.data must be set to an ndarray or a tensor, not list")
+
+
+@pytest.mark.parametrize("dtype", ["int64", "bool"])
+def test_integer_data_into_a_tensor_that_requires_grad_is_refused(dtype):
+    raises_like_torch(
+        lambda: _assign(ma, "data", lambda lib: np.zeros((2, 3), dtype)),
+        lambda: _assign(torch, "data", lambda lib: lib.zeros((2, 3), dtype=getattr(torch, dtype))),
+        f"data set to a tensor that requires gradients must be floating point, got dtype {dtype}")
+    p = nn.Parameter(np.zeros(3))
+    with pytest.raises(RuntimeError, match="must be floating point"):
+        p.data = np.zeros(3, dtype)
+    assert p.data.dtype == np.float64   # left as it was
+
+
+def test_data_of_another_shape_or_float_dtype_is_taken_as_pytorch():
+    p = _assign(ma, "data", lambda lib: np.ones(4))
+    t = _assign(torch, "data", lambda lib: lib.ones(4, dtype=torch.float64))
+    assert p.shape == tuple(t.shape) and p.dtype == np.float64
+    p.data = ma.full((2,), 3.0)   # a tensor's data, shared
+    np.testing.assert_array_equal(p.data, [3.0, 3.0])
+    q = ma.zeros(3)                # no grad: any dtype
+    q.data = np.arange(3)
+    assert q.dtype == np.int64
+
+
+# -- iteration -------------------------------------------------------------------
+
+def test_iterating_a_0d_tensor_is_a_type_error():
+    raises_like_torch(lambda: list(ma.tensor(1.0)), lambda: list(torch.tensor(1.0)),
+                      "iteration over a 0-d tensor")
+
+
+def test_iterating_gives_the_rows_with_gradient():
+    x = ma.tensor(np.arange(6.0).reshape(3, 2), requires_grad=True)
+    rows = list(x)
+    assert len(rows) == 3 and all(r.shape == (2,) for r in rows)
+    np.testing.assert_array_equal(np.asarray(rows[1].data), [2.0, 3.0])
+    (rows[0].sum() + 2 * rows[2].sum()).backward()
+    np.testing.assert_array_equal(np.asarray(x.grad), [[1, 1], [0, 0], [2, 2]])
+    assert list(ma.zeros(0, 3)) == []

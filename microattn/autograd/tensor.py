@@ -65,14 +65,14 @@ class Tensor:
     :func:`microattn.tensor`.
     """
 
-    __slots__ = ("data", "grad", "_requires_grad", "grad_fn", "_hooks",
+    __slots__ = ("_data", "_grad", "_requires_grad", "grad_fn", "_hooks",
                  "_grad_accumulator", "__weakref__")
     # numpy defers to our reflected operators: ``array + tensor`` is a Tensor.
     __array_ufunc__ = None
 
     def __init__(self, data, requires_grad=False, dtype=None):
-        self.data = as_array(data, dtype)
-        self.grad = None
+        self._data = as_array(data, dtype)
+        self._grad = None
         self.grad_fn = None
         self._hooks = None
         self._grad_accumulator = None
@@ -86,13 +86,56 @@ class Tensor:
         t = object.__new__(cls)
         if type(data) is not np.ndarray:
             data = np.asarray(data)
-        t.data = data
-        t.grad = None
+        t._data = data
+        t._grad = None
         t.grad_fn = grad_fn
         t._requires_grad = grad_fn is not None
         t._hooks = None
         t._grad_accumulator = None
         return t
+
+    # -- data and gradient ---------------------------------------------------
+    @property
+    def data(self):
+        """The ndarray holding the values (shared, not copied)."""
+        return self._data
+
+    @data.setter
+    def data(self, value):
+        """Replace the values by an ndarray (or a tensor's), of any shape, as PyTorch's
+        ``.data =``; a tensor that requires grad keeps a floating dtype."""
+        if isinstance(value, Tensor):
+            value = value._data
+        elif not isinstance(value, np.ndarray):
+            raise TypeError(f"Tensor.data must be set to an ndarray or a tensor, not "
+                            f"{type(value).__name__} (convert it first, e.g. with np.asarray)")
+        if self._requires_grad and value.dtype.kind not in "fc":
+            raise RuntimeError(f"data set to a tensor that requires gradients must be floating "
+                               f"point, got dtype {value.dtype}")
+        self._data = value
+
+    @property
+    def grad(self):
+        """dL/d(this tensor), accumulated by backward; None until a gradient arrives."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        """As PyTorch: None, or a gradient of exactly this tensor's shape and dtype
+        (a tensor or an ndarray), so that nothing is broadcast or cast unnoticed."""
+        if value is not None:
+            array = value._data if isinstance(value, Tensor) else value
+            if not isinstance(array, np.ndarray):
+                raise TypeError(f"assigned grad expected to be a tensor, an ndarray or None, "
+                                f"but got grad of type {type(value).__name__}")
+            if array.shape != self._data.shape:
+                raise RuntimeError(f"attempting to assign a gradient of shape {array.shape} to "
+                                   f"a tensor of shape {self._data.shape}: they must match")
+            if array.dtype != self._data.dtype:
+                raise RuntimeError(f"attempting to assign a gradient of dtype {array.dtype} to "
+                                   f"a tensor of dtype {self._data.dtype}: they must match")
+            value = array
+        self._grad = value
 
     # -- autograd state ----------------------------------------------------
     @property
@@ -219,6 +262,12 @@ class Tensor:
 
     def dim(self):
         return self.data.ndim
+
+    def __iter__(self):
+        """The sub-tensors along dim 0, as PyTorch; a 0-d tensor has none to give."""
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._data.shape[0]))
 
     def __len__(self):
         if self.data.ndim == 0:
