@@ -19,6 +19,7 @@ from .ops import log_softmax as _log_softmax
 from .ops import softmax as _softmax
 from .ops.attention import ScaledDotProductAttention, check_mask
 from .ops.dropout import Dropout, check_probability, dropout_mask
+from .ops.nn_ops import softmax_dim
 from .ops.loss import REDUCTIONS, CrossEntropy, counted_targets
 from .ops.norm import LayerNorm
 
@@ -48,8 +49,21 @@ def _detached_max(input, dim):
     return input.amax(dim, keepdim=True).detach()
 
 
-def softmax(input, dim=-1, fused=True):
+def _implicit_dim(op, input, dim):
+    """``dim`` if given; else PyTorch's old implicit choice, with its warning:
+    dim 0 for 0-, 1- and 3-d input, else dim 1 (not the last dim!)."""
+    if dim is not None:
+        return softmax_dim(op, input, dim)
+    warnings.warn(f"Implicit dimension choice for {op} has been deprecated. Change the call "
+                  "to include dim=X as an argument.", UserWarning, stacklevel=3)
+    return 0 if input.ndim in (0, 1, 3) else 1
+
+
+def softmax(input, dim=None, fused=True):
     """exp(x) / sum(exp(x)) along ``dim``.
+
+    ``dim`` left out: PyTorch's implicit choice with its warning (dim 0 for 0-,
+    1- and 3-d input, else 1); pass it.
 
     ``fused=True``: one Softmax node (its backward in ops/nn_ops.py).
     ``fused=False``: composed from primitive ops, exp(x - m) / sum(exp(x - m))
@@ -57,15 +71,17 @@ def softmax(input, dim=-1, fused=True):
     softmax does not change when every entry shifts by the same amount, so no
     gradient flows through it.
     """
+    dim = _implicit_dim("softmax", input, dim)
     if fused:
         return _softmax(input, dim)
     exps = (input - _detached_max(input, dim)).exp()
     return exps / exps.sum(dim, keepdim=True)
 
 
-def log_softmax(input, dim=-1, fused=True):
-    """x - log(sum(exp(x))) along ``dim``; ``fused`` as in :func:`softmax`
+def log_softmax(input, dim=None, fused=True):
+    """x - log(sum(exp(x))) along ``dim``; ``dim`` and ``fused`` as in :func:`softmax`
     (composed: (x - m) - log(sum(exp(x - m))), m the detached max)."""
+    dim = _implicit_dim("log_softmax", input, dim)
     if fused:
         return _log_softmax(input, dim)
     shifted = input - _detached_max(input, dim)

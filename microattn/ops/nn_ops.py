@@ -6,6 +6,7 @@ backward formula, and room to be numerically stable.
 import numpy as np
 
 from ..autograd import Function
+from .reduce import _single_axis
 
 
 # -- softmax arithmetic, shared by Softmax, LogSoftmax, attention and cross-entropy --
@@ -161,12 +162,21 @@ class Embedding(Function):
         return None, dweight
 
 
+def softmax_dim(op, x, dim):
+    """``dim`` checked as PyTorch checks it: one int, in range (a 0-d tensor takes
+    0 or -1). None or a tuple would make numpy normalise over several dims."""
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{op}(): argument 'dim' must be int, not {type(dim).__name__}")
+    _single_axis(op, x, dim)  # an IndexError naming the op when out of range
+    return dim
+
+
 def softmax(x, dim=-1):
-    return Softmax.apply(x, dim)
+    return Softmax.apply(x, softmax_dim("softmax", x, dim))
 
 
 def log_softmax(x, dim=-1):
-    return LogSoftmax.apply(x, dim)
+    return LogSoftmax.apply(x, softmax_dim("log_softmax", x, dim))
 
 
 def embedding(indices, weight):

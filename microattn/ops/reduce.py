@@ -127,9 +127,16 @@ class Var(Function):
 
 
 class _Extreme(Function):
-    """Shared by Amax and Amin: ``extreme`` is np.max or np.min."""
+    """Shared by Amax and Amin: ``extreme`` is np.max or np.min.
+
+    A nan anywhere makes the result nan, which equals no element, so no
+    element is a hit: amax's gradient is then 0/0 = nan everywhere, as
+    PyTorch's. ``nan_hits`` (max() and min() of everything) makes the nan
+    elements the hits instead, as PyTorch's max() and min().
+    """
 
     extreme = None
+    nan_hits = False
 
     def forward(ctx, x, axes, keepdim):
         out = ctx.extreme(x, axis=axes, keepdims=True)
@@ -140,8 +147,11 @@ class _Extreme(Function):
     def backward(ctx, g):
         x, out = ctx.saved_tensors
         hits = x == out
+        if ctx.nan_hits:
+            hits |= np.isnan(x) & np.isnan(out)
         g = _restore(g, ctx.axes, ctx.keepdim)
-        return hits * (g / hits.sum(axis=ctx.axes, keepdims=True)), None, None
+        with np.errstate(divide="ignore", invalid="ignore"):  # no hit: nan, as PyTorch
+            return hits * (g / hits.sum(axis=ctx.axes, keepdims=True)), None, None
 
 
 class Amax(_Extreme):
@@ -156,6 +166,20 @@ class Amin(_Extreme):
     the min, 0 elsewhere (ties share the gradient evenly, as PyTorch's amin)."""
 
     extreme = staticmethod(np.min)
+
+
+class Max(Amax):
+    """z = max of every element.   dL/dx as Amax, except that when z is nan the
+    gradient goes evenly to the nan elements (PyTorch's max())."""
+
+    nan_hits = True
+
+
+class Min(Amin):
+    """z = min of every element.   dL/dx as Amin, except that when z is nan the
+    gradient goes evenly to the nan elements (PyTorch's min())."""
+
+    nan_hits = True
 
 
 class SelectAlongDim(Function):
@@ -229,12 +253,12 @@ def _extreme(op, full, arg, x, dim, keepdim):
 def max(x, dim=None, keepdim=False):
     """The largest value: with ``dim=None`` a tensor (ties share the gradient);
     with an int ``dim`` a (values, indices) pair, the gradient going to the index."""
-    return _extreme("max", Amax, np.argmax, x, dim, keepdim)
+    return _extreme("max", Max, np.argmax, x, dim, keepdim)
 
 
 def min(x, dim=None, keepdim=False):
     """The smallest value; see :func:`max`."""
-    return _extreme("min", Amin, np.argmin, x, dim, keepdim)
+    return _extreme("min", Min, np.argmin, x, dim, keepdim)
 
 
 def amax(x, dim=None, keepdim=False):
