@@ -73,7 +73,7 @@ def microattn_step(config):
 
     def step():
         optimizer.zero_grad()
-        loss = F.cross_entropy(model(inputs), target)
+        loss = F.cross_entropy(model(inputs).reshape(-1, vocab), target.reshape(-1))
         loss.backward()
         optimizer.step()
         return loss.item()

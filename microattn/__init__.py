@@ -6,7 +6,8 @@
 from .autograd import (Function, Tensor, arange, enable_grad, full, get_default_dtype,
                        is_grad_enabled, manual_seed, no_grad, ones, ones_like, rand, randint,
                        randn, set_default_dtype, tensor, zeros, zeros_like)
-from .ops import cat, stack, where
+from .ops import (abs, add, cat, div, exp, log, matmul, mul, neg, pow, relu, sigmoid,
+                  softmax, sqrt, stack, sub, tanh, where)
 from . import functional, models, nn, optim
 from .gradcheck import GradcheckError, gradcheck
 from .serialization import SerializationError, load, save
@@ -16,6 +17,8 @@ __version__ = "0.1.0"
 __all__ = [
     "Tensor", "Function", "tensor", "zeros", "ones", "full", "zeros_like", "ones_like",
     "randn", "rand", "randint", "arange", "cat", "stack", "where", "manual_seed",
+    "abs", "add", "div", "exp", "log", "matmul", "mul", "neg", "pow", "relu", "sigmoid",
+    "softmax", "sqrt", "sub", "tanh",
     "no_grad", "enable_grad", "is_grad_enabled", "set_default_dtype", "get_default_dtype",
     "gradcheck", "GradcheckError", "save", "load", "SerializationError",
     "functional", "models", "nn", "optim",

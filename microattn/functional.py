@@ -1,11 +1,12 @@
 """Functional interface with PyTorch's names: ``from microattn import functional as F``.
 
-Activations re-export the ops. Layer norm, cross-entropy and attention come
-twice: a fused Function with a hand-derived backward (the default: one node,
-fewer intermediate arrays, numerically stable) and, with ``fused=False``, the
-same maths composed from primitive ops, so that every step shows up in the
-graph. Tests check that both agree.
+Softmax, log-softmax, layer norm, cross-entropy and attention come twice: a
+fused Function with a hand-derived backward (ops/fused.py; the default: one
+node, fewer intermediate arrays, numerically stable) and, with
+``fused=False``, the same maths composed from primitive ops, so that every
+step shows up in the graph. Tests check that both agree.
 """
+import functools
 import math
 import warnings
 
@@ -13,19 +14,14 @@ import numpy as np
 
 from .autograd import Tensor
 from .autograd.tensor import unwrap
-from .ops import embedding as _embedding
-from .ops import gelu, relu, sigmoid, tanh
-from .ops import log_softmax as _log_softmax
-from .ops import softmax as _softmax
-from .ops.attention import ScaledDotProductAttention, check_mask
+from .ops import relu, sigmoid, tanh
 from .ops.dropout import Dropout, check_probability, dropout_mask
-from .ops.nn_ops import softmax_dim
-from .ops.loss import REDUCTIONS, CrossEntropy, counted_targets
-from .ops.norm import LayerNorm
+from .ops.fused import (GELU, REDUCTIONS, CrossEntropy, Embedding, LayerNorm, LogSoftmax,
+                        ScaledDotProductAttention, Softmax, counted_targets, softmax_dim)
 
 __all__ = ["relu", "gelu", "sigmoid", "tanh", "softmax", "log_softmax", "dropout", "linear",
            "embedding", "layer_norm", "cross_entropy", "nll_loss", "mse_loss",
-           "masked_softmax", "scaled_dot_product_attention"]
+           "masked_softmax", "attention_mask", "scaled_dot_product_attention"]
 
 
 def _constant(array):
@@ -39,6 +35,12 @@ def _check_reduction(reduction):
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
 
 
+def gelu(input, approximate="none"):
+    """x Phi(x), Phi the standard normal CDF: ``approximate='none'`` is the exact
+    erf form, ``'tanh'`` the tanh approximation, as torch.nn.functional.gelu."""
+    return GELU.apply(input, approximate)
+
+
 # -- softmax -------------------------------------------------------------------
 
 def _detached_max(input, dim):
@@ -50,10 +52,10 @@ def _detached_max(input, dim):
 
 
 def _implicit_dim(op, input, dim):
-    """``dim`` if given; else PyTorch's old implicit choice, with its warning:
-    dim 0 for 0-, 1- and 3-d input, else dim 1 (not the last dim!)."""
+    """``dim`` if given (checked); else PyTorch's old implicit choice, with its
+    warning: dim 0 for 0-, 1- and 3-d input, else dim 1 (not the last dim!)."""
     if dim is not None:
-        return softmax_dim(op, input, dim)
+        return softmax_dim(op, input.ndim, dim)
     warnings.warn(f"Implicit dimension choice for {op} has been deprecated. Change the call "
                   "to include dim=X as an argument.", UserWarning, stacklevel=3)
     return 0 if input.ndim in (0, 1, 3) else 1
@@ -65,7 +67,7 @@ def softmax(input, dim=None, fused=True):
     ``dim`` left out: PyTorch's implicit choice with its warning (dim 0 for 0-,
     1- and 3-d input, else 1); pass it.
 
-    ``fused=True``: one Softmax node (its backward in ops/nn_ops.py).
+    ``fused=True``: one Softmax node (its backward in ops/fused.py).
     ``fused=False``: composed from primitive ops, exp(x - m) / sum(exp(x - m))
     with m the max along ``dim``, so the graph shows every step. m is detached:
     softmax does not change when every entry shifts by the same amount, so no
@@ -73,7 +75,7 @@ def softmax(input, dim=None, fused=True):
     """
     dim = _implicit_dim("softmax", input, dim)
     if fused:
-        return _softmax(input, dim)
+        return Softmax.apply(input, dim)
     exps = (input - _detached_max(input, dim)).exp()
     return exps / exps.sum(dim, keepdim=True)
 
@@ -83,10 +85,12 @@ def log_softmax(input, dim=None, fused=True):
     (composed: (x - m) - log(sum(exp(x - m))), m the detached max)."""
     dim = _implicit_dim("log_softmax", input, dim)
     if fused:
-        return _log_softmax(input, dim)
+        return LogSoftmax.apply(input, dim)
     shifted = input - _detached_max(input, dim)
     return shifted - shifted.exp().sum(dim, keepdim=True).log()
 
+
+# -- dropout -------------------------------------------------------------------
 
 def dropout(input, p=0.5, training=True):
     """Inverted dropout: zero each element with probability p, scale the rest by 1/(1 - p).
@@ -123,14 +127,9 @@ def embedding(input, weight, padding_idx=None):
     With ``padding_idx``, as PyTorch's F.embedding, the output still holds that
     row, but no gradient flows back into it.
     """
-    output = _embedding(input, weight)
-    if padding_idx is None or not output.requires_grad:
-        return output
-    if padding_idx < 0:
+    if padding_idx is not None and padding_idx < 0:
         padding_idx += weight.shape[0]
-    keep = (unwrap(input) != padding_idx)[..., None].astype(output.dtype)
-    output.register_hook(lambda grad: _constant(grad.data * keep))
-    return output
+    return Embedding.apply(unwrap(input), weight, padding_idx)
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5, fused=True):
@@ -166,6 +165,14 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5, fused=
 
 # -- losses --------------------------------------------------------------------
 
+def _integer_target(target):
+    target = unwrap(target)
+    if target.dtype.kind not in "iu":
+        raise TypeError(f"expected integer class indices as target, got dtype {target.dtype} "
+                        "(class-probability targets are not supported)")
+    return target
+
+
 def _float_scores(op, input, zero_d_error):
     """Check that ``input`` holds floating-point class scores with a class dim: on
     integers softmax would truncate (PyTorch has no integer kernel either).
@@ -178,20 +185,30 @@ def _float_scores(op, input, zero_d_error):
                            "C class scores")
 
 
-def _integer_target(target):
-    target = unwrap(target)
-    if target.dtype.kind not in "iu":
-        raise TypeError(f"expected integer class indices as target, got dtype {target.dtype} "
-                        "(class-probability targets are not supported)")
-    return target
+def _rows(op, input, target):
+    """PyTorch's layouts brought to rows: input (N, C), (N, C, d1, ...) or (C,) and
+    target (N,), (N, d1, ...) or () -> input (M, C), target (M,), and the shape of
+    a per-element loss."""
+    expected = input.shape[:1] + input.shape[2:] if input.ndim > 1 else ()
+    if target.shape != expected:
+        raise ValueError(f"{op}: target of shape {target.shape} does not match input of shape "
+                         f"{tuple(input.shape)}: expected target shape {expected} (the class "
+                         "dim is dim 1, as in PyTorch)")
+    classes = input.shape[1] if input.ndim > 1 else input.shape[0]
+    if input.ndim > 2:
+        # (N, C, d1, ...) -> (N, d1, ..., C) -> (N * d1 * ..., C)
+        input = input.permute(0, *range(2, input.ndim), 1).reshape(-1, classes)
+    elif input.ndim == 1:
+        input = input.reshape(1, classes)  # (C,) -> (1, C)
+    return input, target.reshape(-1), expected
 
 
 def _negative_log_likelihood(op, log_probs, target, ignore_index, label_smoothing, reduction):
-    """The composed loss of ``op``: pick -log p_t by integer indexing, mix in the mean of
-    -log p for label smoothing, zero ignored rows, reduce."""
-    valid = counted_targets(target, tuple(log_probs.shape), ignore_index, op)
-    rows = np.indices(target.shape, sparse=True)
-    picked = log_probs[(*rows, np.where(valid, target, 0))]
+    """The composed loss of ``op`` on rows, log_probs (M, C) and target (M,): pick
+    -log p_t by integer indexing, mix in the mean of -log p for label smoothing,
+    zero ignored rows, reduce."""
+    valid = counted_targets(target, log_probs.shape[-1], ignore_index, op)
+    picked = log_probs[np.arange(len(target)), np.where(valid, target, 0)]
     loss = -(1 - label_smoothing) * picked
     if label_smoothing:
         loss = loss - label_smoothing * log_probs.mean(-1)
@@ -208,35 +225,40 @@ def _negative_log_likelihood(op, log_probs, target, ignore_index, label_smoothin
     return total / count if count else total + math.nan
 
 
-def cross_entropy(logits, target, ignore_index=-100, label_smoothing=0.0, reduction="mean",
+def cross_entropy(input, target, ignore_index=-100, label_smoothing=0.0, reduction="mean",
                   fused=True):
-    """Cross-entropy of ``logits`` (..., C), class dim LAST, against integer ``target`` (...).
+    """Cross-entropy of logits ``input`` against integer class indices ``target``,
+    as PyTorch's F.cross_entropy: input (N, C) with target (N,), or (N, C, d1, ...)
+    with target (N, d1, ...) (the class dim is dim 1), or (C,) with a 0-d target.
 
-    As PyTorch's F.cross_entropy otherwise: targets equal to ``ignore_index``
-    add nothing, and 'mean' divides by the number of the others (nan if there
-    are none); ``label_smoothing`` e mixes the one-hot target with the uniform
-    distribution: q = (1 - e) onehot + e / C. ``fused=False`` composes
+    Targets equal to ``ignore_index`` add nothing, and 'mean' divides by the
+    number of the others (nan if there are none); ``label_smoothing`` e mixes
+    the one-hot target with the uniform distribution: q = (1 - e) onehot + e / C.
+    'none' gives the loss in the shape of target. ``fused=False`` composes
     log_softmax and indexing instead of the fused CrossEntropy node.
     """
     _check_reduction(reduction)
     check_probability(label_smoothing, "label_smoothing")
-    _float_scores("cross_entropy", logits, RuntimeError)
-    target = _integer_target(target)
+    _float_scores("cross_entropy", input, RuntimeError)
+    logits, target, shape = _rows("cross_entropy", input, _integer_target(target))
     if fused:
-        return CrossEntropy.apply(logits, _constant(target), ignore_index,
-                                  float(label_smoothing), reduction)
-    return _negative_log_likelihood("cross_entropy", log_softmax(logits, -1), target, ignore_index,
-                                    float(label_smoothing), reduction)
+        loss = CrossEntropy.apply(logits, target, ignore_index, float(label_smoothing),
+                                  reduction)
+    else:
+        loss = _negative_log_likelihood("cross_entropy", log_softmax(logits, -1), target,
+                                        ignore_index, float(label_smoothing), reduction)
+    return loss.reshape(shape) if reduction == "none" else loss
 
 
 def nll_loss(input, target, ignore_index=-100, reduction="mean"):
-    """Negative log-likelihood of log-probabilities ``input`` (..., C), class dim
-    last, at integer ``target`` (...), as PyTorch's F.nll_loss otherwise:
-    ``cross_entropy(x, t) == nll_loss(log_softmax(x, -1), t)``."""
+    """Negative log-likelihood of log-probabilities ``input`` at integer ``target``,
+    in PyTorch's layouts (those of :func:`cross_entropy`, class dim 1):
+    ``cross_entropy(x, t) == nll_loss(log_softmax(x, 1), t)``."""
     _check_reduction(reduction)
     _float_scores("nll_loss", input, ValueError)
-    return _negative_log_likelihood("nll_loss", input, _integer_target(target), ignore_index,
-                                    0.0, reduction)
+    log_probs, target, shape = _rows("nll_loss", input, _integer_target(target))
+    loss = _negative_log_likelihood("nll_loss", log_probs, target, ignore_index, 0.0, reduction)
+    return loss.reshape(shape) if reduction == "none" else loss
 
 
 def mse_loss(input, target, reduction="mean"):
@@ -255,65 +277,72 @@ def mse_loss(input, target, reduction="mean"):
 
 # -- attention -----------------------------------------------------------------
 
-def _attention_masks(attn_mask, is_causal, q_len, k_len, dtype):
-    """Split the masks into (bias, allowed).
+def check_mask(op, name, mask):
+    """Refuse a mask that is neither a tensor nor an ndarray (a nested list, say),
+    with a TypeError as PyTorch's; None (no mask) passes."""
+    if mask is not None and not isinstance(mask, (Tensor, np.ndarray)):
+        raise TypeError(f"{op}: {name} must be a tensor or an ndarray, not "
+                        f"{type(mask).__name__}")
 
-    bias: the float ``attn_mask`` to add to the scores (a tensor, which may
-    take a gradient), or None. allowed: boolean ndarray, True where attention
-    may go (boolean mask, causal mask, and not -inf in the float mask), or None.
+
+def attention_mask(mask, dtype, true_means="allowed"):
+    """Any attention mask in the one form the attention kernel takes: a float mask
+    added to the scores, 0 where attention may go and -inf where it may not.
+
+    A boolean mask is True where attention is allowed (``true_means="allowed"``,
+    F.scaled_dot_product_attention's convention) or where it is blocked
+    (``"blocked"``, nn.MultiheadAttention's ``attn_mask`` and every
+    ``key_padding_mask``); a float mask is already in this form and is returned
+    as it is (a tensor keeps its gradient). None stays None.
     """
-    bias = allowed = None
-    check_mask("scaled_dot_product_attention", "attn_mask", attn_mask)
-    if attn_mask is not None:
-        mask = unwrap(attn_mask)
-        fits = all(m in (1, n) for m, n in zip(mask.shape[-2:], (q_len, k_len)))
-        if mask.ndim < 2 or not fits:  # PyTorch wants (..., Tq, Tk) too
-            raise ValueError(f"scaled_dot_product_attention: attn_mask of shape {mask.shape} does "
-                             f"not broadcast to the scores (..., {q_len}, {k_len})")
-        if mask.dtype == np.bool_:
-            allowed = mask
-        elif mask.dtype.kind == "f":
-            bias = (attn_mask if isinstance(attn_mask, Tensor)
-                    else _constant(mask.astype(dtype, copy=False)))
-            blocked = np.isneginf(mask)
-            allowed = ~blocked if blocked.any() else None
-        else:
-            raise TypeError(f"attn_mask must be boolean (True where attention is allowed) or "
-                            f"floating (added to the scores), not {mask.dtype}")
-    if is_causal:
-        # Top-left aligned, as PyTorch: query i sees keys 0..i, also when q_len != k_len.
-        causal = np.tri(q_len, k_len, dtype=bool)
-        allowed = causal if allowed is None else allowed & causal
-    return bias, allowed
+    if mask is None:
+        return None
+    array = unwrap(mask)
+    if array.dtype == np.bool_:
+        blocked = array if true_means == "blocked" else ~array
+        return np.where(blocked, -np.inf, 0).astype(dtype)
+    if array.dtype.kind != "f":
+        meaning = "allowed" if true_means == "allowed" else "NOT allowed"
+        raise TypeError(f"attention masks must be boolean (True where attention is {meaning}) "
+                        f"or floating (added to the scores), not {array.dtype}")
+    return mask if isinstance(mask, Tensor) else array.astype(dtype, copy=False)
 
 
-def masked_softmax(input, allowed=None, dim=-1):
-    """softmax(input) along ``dim`` over the entries where ``allowed`` (a boolean
-    ndarray broadcasting to ``input``, True = allowed; None = everywhere), 0 elsewhere.
+@functools.lru_cache(maxsize=32)
+def causal_mask(q_len, k_len, dtype):
+    """The causal mask in the kernel's form, (Tq, Tk): -inf where key j > query i
+    (top-left aligned, as PyTorch), 0 elsewhere. Cached: made once per size."""
+    mask = np.where(np.tri(q_len, k_len, dtype=bool), 0, -np.inf).astype(dtype)
+    mask.flags.writeable = False
+    return mask
 
-    Composed from primitive ops, so the graph shows it. Blocked entries become
-    -inf and get weight exactly 0. A row with nothing allowed would be 0/0: its
-    scores are replaced by zeros (masked_fill cuts their gradient) and its
-    weights are zeroed afterwards, so it gives zeros and gradient 0, never nan.
-    """
-    if allowed is None:
-        return softmax(input, dim)
-    allowed = np.asarray(allowed, dtype=bool)
-    scores = input.masked_fill(_constant(~allowed), -math.inf)
-    empty_rows = ~allowed.any(axis=dim, keepdims=True)
+
+def _add_masks(a, b):
+    """The sum of two masks in the kernel's form (either may be None)."""
+    if a is None or b is None:
+        return b if a is None else a
+    return a + b
+
+
+def masked_softmax(input, dim=-1):
+    """softmax(input) along ``dim`` (the Softmax node), where a row of
+    only -inf (a query allowed to see nothing) gives zeros and gradient 0, not nan:
+    its scores are replaced by zeros (masked_fill cuts their gradient) and its
+    weights zeroed afterwards."""
+    empty_rows = np.isneginf(input.data).all(axis=dim, keepdims=True)
     if not empty_rows.any():
-        return softmax(scores, dim)
+        return softmax(input, dim)
     empty_rows = _constant(empty_rows)
-    return softmax(scores.masked_fill(empty_rows, 0.0), dim).masked_fill(empty_rows, 0.0)
+    return softmax(input.masked_fill(empty_rows, 0.0), dim).masked_fill(empty_rows, 0.0)
 
 
-def _composed_attention(q, k, v, bias, allowed, dropout, scale):
+def _composed_attention(q, k, v, mask, dropout, scale):
     """Attention from primitive ops, so the graph shows each step. Returns
     (output, weights)."""
-    scores = (q @ k.transpose(-2, -1)) * scale
-    if bias is not None:
-        scores = scores + bias
-    weights = masked_softmax(scores, allowed)
+    scores = (q @ k.transpose(-2, -1)) * scale  # (..., Tq, d) @ (..., d, Tk) -> (..., Tq, Tk)
+    if mask is not None:
+        scores = scores + mask
+    weights = masked_softmax(scores)
     dropped = weights if dropout is None else Dropout.apply(weights, dropout)
     return dropped @ v, weights
 
@@ -353,24 +382,22 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     check_probability(dropout_p)
     q_len, k_len = query.shape[-2], key.shape[-2]
     scale = 1 / math.sqrt(query.shape[-1]) if scale is None else float(scale)
-    bias, allowed = _attention_masks(attn_mask, is_causal, q_len, k_len, query.dtype)
+    check_mask("scaled_dot_product_attention", "attn_mask", attn_mask)
+    mask = attention_mask(attn_mask, query.dtype, true_means="allowed")
+    if mask is not None:
+        shape = unwrap(mask).shape
+        if len(shape) < 2 or not all(m in (1, n) for m, n in zip(shape[-2:], (q_len, k_len))):
+            raise ValueError(f"scaled_dot_product_attention: attn_mask of shape {shape} does "
+                             f"not broadcast to the scores (..., {q_len}, {k_len})")
+    if is_causal:
+        mask = _add_masks(mask, causal_mask(q_len, k_len, query.dtype))
     dropout = None
     if dropout_p > 0:
         score_shape = np.broadcast_shapes(query.shape[:-1] + (k_len,), key.shape[:-2] + (1, 1),
-                                          *(m.shape for m in (bias, allowed) if m is not None))
-        dropout = dropout_mask(score_shape, dropout_p, query.dtype)
-
-    if not fused:
-        output, weights = _composed_attention(query, key, value, bias, allowed,
-                                              None if dropout is None else _constant(dropout),
-                                              scale)
-        return (output, weights) if need_weights else output
-    weights_out = [] if need_weights else None
-    output = ScaledDotProductAttention.apply(
-        query, key, value, bias, None if allowed is None else _constant(allowed),
-        None if dropout is None else _constant(dropout), scale, weights_out)
-    if not need_weights:
-        return output
-    weights = weights_out[0].view()
-    weights.flags.writeable = False  # the same memory backward will read: look, don't touch
-    return output, _constant(weights)
+                                          () if mask is None else unwrap(mask).shape)
+        dropout = _constant(dropout_mask(score_shape, dropout_p, query.dtype))
+    if fused:
+        output, weights = ScaledDotProductAttention.apply(query, key, value, mask, dropout, scale)
+    else:
+        output, weights = _composed_attention(query, key, value, mask, dropout, scale)
+    return (output, weights) if need_weights else output

@@ -43,7 +43,8 @@ def test_seq2seq_learns_to_reverse_sequences():
 
     def loss_fn(src, tgt):
         logits = model(ma.tensor(src), ma.tensor(tgt[:, :-1]))
-        return F.cross_entropy(logits, ma.tensor(tgt[:, 1:]))
+        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]),
+                               ma.tensor(tgt[:, 1:].reshape(-1)))
 
     final_loss = train(model, batches(), loss_fn, steps=300)
     src = rng.integers(0, VOCAB, (64, LENGTH))
@@ -67,7 +68,7 @@ def test_gpt_learns_to_copy_the_first_half():
     def loss_fn(sequence):
         # Only the second half is predictable: score the predictions of it.
         logits = model(ma.tensor(sequence[:, :-1]))[:, LENGTH - 1:]
-        return F.cross_entropy(logits, ma.tensor(sequence[:, LENGTH:]))
+        return F.cross_entropy(logits.reshape(-1, VOCAB), ma.tensor(sequence[:, LENGTH:].reshape(-1)))
 
     final_loss = train(model, batches(), loss_fn, steps=300)
     prompt = rng.integers(0, VOCAB, (64, LENGTH))

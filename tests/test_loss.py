@@ -1,7 +1,7 @@
 """Losses: F.cross_entropy (fused and composed), F.nll_loss, F.mse_loss.
 
-Class dim LAST here: logits (N, C) with targets (N,), or (B, T, C) with (B, T);
-torch wants it second, so the torch side moves it there. gradcheck in float64,
+PyTorch's layout: logits (N, C) with targets (N,), or (B, C, T) with (B, T)
+(class dim 1). gradcheck in float64,
 values and gradients equal to PyTorch's to 1e-10 relative, fused and composed
 agreeing to 1e-12, for every reduction, with ignore_index and label smoothing.
 """
@@ -23,12 +23,12 @@ REDUCTIONS = ["mean", "sum", "none"]
 
 @st.composite
 def classification_case(draw):
-    """(logits, target, label_smoothing): batch dims (N,) or (B, T), some
-    targets ignored (but at least one counted)."""
+    """(logits, target, label_smoothing): logits (N, C) or (B, C, T), target (N,)
+    or (B, T), some targets ignored (but at least one counted)."""
     batch = draw(shapes(min_dims=1, max_dims=2, max_side=4))
     num_classes = draw(st.integers(1, 5))
     rng = np.random.default_rng(draw(st.integers(0, 2**16)))
-    logits = rng.standard_normal(batch + (num_classes,)) * 3
+    logits = rng.standard_normal(batch[:1] + (num_classes,) + batch[1:]) * 3
     target = rng.integers(0, num_classes, size=batch)
     target[rng.random(batch) < 0.3] = IGNORE
     target.flat[0] = 0
@@ -36,10 +36,7 @@ def classification_case(draw):
 
 
 def torch_cross_entropy(target, **kwargs):
-    """torch's cross_entropy on class-last logits (moves the class dim to 1)."""
     def fn(logits):
-        if logits.ndim > 2:
-            logits = logits.movedim(-1, 1)
         return TF.cross_entropy(logits, torch.tensor(target), **kwargs)
     return fn
 
@@ -135,6 +132,38 @@ def test_cross_entropy_bad_arguments_say_what_was_expected(fused):
         F.cross_entropy(z, np.array([0, 1]), label_smoothing=1.5, fused=fused)
 
 
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_class_dim_is_dim_1_even_when_it_equals_the_sequence_length(fused, reduction, rng):
+    """(B, C, T) with C == T: a class-last reading would give another loss silently."""
+    logits = rng.standard_normal((2, 4, 4)) * 2
+    target = rng.integers(0, 4, size=(2, 4))
+    torch_parity(lambda z: F.cross_entropy(z, target, reduction=reduction, fused=fused),
+                 torch_cross_entropy(target, reduction=reduction), [logits])
+    assert ma.gradcheck(lambda z: F.cross_entropy(z, target, reduction=reduction, fused=fused),
+                        [leaf(logits)])
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_cross_entropy_float16_and_float32_match_torch_on_large_spread(fused, rng):
+    logits = np.array([[20.0, 0.0, -30.0], [0.0, 1.0, 60.0], [-70.0, 5.0, 5.0]])
+    target = np.array([1, 0, 2])
+    for dtype, tdtype, tol in ((np.float16, torch.float16, 2e-3), (np.float32, torch.float32,
+                                                                      1e-6)):
+        z = ma.tensor(logits.astype(dtype), requires_grad=True)
+        zt = torch.tensor(logits.astype(np.float32), requires_grad=True)
+        loss = F.cross_entropy(z, target, reduction="none", fused=fused)
+        loss.sum().backward()
+        expected = TF.cross_entropy(zt, torch.tensor(target), reduction="none")
+        expected.sum().backward()
+        assert loss.dtype == dtype and z.grad.dtype == dtype
+        assert_close(loss.data.astype(np.float64), expected.detach().numpy(), rtol=tol,
+                     atol=tol, what=f"{dtype.__name__} loss")
+        assert_close(np.asarray(z.grad).astype(np.float64), zt.grad.numpy(), rtol=tol, atol=tol,
+                     what=f"{dtype.__name__} gradient")
+        del tdtype
+
+
 # -- nll_loss -----------------------------------------------------------------------
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -142,15 +171,14 @@ def test_cross_entropy_bad_arguments_say_what_was_expected(fused):
 @settings(max_examples=5)
 def test_nll_loss_matches_torch_and_composes_cross_entropy(reduction, case):
     logits, target, _ = case
-    log_probs = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    log_probs = logits - np.log(np.exp(logits).sum(1, keepdims=True))
 
     def torch_nll(x):
-        x = x.movedim(-1, 1) if x.ndim > 2 else x
         return TF.nll_loss(x, torch.tensor(target), ignore_index=IGNORE, reduction=reduction)
     torch_parity(lambda x: F.nll_loss(x, target, IGNORE, reduction), torch_nll, [log_probs])
 
     def via_nll(z):
-        return F.nll_loss(F.log_softmax(z, -1), target, IGNORE, reduction)
+        return F.nll_loss(F.log_softmax(z, 1), target, IGNORE, reduction)
     expected = outputs_and_grads(lambda z: F.cross_entropy(z, target, IGNORE, 0.0, reduction),
                                  [logits])
     for actual, wanted in zip(outputs_and_grads(via_nll, [logits]), expected):

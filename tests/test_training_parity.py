@@ -137,7 +137,9 @@ def train_side_by_side(model, twin, batches, lr=1e-2):
     ours_losses, their_losses = [], []
     for *inputs, target in batches:
         ours.zero_grad()
-        loss = F.cross_entropy(model(*inputs), target, ignore_index=PAD)
+        logits = model(*inputs)  # (B, T, V) -> (B * T, V)
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1),
+                               ignore_index=PAD)
         loss.backward()
         ours.step()
         ours_losses.append(loss.item())

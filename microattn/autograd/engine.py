@@ -13,7 +13,7 @@ class AccumulateGrad:
     its node form no reference cycle and are freed as soon as the leaf is.
     """
 
-    __slots__ = ("_tensor", "shape", "__weakref__")
+    __slots__ = ("_tensor", "shape", "dtype", "__weakref__")
     _parents = ()
     next_functions = ()
     module_path = ""
@@ -21,6 +21,7 @@ class AccumulateGrad:
     def __init__(self, tensor):
         self._tensor = weakref.ref(tensor)
         self.shape = tensor.data.shape
+        self.dtype = tensor.data.dtype
 
     @property
     def variable(self):
@@ -62,7 +63,8 @@ def store_grad(tensor, grad):
 def leaf_node(tensor):
     """The AccumulateGrad node of a leaf tensor, made on first use and reused."""
     node = tensor._grad_accumulator
-    if node is None or node.shape != tensor.data.shape:  # new, or .data was replaced
+    if node is None or node.shape != tensor.data.shape or node.dtype != tensor.data.dtype:
+        # new, or .data was replaced
         node = tensor._grad_accumulator = AccumulateGrad(tensor)
     return node
 
@@ -147,6 +149,8 @@ def run_backward(root, grad, retain_graph=False):
             if g is not None:
                 if g.shape != parent.shape:
                     g = unbroadcast(g, parent.shape)
+                if g.dtype != parent.dtype:  # the input was promoted: float32 + float64
+                    g = g.astype(parent.dtype)
                 pending[parent] = pending[parent] + g if parent in pending else g
             remaining = dependencies[parent] - 1
             dependencies[parent] = remaining
@@ -172,7 +176,7 @@ def _node_backward(node, grad):
     input_grads = node.backward(grad)
     if input_grads.__class__ is not tuple:
         input_grads = (input_grads,)
-    if len(input_grads) != len(node._parents):
+    if len(input_grads) < len(node._parents):  # more: arguments left to their defaults
         raise RuntimeError(
             f"{node.name()} returned {len(input_grads)} gradient(s) but its forward took "
             f"{len(node._parents)} argument(s): backward must return one per argument "

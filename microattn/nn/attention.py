@@ -3,30 +3,16 @@
 Both keep the attention weights of their last forward in ``last_attn_weights``
 (a detached tensor), so they can be drawn after any call.
 """
-import functools
 import math
-import operator
 
-import numpy as np
 
 from .. import functional as F
-from ..autograd import Tensor, no_grad
+from ..autograd import no_grad
 from ..autograd.tensor import unwrap
-from ..ops.attention import check_mask
 from ..ops.dropout import check_probability
 from . import init
 from .linear import Linear
 from .module import Module
-
-
-def _is_boolean(mask):
-    """True for a boolean mask, False for a float one; other dtypes are an error."""
-    kind = unwrap(mask).dtype.kind
-    if kind not in "bf":
-        raise TypeError(f"attention masks must be boolean (True where attention is NOT "
-                        f"allowed) or floating (added to the scores), not "
-                        f"{unwrap(mask).dtype}")
-    return kind == "b"
 
 
 class MultiheadAttention(Module):
@@ -106,43 +92,34 @@ class MultiheadAttention(Module):
         batch, length, _ = x.shape
         return x.reshape(batch, length, self.num_heads, self.head_dim).transpose(1, 2)
 
-    def _sdpa_mask(self, attn_mask, key_padding_mask, batch, q_len, k_len, dtype):
-        """Convert the torch-MHA masks (True = blocked) into one mask in the convention
-        of ``F.scaled_dot_product_attention``, broadcastable to (B, heads, Tq, Tk):
-        boolean, True where allowed, when every mask is boolean; otherwise float, the
-        sum of the float masks and -inf wherever a boolean one blocks (as PyTorch
-        merges them). A float mask given as a tensor keeps its gradient."""
-        check_mask("MultiheadAttention", "attn_mask", attn_mask)
-        check_mask("MultiheadAttention", "key_padding_mask", key_padding_mask)
-        masks = []
+    def _mask(self, attn_mask, key_padding_mask, batch, q_len, k_len, dtype):
+        """``attn_mask`` and ``key_padding_mask`` (boolean, True where attention is NOT
+        allowed, or float) as one mask in the kernel's form (F.attention_mask),
+        broadcasting to (B, heads, Tq, Tk). A float mask given as a tensor keeps
+        its gradient."""
+        F.check_mask("MultiheadAttention", "attn_mask", attn_mask)
+        F.check_mask("MultiheadAttention", "key_padding_mask", key_padding_mask)
         if attn_mask is not None:
             shape = tuple(attn_mask.shape)
             if shape == (batch * self.num_heads, q_len, k_len):
+                # (B * heads, Tq, Tk) -> (B, heads, Tq, Tk)
                 attn_mask = attn_mask.reshape(batch, self.num_heads, q_len, k_len)
             elif shape != (q_len, k_len):
                 raise ValueError(
                     f"MultiheadAttention: attn_mask of shape {shape} should be (Tq, Tk) = "
                     f"({q_len}, {k_len}) or (B * num_heads, Tq, Tk) = "
                     f"({batch * self.num_heads}, {q_len}, {k_len})")
-            masks.append(attn_mask)
         if key_padding_mask is not None:
             if tuple(key_padding_mask.shape) != (batch, k_len):
                 raise ValueError(f"MultiheadAttention: key_padding_mask of shape "
                                  f"{tuple(key_padding_mask.shape)} should be (B, Tk) = "
                                  f"({batch}, {k_len})")
-            masks.append(key_padding_mask.reshape(batch, 1, 1, k_len))
+            key_padding_mask = key_padding_mask.reshape(batch, 1, 1, k_len)  # (B, 1, 1, Tk)
+        masks = [F.attention_mask(m, dtype, true_means="blocked")
+                 for m in (attn_mask, key_padding_mask) if m is not None]
         if not masks:
             return None
-        blocked = [unwrap(m) for m in masks if _is_boolean(m)]
-        blocked = functools.reduce(np.logical_or, blocked) if blocked else None
-        added = [m if isinstance(m, Tensor) else np.asarray(m, dtype=dtype)
-                 for m in masks if not _is_boolean(m)]
-        if not added:
-            return ~blocked
-        mask = functools.reduce(operator.add, added)
-        if blocked is not None:
-            mask = mask + np.where(blocked, -np.inf, 0).astype(dtype)
-        return mask
+        return masks[0] if len(masks) == 1 else masks[0] + masks[1]
 
     def forward(self, query, key, value, key_padding_mask=None, need_weights=True,
                 attn_mask=None, average_attn_weights=True, is_causal=False):
@@ -171,7 +148,7 @@ class MultiheadAttention(Module):
         q = self._split_heads(self.q_proj(query))   # (B, heads, Tq, head_dim)
         k = self._split_heads(self.k_proj(key))     # (B, heads, Tk, head_dim)
         v = self._split_heads(self.v_proj(value))   # (B, heads, Tk, head_dim)
-        mask = self._sdpa_mask(attn_mask, key_padding_mask, batch, q_len, k_len, q.dtype)
+        mask = self._mask(attn_mask, key_padding_mask, batch, q_len, k_len, q.dtype)
         heads, weights = F.scaled_dot_product_attention(
             q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0,
             is_causal=is_causal, need_weights=True, fused=self.fused and not self.capture_graph)
@@ -234,10 +211,11 @@ class AdditiveAttention(Module):
                              "(B, Tq, query_dim), (B, Tk, key_dim) and (B, Tk, Dv)")
         # (B, Tq, 1, H) + (B, 1, Tk, H): every query meets every key by broadcasting.
         hidden = (self.query_proj(query).unsqueeze(2) + self.key_proj(key).unsqueeze(1)).tanh()
-        scores = self.score_proj(hidden).squeeze(-1)
-        allowed = (None if key_padding_mask is None
-                   else ~unwrap(key_padding_mask).astype(bool)[:, None, :])
-        weights = F.masked_softmax(scores, allowed)
+        scores = self.score_proj(hidden).squeeze(-1)  # (B, Tq, Tk, 1) -> (B, Tq, Tk)
+        if key_padding_mask is not None:
+            padding = unwrap(key_padding_mask).astype(bool)[:, None, :]  # (B, Tk) -> (B, 1, Tk)
+            scores = scores + F.attention_mask(padding, scores.dtype, true_means="blocked")
+        weights = F.masked_softmax(scores)
         context = weights @ value
         if single:
             context, weights = context.squeeze(1), weights.squeeze(1)

@@ -108,9 +108,12 @@ def erf(x):
     """The error function 2/sqrt(pi) * integral_0^x e^{-t^2} dt, elementwise on an ndarray.
 
     Relative error below 2e-15 in float64; float32 in gives float32 out;
-    other dtypes are computed in float64.
+    float16 is computed in float32 and given back as float16; other dtypes
+    are computed in float64.
     """
     x = np.asarray(x)
+    if x.dtype == np.float16:
+        return erf(x.astype(np.float32)).astype(np.float16)
     if x.dtype not in _PLANS:
         x = x.astype(np.float64)
     plan = _PLANS[x.dtype]

@@ -1,53 +1,72 @@
 """Bind the ops onto ``Tensor`` as Python operators and PyTorch-named methods.
 
 The autograd core defines ``Tensor`` without any op (it sits below ``ops``);
-this table is the one place where ``a + b`` meets ``Add``.
+this table is the one place where ``a + b`` meets ``Add``: each entry is the
+op's ``apply`` itself (``x.exp()`` is ``Exp.apply(x)``), or, where PyTorch's
+arguments need sorting out first (``sum(dim)``, ``reshape(*shape)``), a
+function of reduce.py or shape.py that calls it.
 """
+import numpy as np
+
 from ..autograd import Tensor
-from . import elementwise as ew
-from . import linalg, nn_ops, reduce, shape
+from . import reduce, shape
+from .elementwise import (Abs, Add, Cast, Div, Exp, Log, MaskedFill, Mul, Neg, Pow, ReLU,
+                          Sigmoid, Sqrt, Sub, Tanh, compare)
+from .fused import GELU, LogSoftmax, Softmax
+from .linalg import Matmul
 
 
-def _reflected(op):
-    """``other <op> tensor``: the same op with the operands in their written order."""
-    def method(self, other):
-        return op(other, self)
-    method.__name__ = f"r{op.__name__}"
+def _cast(dtype):
+    dtype = np.dtype(dtype)
+
+    def method(self):
+        # As PyTorch, a tensor already of that dtype is returned itself.
+        return self if self.data.dtype == dtype else Cast.apply(self, dtype)
+    method.__doc__ = f"The tensor as {dtype} (itself if it already is)."
     return method
 
 
-_OPERATORS = {
-    "__add__": ew.add, "__radd__": _reflected(ew.add),
-    "__sub__": ew.sub, "__rsub__": _reflected(ew.sub),
-    "__mul__": ew.mul, "__rmul__": _reflected(ew.mul),
-    "__truediv__": ew.div, "__rtruediv__": _reflected(ew.div),
-    "__pow__": ew.pow, "__rpow__": _reflected(ew.pow),
-    "__matmul__": linalg.matmul, "__rmatmul__": _reflected(linalg.matmul),
-    "__neg__": ew.neg, "__abs__": ew.abs,
-    "__eq__": ew.eq, "__ne__": ew.ne, "__lt__": ew.lt, "__le__": ew.le,
-    "__gt__": ew.gt, "__ge__": ew.ge,
-    "__getitem__": shape.getitem,
-}
+Tensor.__add__ = Tensor.add = Add.apply
+Tensor.__radd__ = lambda self, other: Add.apply(other, self)
+Tensor.__sub__ = Tensor.sub = Sub.apply
+Tensor.__rsub__ = lambda self, other: Sub.apply(other, self)
+Tensor.__mul__ = Tensor.mul = Mul.apply
+Tensor.__rmul__ = lambda self, other: Mul.apply(other, self)
+Tensor.__truediv__ = Tensor.div = Div.apply
+Tensor.__rtruediv__ = lambda self, other: Div.apply(other, self)
+Tensor.__pow__ = Tensor.pow = Pow.apply
+Tensor.__rpow__ = lambda self, other: Pow.apply(other, self)
+Tensor.__matmul__ = Tensor.matmul = Matmul.apply
+Tensor.__rmatmul__ = lambda self, other: Matmul.apply(other, self)
+Tensor.__neg__ = Tensor.neg = Neg.apply
+Tensor.__abs__ = Tensor.abs = Abs.apply
+Tensor.exp = Exp.apply
+Tensor.log = Log.apply
+Tensor.sqrt = Sqrt.apply
+Tensor.tanh = Tanh.apply
+Tensor.sigmoid = Sigmoid.apply
+Tensor.relu = ReLU.apply
+Tensor.gelu = GELU.apply
+Tensor.masked_fill = MaskedFill.apply
+Tensor.softmax = Softmax.apply
+Tensor.log_softmax = LogSoftmax.apply
+Tensor.double = _cast(np.float64)
+Tensor.float = _cast(np.float32)
 
-_METHODS = {
-    # elementwise
-    "add": ew.add, "sub": ew.sub, "mul": ew.mul, "div": ew.div, "pow": ew.pow,
-    "neg": ew.neg, "exp": ew.exp, "log": ew.log, "sqrt": ew.sqrt, "tanh": ew.tanh,
-    "sigmoid": ew.sigmoid, "relu": ew.relu, "gelu": ew.gelu, "abs": ew.abs,
-    "masked_fill": ew.masked_fill, "double": ew.double, "float": ew.float,
-    # reductions
-    "sum": reduce.sum, "mean": reduce.mean, "var": reduce.var, "max": reduce.max,
-    "min": reduce.min, "amax": reduce.amax, "amin": reduce.amin,
-    "argmax": reduce.argmax, "argmin": reduce.argmin,
-    # shapes
-    "reshape": shape.reshape, "view": shape.view, "transpose": shape.transpose,
-    "permute": shape.permute, "unsqueeze": shape.unsqueeze, "squeeze": shape.squeeze,
-    "expand": shape.expand, "flatten": shape.flatten, "contiguous": shape.contiguous,
-    # linear algebra and fused nn ops
-    "matmul": linalg.matmul, "softmax": nn_ops.softmax, "log_softmax": nn_ops.log_softmax,
-}
+Tensor.__eq__ = compare(np.equal)
+Tensor.__ne__ = compare(np.not_equal)
+Tensor.__lt__ = compare(np.less)
+Tensor.__le__ = compare(np.less_equal)
+Tensor.__gt__ = compare(np.greater)
+Tensor.__ge__ = compare(np.greater_equal)
 
-for _name, _fn in {**_OPERATORS, **_METHODS}.items():
-    setattr(Tensor, _name, _fn)
+Tensor.sum, Tensor.mean, Tensor.var = reduce.sum, reduce.mean, reduce.var
+Tensor.max, Tensor.min, Tensor.amax, Tensor.amin = reduce.max, reduce.min, reduce.amax, reduce.amin
+Tensor.argmax, Tensor.argmin = reduce.argmax, reduce.argmin
 
+Tensor.__getitem__ = shape.getitem
+Tensor.reshape, Tensor.view, Tensor.flatten = shape.reshape, shape.view, shape.flatten
+Tensor.transpose, Tensor.permute = shape.transpose, shape.permute
+Tensor.unsqueeze, Tensor.squeeze = shape.unsqueeze, shape.squeeze
+Tensor.expand, Tensor.contiguous = shape.expand, shape.contiguous
 Tensor.T = property(shape.t, doc="The tensor with its dimensions reversed (a transpose for 2-D).")

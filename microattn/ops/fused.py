@@ -1,0 +1,391 @@
+"""Fused ops: GELU, softmax, log-softmax, cross-entropy, layer norm, embedding and
+attention, each one Function with its derivation.
+
+Each could be composed from the primitive ops (functional.py does so with
+``fused=False``, and tests check that both agree); fused, each is one node
+with one short backward formula, numerically safe, and the place where speed
+work goes.
+"""
+import math
+
+import numpy as np
+
+from ..autograd import Function
+from .special import erf
+
+_SQRT_HALF = math.sqrt(0.5)
+_INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
+_SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
+_GELU_CUBIC = 0.044715
+
+
+class GELU(Function):
+    """z = x Phi(x), Phi the standard normal CDF, computed exactly
+    (``approximate='none'``: Phi(x) = (1 + erf(x / sqrt 2)) / 2) or by the tanh
+    approximation (``'tanh'``: Phi(x) ~ (1 + t) / 2, t = tanh(u), u = sqrt(2/pi) (x + 0.044715 x^3)).
+
+    dL/dx = g (Phi(x) + x phi(x)), phi(x) = e^(-x^2/2) / sqrt(2 pi) the normal density;
+    for the tanh form, dL/dx = g ((1 + t) / 2 + x (1 - t^2) du/dx / 2),
+    du/dx = sqrt(2/pi) (1 + 3 * 0.044715 x^2).
+    """
+    promote, floating = (0,), True
+
+    def forward(ctx, x, approximate="none"):
+        if approximate == "none":
+            cdf = 0.5 * (1 + erf(x * _SQRT_HALF))
+        elif approximate == "tanh":
+            cdf = 0.5 * (1 + np.tanh(_SQRT_2_OVER_PI * (x + _GELU_CUBIC * x * x * x)))
+        else:
+            raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+        ctx.approximate = approximate
+        ctx.save_for_backward(x, cdf)
+        return x * cdf
+
+    def backward(ctx, g):
+        x, cdf = ctx.saved_tensors  # cdf = Phi(x) (or its tanh form (1 + t) / 2)
+        if ctx.approximate == "none":
+            slope = np.exp(-0.5 * x * x) * _INV_SQRT_2PI
+        else:  # (1 - t^2) / 2 = 2 cdf (1 - cdf)
+            slope = 2 * cdf * (1 - cdf) * _SQRT_2_OVER_PI * (1 + 3 * _GELU_CUBIC * x * x)
+        slope *= x
+        slope += cdf
+        return g * slope, None
+
+
+# -- softmax ---------------------------------------------------------------------
+#
+# Every softmax here (Softmax, LogSoftmax, CrossEntropy, attention) goes through
+# these helpers. Each row is shifted by its own max m: softmax(x) = exp(x - m) /
+# sum(exp(x - m)) exactly (exp(-m) cancels), and x - m <= 0, so exp cannot
+# overflow and the row's largest term is exactly 1, so the sum cannot underflow.
+# float16 is computed in float32 (as PyTorch accumulates it) and rounded once.
+
+def _working(x):
+    """x in the dtype the arithmetic runs in: float16 goes to float32."""
+    return x.astype(np.float32) if x.dtype == np.float16 else x
+
+
+def _shifted(x, dim):
+    """x - (its max along dim), a new array; a row of only -inf is shifted by 0
+    (exp then gives zeros, not nan)."""
+    m = x.max(axis=dim, keepdims=True)
+    m[np.isneginf(m)] = 0
+    return x - m
+
+
+def softmax_dim(op, ndim, dim):
+    """``dim`` checked as PyTorch checks it: one int, in range for ``ndim`` dims (a
+    0-d tensor takes 0 or -1). numpy would take None or a tuple and normalise
+    over several dims."""
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{op}(): argument 'dim' must be int, not {type(dim).__name__}")
+    size = max(ndim, 1)
+    if not -size <= dim < size:
+        raise IndexError(f"{op}(): dim {dim} is out of range for a tensor of {ndim} dims "
+                         f"(expected a dim in [{-size}, {size - 1}])")
+    return dim
+
+
+def softmax_forward(x, dim=-1, empty_rows_zero=False):
+    """softmax(x) along ``dim``, as a new array of x's dtype. A row of only -inf
+    gives nan, as PyTorch's softmax, or zeros with ``empty_rows_zero`` (attention:
+    a query allowed to see nothing gets weight 0 everywhere)."""
+    if x.ndim == 0:
+        return np.ones_like(x)
+    if x.size == 0:  # nothing to normalise (e.g. no keys): an empty result, as PyTorch
+        return np.zeros(x.shape, x.dtype)
+    y = _shifted(_working(x), dim)
+    np.exp(y, out=y)
+    total = y.sum(axis=dim, keepdims=True)
+    if empty_rows_zero:
+        total[total == 0] = 1
+    y /= total
+    return y.astype(x.dtype, copy=False)
+
+
+def log_softmax_forward(x, dim=-1):
+    """log_softmax(x) = (x - m) - log(sum(exp(x - m))) along ``dim``, a new array of x's dtype."""
+    if x.ndim == 0:
+        return np.zeros_like(x)
+    if x.size == 0:  # no max to shift by; the result is as empty as x, as PyTorch
+        return np.zeros(x.shape, x.dtype)
+    shifted = _shifted(_working(x), dim)
+    shifted -= np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
+    return shifted.astype(x.dtype, copy=False)
+
+
+def softmax_backward(y, g, dim=-1):
+    """dL/dx = y * (g - sum(g * y, dim)) for y = softmax(x) (derived in Softmax)."""
+    y, g = _working(y), _working(g)
+    gy = g * y
+    gy -= y * gy.sum(axis=dim, keepdims=True)
+    return gy
+
+
+class Softmax(Function):
+    """y = softmax(x) = exp(x - m) / sum(exp(x - m)) along dim, m the row max.
+
+    Jacobian: dy_i/dx_j = y_i (delta_ij - y_j), so the vector-Jacobian product is
+        dL/dx_j = sum_i g_i y_i (delta_ij - y_j) = y_j (g_j - sum_i g_i y_i),
+    i.e.  dL/dx = y * (g - sum(g * y, dim)).
+    """
+
+    def forward(ctx, x, dim=-1):
+        y = softmax_forward(x, softmax_dim("softmax", x.ndim, dim))
+        ctx.save_for_backward(y)
+        ctx.dim = dim
+        return y
+
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        if y.ndim == 0:
+            return np.zeros_like(g), None
+        return softmax_backward(y, g, ctx.dim), None
+
+
+class LogSoftmax(Function):
+    """y = log_softmax(x) = (x - m) - log(sum(exp(x - m))) along dim, m the row max:
+    finite wherever x is (-inf where x is -inf; a row of only -inf gives nan, as PyTorch).
+
+    Jacobian: y_i = x_i - logsumexp(x) and d logsumexp/dx_j = softmax(x)_j = exp(y_j),
+    so dy_i/dx_j = delta_ij - exp(y_j) and
+        dL/dx_j = g_j - exp(y_j) sum_i g_i,
+    i.e.  dL/dx = g - exp(y) * sum(g, dim).
+    """
+
+    def forward(ctx, x, dim=-1):
+        y = log_softmax_forward(x, softmax_dim("log_softmax", x.ndim, dim))
+        ctx.save_for_backward(y)
+        ctx.dim = dim
+        return y
+
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        if y.ndim == 0:
+            return np.zeros_like(g), None
+        y, g = _working(y), _working(g)
+        return g - np.exp(y) * g.sum(axis=ctx.dim, keepdims=True), None
+
+
+# -- cross-entropy ------------------------------------------------------------------
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def counted_targets(target, num_classes, ignore_index, op=""):
+    """The targets that count (!= ignore_index), after checking they lie in [0, C).
+    ``op`` prefixes the error message (Function.apply names the op by itself)."""
+    counted = target != ignore_index
+    out_of_range = counted & ((target < 0) | (target >= num_classes))
+    if out_of_range.any():
+        op = f"{op}: " if op else ""
+        raise IndexError(f"{op}target {target[out_of_range][0]} is out of bounds for "
+                         f"{num_classes} classes")
+    return counted
+
+
+class CrossEntropy(Function):
+    """Cross-entropy of logits z (N, C) against integer targets t (N,), as PyTorch
+    (F.cross_entropy brings any other layout to this one).
+
+    With p = softmax(z) over the classes, smoothing e and the smoothed target
+    q = (1 - e) onehot(t) + e / C, each row's loss is
+
+        l = -sum_c q_c log p_c = -(1 - e) log p_t - (e / C) sum_c log p_c
+
+    Rows whose target is ``ignore_index`` give 0 and no gradient. 'mean'
+    divides the sum by the number n of rows not ignored (nan when n = 0, as
+    PyTorch), 'sum' sums, 'none' keeps one loss per row.
+
+    Backward: since sum_c q_c = 1, dl/dz = p - q; so dL/dz = (p - q) * w, with
+    w = g per row ('none'), g ('sum') or g / n ('mean'), and 0 on ignored rows.
+    """
+
+    def forward(ctx, logits, target, ignore_index, label_smoothing, reduction):
+        valid = counted_targets(target, logits.shape[-1], ignore_index)
+        target = np.where(valid, target, 0)  # any class index will do on ignored rows
+        log_p = _working(log_softmax_forward(_working(logits)))
+        rows = np.arange(len(target))
+        loss = -(1 - label_smoothing) * log_p[rows, target]
+        if label_smoothing:
+            loss -= label_smoothing * log_p.mean(axis=-1)
+        loss[~valid] = 0
+        count = int(valid.sum())
+        ctx.save_for_backward(log_p, target, valid)
+        ctx.label_smoothing, ctx.reduction, ctx.count = label_smoothing, reduction, count
+        ctx.dtype_out = logits.dtype
+        if reduction == "none":
+            return loss.astype(logits.dtype, copy=False)
+        total = loss.sum()
+        if reduction == "mean":
+            total = total / count if count else np.nan
+        return np.asarray(total, dtype=logits.dtype)
+
+    def backward(ctx, g):
+        log_p, target, valid = ctx.saved_tensors
+        smoothing, reduction, count = ctx.label_smoothing, ctx.reduction, ctx.count
+        dz = np.exp(log_p)
+        if smoothing:
+            dz -= smoothing / log_p.shape[-1]
+        dz[np.arange(len(target)), target] -= 1 - smoothing
+        if reduction == "mean":
+            # With no row counted the loss is nan but, as in PyTorch, the gradient is 0.
+            g = g / count if count else np.zeros_like(g)
+        dz *= (g * valid)[:, None]
+        return dz.astype(ctx.dtype_out, copy=False), None, None, None, None
+
+
+# -- layer norm -----------------------------------------------------------------------
+
+class LayerNorm(Function):
+    """y = x_hat * weight + bias,  x_hat = (x - mu) / sigma,  sigma = sqrt(var + eps),
+    mu and var (biased) taken over the last ``ndim`` dims, N elements each.
+
+    Backward. With g = dL/dy, write g_hat = g * weight (dL/dx_hat). Within one
+    normalised group, x_hat_i depends on every x_j through mu and sigma:
+
+        d mu / d x_j    = 1/N
+        d sigma / d x_j = (x_j - mu) / (N sigma) = x_hat_j / N
+        d x_hat_i / d x_j = (delta_ij - 1/N) / sigma - (x_i - mu) x_hat_j / (N sigma^2)
+                          = (delta_ij - 1/N - x_hat_i x_hat_j / N) / sigma
+
+    so dL/dx_j = sum_i g_hat_i d x_hat_i / d x_j gives
+
+        dL/dx = (1/sigma) * (g_hat - mean(g_hat) - x_hat * mean(g_hat * x_hat))
+
+    with the means over the normalised dims. The affine part is elementwise:
+    dL/dweight = g * x_hat and dL/dbias = g, summed over the leading dims.
+    """
+
+    def forward(ctx, x, weight, bias, ndim, eps):
+        axes = tuple(range(-ndim, 0))
+        # N = 0 (normalized_shape holds a 0) leaves nothing to normalise and the
+        # output empty; dividing by 1 then spares numpy's "mean of empty slice".
+        count = max(int(np.prod(x.shape[-ndim:])), 1)
+
+        def mean(a):
+            return a.sum(axis=axes, keepdims=True) / count
+
+        x_hat = x - mean(x)
+        inv_sigma = np.sqrt(mean(x_hat * x_hat) + eps)
+        np.reciprocal(inv_sigma, out=inv_sigma)
+        x_hat *= inv_sigma
+        ctx.save_for_backward(x_hat, inv_sigma, weight)
+        ctx.axes, ctx.mean = axes, mean
+        y = x_hat if weight is None else x_hat * weight
+        return y if bias is None else y + bias
+
+    def backward(ctx, g):
+        x_hat, inv_sigma, weight = ctx.saved_tensors
+        needs_x, needs_weight, needs_bias = ctx.needs_input_grad[:3]
+        axes = ctx.axes
+        lead = tuple(range(g.ndim - len(axes)))  # the dims weight and bias were broadcast over
+        dx = dweight = dbias = None
+        if needs_x:
+            g_hat = g if weight is None else g * weight
+            dx = g_hat - ctx.mean(g_hat)
+            dx -= x_hat * ctx.mean(g_hat * x_hat)
+            dx *= inv_sigma
+        if needs_weight:
+            dweight = (g * x_hat).sum(axis=lead)
+        if needs_bias:
+            dbias = g.sum(axis=lead)
+        return dx, dweight, dbias, None, None
+
+
+# -- embedding --------------------------------------------------------------------
+
+class Embedding(Function):
+    """y[p] = weight[indices[p]]: one row of weight per index, y of shape indices.shape + (D,).
+
+    dL/dweight[v] = sum of g[p] over every position p with indices[p] == v (a row
+    looked up twice collects both gradients), and 0 for ``padding_idx``, whose
+    row never learns; indices get none.
+    """
+
+    def forward(ctx, indices, weight, padding_idx=None):
+        if indices.dtype.kind not in "iu":
+            raise TypeError(f"embedding expects integer indices, got dtype {indices.dtype}")
+        vocabulary = weight.shape[0]
+        if indices.size and (indices.min() < 0 or indices.max() >= vocabulary):
+            raise IndexError(f"embedding indices must lie in [0, {vocabulary - 1}] for a "
+                             f"vocabulary of {vocabulary} rows, got values from "
+                             f"{indices.min()} to {indices.max()}")
+        ctx.save_for_backward(indices)
+        ctx.weight_shape, ctx.padding_idx = weight.shape, padding_idx
+        return weight[indices]
+
+    def backward(ctx, g):
+        (indices,) = ctx.saved_tensors
+        # Sort the positions by index, then sum each run of equal indices
+        # (np.add.reduceat): the same sums, in the same order, as adding g[p] into
+        # row indices[p] one by one (np.add.at), several times faster.
+        flat = indices.reshape(-1)
+        order = np.argsort(flat, kind="stable")
+        ids = flat[order]
+        starts = np.flatnonzero(np.diff(ids, prepend=-1))
+        dweight = np.zeros(ctx.weight_shape, dtype=g.dtype)
+        if flat.size:
+            rows = g.reshape(-1, *ctx.weight_shape[1:])[order]
+            dweight[ids[starts]] = np.add.reduceat(rows, starts, axis=0)
+        if ctx.padding_idx is not None:
+            dweight[ctx.padding_idx] = 0
+        return None, dweight, None
+
+
+# -- attention ------------------------------------------------------------------------
+
+def _swap(a):
+    """Swap the last two axes (the matrix transpose of a batch of matrices)."""
+    return np.swapaxes(a, -1, -2)
+
+
+class ScaledDotProductAttention(Function):
+    """out = D(P) V,  P = softmax(S) along the last dim,  S = scale * Q K^T + B,
+    with B the additive mask (-inf where attention is blocked; None for none)
+    and D(P) = P * M an (optional) dropout mask M. A row with nothing allowed
+    has P = 0, so its output and its gradients are 0.
+
+    Returns (out, P): the attention weights P (before dropout) as a second
+    output, which takes no gradient.
+
+    Backward, with g = dL/dout:
+        dV = D(P)^T g
+        dP = (g V^T) * M
+        dS = P * (dP - rowsum(dP * P))     (the softmax backward)
+        dQ = scale * dS K,   dK = scale * dS^T Q,   dB = dS
+    """
+
+    def forward(ctx, q, k, v, bias, dropout_mask, scale):
+        scores = q @ _swap(k)
+        scores *= scale
+        if bias is not None:
+            scores = scores + bias
+        p = softmax_forward(scores, -1, empty_rows_zero=True)
+        ctx.save_for_backward(q, k, v, p, dropout_mask)
+        ctx.scale = scale
+        out = (p if dropout_mask is None else p * dropout_mask) @ v
+        weights = p.view()
+        weights.flags.writeable = False  # the memory backward reads: look, don't touch
+        return out, weights
+
+    def backward(ctx, g):
+        q, k, v, p, dropout_mask = ctx.saved_tensors
+        needs_q, needs_k, needs_v, needs_bias = ctx.needs_input_grad[:4]
+        dq = dk = dv = dbias = None
+        if needs_v:
+            dv = _swap(p if dropout_mask is None else p * dropout_mask) @ g
+        if needs_q or needs_k or needs_bias:
+            dp = g @ _swap(v)
+            if dropout_mask is not None:
+                dp *= dropout_mask
+            ds = softmax_backward(p, dp).astype(p.dtype, copy=False)
+            if needs_q:
+                dq = ds @ k
+                dq *= ctx.scale
+            if needs_k:
+                dk = _swap(ds) @ q
+                dk *= ctx.scale
+            if needs_bias:
+                dbias = ds
+        return dq, dk, dv, dbias, None, None
