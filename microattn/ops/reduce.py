@@ -238,10 +238,28 @@ def _single_axis(op, x, dim):
     return axes[0] if axes else 0
 
 
+def _nonempty(op, shape, axes, dim, error=RuntimeError):
+    """``axes`` checked for a value to pick: max, min and their kin have none over
+    nothing (no identity, unlike sum), so an empty reduced dim is PyTorch's error:
+    ``error`` when every dim is reduced (``dim`` None), else an IndexError."""
+    if dim is None:
+        if 0 in shape:
+            raise error(f"{op}(): Expected reduction dim to be specified for input.numel() == 0: "
+                        f"the tensor of shape {tuple(shape)} is empty")
+        return axes
+    for axis in axes:
+        if shape[axis] == 0:
+            raise IndexError(f"{op}(): Expected reduction dim {axis} to have non-zero size "
+                             f"(the tensor has shape {tuple(shape)})")
+    return axes
+
+
 def _extreme(op, full, arg, x, dim, keepdim):
     if dim is None:
-        return full.apply(x, _axes(op, _shape(x), None), False)
+        return full.apply(x, _nonempty(op, _shape(x), _axes(op, _shape(x), None), None), False)
     axis = _single_axis(op, x, dim)
+    if _shape(x):
+        _nonempty(op, _shape(x), (axis,), dim)
     data = unwrap(x)
     indices = arg(data, axis=axis) if data.ndim else np.zeros((), np.int64)
     values = SelectAlongDim.apply(x, indices, axis, keepdim)
@@ -263,12 +281,12 @@ def min(x, dim=None, keepdim=False):
 
 def amax(x, dim=None, keepdim=False):
     """Largest values over ``dim`` (an int, a tuple or None); ties share the gradient."""
-    return Amax.apply(x, _axes("amax", _shape(x), dim), keepdim)
+    return Amax.apply(x, _nonempty("amax", _shape(x), _axes("amax", _shape(x), dim), dim), keepdim)
 
 
 def amin(x, dim=None, keepdim=False):
     """Smallest values over ``dim``; see :func:`amax`."""
-    return Amin.apply(x, _axes("amin", _shape(x), dim), keepdim)
+    return Amin.apply(x, _nonempty("amin", _shape(x), _axes("amin", _shape(x), dim), dim), keepdim)
 
 
 def _arg(op, fn, x, dim, keepdim):
@@ -276,6 +294,7 @@ def _arg(op, fn, x, dim, keepdim):
     axis = None if dim is None else _single_axis(op, x, dim)
     if data.ndim == 0:
         return Tensor._make(np.zeros((), np.int64), None)
+    _nonempty(op, data.shape, range(data.ndim) if axis is None else (axis,), dim, IndexError)
     return Tensor._make(np.asarray(fn(data, axis=axis, keepdims=keepdim), dtype=np.int64), None)
 
 

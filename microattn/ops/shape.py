@@ -43,9 +43,13 @@ class Squeeze(Reshape):
 
     def forward(ctx, x, dim):
         ctx.input_shape = x.shape
-        if dim is None or x.ndim == 0:  # a 0-d tensor takes dim 0 or -1 and stays as it is
+        if dim is None:
             return np.squeeze(x)
-        dims = [_dim(d, x.ndim) for d in (dim if isinstance(dim, (tuple, list)) else (dim,))]
+        # A 0-d tensor takes dim 0 or -1, as PyTorch, and stays as it is.
+        dims = [_dim(d, max(x.ndim, 1))
+                for d in (dim if isinstance(dim, (tuple, list)) else (dim,))]
+        if x.ndim == 0:
+            return x.copy()
         # As in PyTorch, a named dim whose size is not 1 is kept, not an error.
         return np.squeeze(x, axis=tuple(d for d in dims if x.shape[d] == 1))
 
@@ -54,11 +58,13 @@ class Transpose(Function):
     """y = x with axes dim0 and dim1 swapped.   dL/dx = g with them swapped back"""
 
     def forward(ctx, x, dim0, dim1):
+        ndim = max(x.ndim, 1)  # a 0-d tensor takes dims 0 and -1, as PyTorch
+        dim0, dim1 = _dim(dim0, ndim), _dim(dim1, ndim)
         ctx.dims = dim0, dim1
-        return np.swapaxes(x, dim0, dim1)
+        return x.copy() if x.ndim == 0 else np.swapaxes(x, dim0, dim1)
 
     def backward(ctx, g):
-        return np.swapaxes(g, *ctx.dims), None, None
+        return (g if g.ndim == 0 else np.swapaxes(g, *ctx.dims)), None, None
 
 
 class Permute(Function):
