@@ -17,7 +17,8 @@ from .autograd.tensor import unwrap
 from .ops import relu, sigmoid, tanh
 from .ops.dropout import Dropout, check_probability, dropout_mask
 from .ops.fused import (GELU, REDUCTIONS, CrossEntropy, Embedding, LayerNorm, LogSoftmax,
-                        ScaledDotProductAttention, Softmax, counted_targets, softmax_dim)
+                        ScaledDotProductAttention, Softmax, check_floating, counted_targets,
+                        softmax_dim)
 
 __all__ = ["relu", "gelu", "sigmoid", "tanh", "softmax", "log_softmax", "dropout", "linear",
            "embedding", "layer_norm", "cross_entropy", "nll_loss", "mse_loss",
@@ -51,9 +52,11 @@ def _detached_max(input, dim):
     return input.amax(dim, keepdim=True).detach()
 
 
-def _implicit_dim(op, input, dim):
+def _softmax_dim(op, input, dim):
     """``dim`` if given (checked); else PyTorch's old implicit choice, with its
-    warning: dim 0 for 0-, 1- and 3-d input, else dim 1 (not the last dim!)."""
+    warning: dim 0 for 0-, 1- and 3-d input, else dim 1 (not the last dim!).
+    Checks first that ``input`` is floating, for the composed graph too."""
+    check_floating(op, input.dtype)
     if dim is not None:
         return softmax_dim(op, input.ndim, dim)
     warnings.warn(f"Implicit dimension choice for {op} has been deprecated. Change the call "
@@ -73,7 +76,7 @@ def softmax(input, dim=None, fused=True):
     softmax does not change when every entry shifts by the same amount, so no
     gradient flows through it.
     """
-    dim = _implicit_dim("softmax", input, dim)
+    dim = _softmax_dim("softmax", input, dim)
     if fused:
         return Softmax.apply(input, dim)
     exps = (input - _detached_max(input, dim)).exp()
@@ -83,7 +86,7 @@ def softmax(input, dim=None, fused=True):
 def log_softmax(input, dim=None, fused=True):
     """x - log(sum(exp(x))) along ``dim``; ``dim`` and ``fused`` as in :func:`softmax`
     (composed: (x - m) - log(sum(exp(x - m))), m the detached max)."""
-    dim = _implicit_dim("log_softmax", input, dim)
+    dim = _softmax_dim("log_softmax", input, dim)
     if fused:
         return LogSoftmax.apply(input, dim)
     shifted = input - _detached_max(input, dim)
@@ -150,6 +153,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5, fused=
         if param is not None and tuple(param.shape) != normalized_shape:
             raise ValueError(f"layer_norm: {name} of shape {tuple(param.shape)} does not match "
                              f"normalized_shape {normalized_shape}")
+    check_floating("layer_norm", input.dtype)
     if fused:
         return LayerNorm.apply(input, weight, bias, ndim, eps)
     dims = tuple(range(-ndim, 0))
@@ -177,9 +181,7 @@ def _float_scores(op, input, zero_d_error):
     """Check that ``input`` holds floating-point class scores with a class dim: on
     integers softmax would truncate (PyTorch has no integer kernel either).
     ``zero_d_error``: the exception PyTorch's ``op`` raises on a 0-d input."""
-    if input.dtype.kind != "f":
-        raise NotImplementedError(f"{op}: expected floating-point input, got dtype {input.dtype} "
-                                  "(convert it first, e.g. with .float())")
+    check_floating(op, input.dtype)
     if input.ndim == 0:
         raise zero_d_error(f"{op}: input is 0-d; expected at least one dim, holding the "
                            "C class scores")
@@ -381,7 +383,9 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
                          f"value of shape {tuple(value.shape)} differ in length (dim -2)")
     check_probability(dropout_p)
     q_len, k_len = query.shape[-2], key.shape[-2]
-    scale = 1 / math.sqrt(query.shape[-1]) if scale is None else float(scale)
+    if scale is None:  # d = 0: the scores are all 0 whatever the scale
+        scale = 1 / math.sqrt(query.shape[-1]) if query.shape[-1] else 1.0
+    scale = float(scale)
     check_mask("scaled_dot_product_attention", "attn_mask", attn_mask)
     mask = attention_mask(attn_mask, query.dtype, true_means="allowed")
     if mask is not None:

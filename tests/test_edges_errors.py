@@ -224,3 +224,48 @@ def test_iterating_gives_the_rows_with_gradient():
     (rows[0].sum() + 2 * rows[2].sum()).backward()
     np.testing.assert_array_equal(np.asarray(x.grad), [[1, 1], [0, 0], [2, 2]])
     assert list(ma.zeros(0, 3)) == []
+
+
+# -- integer input where the result must be fractional ---------------------------------
+
+INTEGER_CALLS = {
+    "softmax": (lambda x: x.softmax(-1), lambda x: x.softmax(-1)),
+    "log_softmax": (lambda x: x.log_softmax(-1), lambda x: x.log_softmax(-1)),
+    "layer_norm": (lambda x: F.layer_norm(x, (3,)), lambda x: TF.layer_norm(x, (3,))),
+}
+
+
+@pytest.mark.parametrize("name", INTEGER_CALLS)
+def test_integer_input_to_softmax_and_layer_norm_is_refused(name):
+    ours, theirs = INTEGER_CALLS[name]
+    data = np.array([[1, 2, 3]])
+    raises_like_torch(lambda: ours(ma.tensor(data)), lambda: theirs(torch.tensor(data)),
+                      f"{name}: expected floating-point input, got dtype int64")
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_composed_softmax_refuses_integer_input_too(name):
+    with pytest.raises(NotImplementedError, match=f"{name}: expected floating-point input"):
+        getattr(F, name)(ma.tensor([1, 2, 3]), 0, fused=False)
+
+
+def test_unsqueeze_out_of_range_names_the_dim():
+    raises_like_torch(lambda: ma.zeros(3).unsqueeze(3), lambda: torch.zeros(3).unsqueeze(3),
+                      r"Unsqueeze.*dim 3 is out of range")
+    assert ma.zeros(3).unsqueeze(-2).shape == tuple(torch.zeros(3).unsqueeze(-2).shape)
+    assert ma.zeros(3).unsqueeze(1).shape == (3, 1)
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_attention_with_zero_features_is_uniform_as_pytorch(fused):
+    """d = 0: every score is 0 (an empty dot product), so 1/sqrt(d) must not divide by 0."""
+    value = np.random.default_rng(0).standard_normal((1, 3, 2))
+    q, k = ma.zeros(1, 2, 0, requires_grad=True), ma.zeros(1, 3, 0)
+    v, vt = ma.tensor(value, requires_grad=True), torch.tensor(value, requires_grad=True)
+    out = F.scaled_dot_product_attention(q, k, v, fused=fused)
+    expected = TF.scaled_dot_product_attention(torch.zeros(1, 2, 0), torch.zeros(1, 3, 0), vt)
+    np.testing.assert_allclose(np.asarray(out.data), expected.detach().numpy(), rtol=1e-12)
+    out.sum().backward()
+    expected.sum().backward()
+    np.testing.assert_allclose(np.asarray(v.grad), vt.grad.numpy(), rtol=1e-12)
+    assert np.asarray(q.grad).shape == (1, 2, 0)

@@ -73,6 +73,14 @@ def _shifted(x, dim):
     return x - m
 
 
+def check_floating(op, dtype):
+    """Refuse integer or bool input where the result must be fractional (softmax,
+    normalisation), as PyTorch, which has no integer kernel for them."""
+    if dtype.kind != "f":
+        raise NotImplementedError(f"{op}: expected floating-point input, got dtype {dtype} "
+                                  "(convert it first, e.g. with .float())")
+
+
 def softmax_dim(op, ndim, dim):
     """``dim`` checked as PyTorch checks it: one int, in range for ``ndim`` dims (a
     0-d tensor takes 0 or -1). numpy would take None or a tuple and normalise
@@ -131,6 +139,7 @@ class Softmax(Function):
     """
 
     def forward(ctx, x, dim=-1):
+        check_floating("softmax", x.dtype)
         y = softmax_forward(x, softmax_dim("softmax", x.ndim, dim))
         ctx.save_for_backward(y)
         ctx.dim = dim
@@ -154,6 +163,7 @@ class LogSoftmax(Function):
     """
 
     def forward(ctx, x, dim=-1):
+        check_floating("log_softmax", x.dtype)
         y = log_softmax_forward(x, softmax_dim("log_softmax", x.ndim, dim))
         ctx.save_for_backward(y)
         ctx.dim = dim

@@ -34,7 +34,7 @@ class Unsqueeze(Reshape):
 
     def forward(ctx, x, dim):
         ctx.input_shape = x.shape
-        return np.expand_dims(x, dim)
+        return np.expand_dims(x, _dim(dim, x.ndim + 1))  # dim may name the new last axis
 
 
 class Squeeze(Reshape):
