@@ -260,10 +260,12 @@ def test_unsqueeze_out_of_range_names_the_dim():
 def test_attention_with_zero_features_is_uniform_as_pytorch(fused):
     """d = 0: every score is 0 (an empty dot product), so 1/sqrt(d) must not divide by 0."""
     value = np.random.default_rng(0).standard_normal((1, 3, 2))
-    q, k = ma.zeros(1, 2, 0, requires_grad=True), ma.zeros(1, 3, 0)
+    q = ma.tensor(np.zeros((1, 2, 0)), requires_grad=True)
+    k = ma.tensor(np.zeros((1, 3, 0)))
     v, vt = ma.tensor(value, requires_grad=True), torch.tensor(value, requires_grad=True)
     out = F.scaled_dot_product_attention(q, k, v, fused=fused)
-    expected = TF.scaled_dot_product_attention(torch.zeros(1, 2, 0), torch.zeros(1, 3, 0), vt)
+    expected = TF.scaled_dot_product_attention(torch.zeros(1, 2, 0, dtype=torch.float64),
+                                               torch.zeros(1, 3, 0, dtype=torch.float64), vt)
     np.testing.assert_allclose(np.asarray(out.data), expected.detach().numpy(), rtol=1e-12)
     out.sum().backward()
     expected.sum().backward()
