@@ -8,6 +8,7 @@ from .autograd import (Function, Tensor, arange, enable_grad, full, get_default_
                        randn, set_default_dtype, tensor, zeros, zeros_like)
 from .ops import (abs, add, cat, div, exp, log, matmul, mul, neg, pow, relu, sigmoid,
                   softmax, sqrt, stack, sub, tanh, where)
+from .threads import get_num_threads, set_num_threads
 from . import functional, models, nn, optim
 from .gradcheck import GradcheckError, gradcheck
 from .serialization import SerializationError, load, save
@@ -18,7 +19,7 @@ __all__ = [
     "Tensor", "Function", "tensor", "zeros", "ones", "full", "zeros_like", "ones_like",
     "randn", "rand", "randint", "arange", "cat", "stack", "where", "manual_seed",
     "abs", "add", "div", "exp", "log", "matmul", "mul", "neg", "pow", "relu", "sigmoid",
-    "softmax", "sqrt", "sub", "tanh",
+    "softmax", "sqrt", "sub", "tanh", "set_num_threads", "get_num_threads",
     "no_grad", "enable_grad", "is_grad_enabled", "set_default_dtype", "get_default_dtype",
     "gradcheck", "GradcheckError", "save", "load", "SerializationError",
     "functional", "models", "nn", "optim",

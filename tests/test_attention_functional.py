@@ -249,3 +249,32 @@ def test_returned_weights_are_read_only(rng):
     _, weights = F.scaled_dot_product_attention(q, k, v, need_weights=True)
     with pytest.raises(ValueError, match="read-only"):
         weights.data[0, 0, 0] = 1.0
+
+
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("dtype, tol", [(np.float16, 3e-3), (np.float32, 1e-5)])
+def test_float16_and_float32_match_torch_on_scores_far_apart(fused, dtype, tol, rng):
+    """Scores spread over hundreds between query rows (one row near 20 x the others):
+    each row of the softmax takes its own max, in float16 too."""
+    q = rng.standard_normal((2, 3, 4, 8))
+    q[:, :, 0] *= 12  # one query row with scores far above the rest
+    k, v = rng.standard_normal((2, 3, 5, 8)), rng.standard_normal((2, 3, 5, 8))
+    mask = np.tri(4, 5, dtype=bool)
+    grad = rng.standard_normal((2, 3, 4, 8))
+    ours = [ma.tensor(a.astype(dtype), requires_grad=True) for a in (q, k, v)]
+    out = F.scaled_dot_product_attention(*ours, attn_mask=mask, fused=fused)
+    out.backward(grad.astype(dtype))
+    theirs = [torch.tensor(a.astype(dtype).astype(np.float32), requires_grad=True)
+              for a in (q, k, v)]
+    expected = torch.nn.functional.scaled_dot_product_attention(*theirs,
+                                                                attn_mask=torch.tensor(mask))
+    expected.backward(torch.tensor(grad.astype(dtype).astype(np.float32)))
+    assert out.dtype == dtype
+    scale = 1 + np.abs(expected.detach().numpy()).max()
+    np.testing.assert_allclose(out.data.astype(np.float64), expected.detach().numpy(),
+                               rtol=tol, atol=tol * scale)
+    for t, tt in zip(ours, theirs):
+        g = np.asarray(t.grad).astype(np.float64)
+        assert np.all(np.isfinite(g))
+        np.testing.assert_allclose(g, tt.grad.numpy(), rtol=tol,
+                                   atol=tol * (1 + np.abs(tt.grad.numpy()).max()))

@@ -122,3 +122,31 @@ def test_default_dim_is_the_last():
     x = leaf(data((2, 3, 4)), requires_grad=False)
     np.testing.assert_array_equal(softmax(x).data, x.softmax(-1).data)
     np.testing.assert_array_equal(log_softmax(x).data, x.log_softmax(-1).data)
+
+
+# -- low precision and large spread: each row shifted by its own max ------------------
+
+SPREAD = [np.array([[20.0, 0.0], [0.0, 1.0]]), np.array([[18.0, 0.0], [0.0, 1.0]]),
+          np.array([[60.0, -40.0, 3.0], [0.5, 0.25, -0.5], [-80.0, -79.0, -81.0]])]
+
+
+@BOTH
+@pytest.mark.parametrize("dtype, tol", [(np.float16, 2e-3), (np.float32, 1e-6)])
+@pytest.mark.parametrize("index", range(len(SPREAD)))
+def test_float16_and_float32_match_torch_on_rows_far_apart(op, dtype, tol, index):
+    """One shift for the whole array would flush the second row of [[20, 0], [0, 1]] in
+    float16 to nan (or to a wrong [0, 1] with 18): each row must take its own max."""
+    fn, torch_fn = OPS[op]
+    values = SPREAD[index]
+    x = ma.tensor(values.astype(dtype), requires_grad=True)
+    y = fn(x, -1)
+    weights = np.random.default_rng(index).standard_normal(values.shape)
+    y.backward(weights.astype(dtype))
+    xt = torch.tensor(values.astype(np.float32), requires_grad=True)
+    yt = torch_fn(xt, -1)
+    yt.backward(torch.tensor(weights.astype(dtype).astype(np.float32)))
+    assert y.dtype == dtype and np.asarray(x.grad).dtype == dtype
+    assert np.all(np.isfinite(y.data))
+    np.testing.assert_allclose(y.data.astype(np.float64), yt.detach().numpy(), rtol=tol, atol=tol)
+    np.testing.assert_allclose(np.asarray(x.grad).astype(np.float64), xt.grad.numpy(),
+                               rtol=tol, atol=tol)

@@ -70,10 +70,10 @@ class GPT(Module):
         if idx.shape[1] > self.max_len:
             raise ValueError(f"GPT: sequence length {idx.shape[1]} exceeds max_len="
                              f"{self.max_len}; pass at most the last max_len tokens")
-        x = self.drop(self.pos_embed(self.tok_embed(idx)))
+        x = self.drop(self.pos_embed(self.tok_embed(idx)))  # (B, T) -> (B, T, d_model)
         for block in self.blocks:
-            x = block(x, is_causal=True)
-        return self.lm_head(self.ln_f(x))
+            x = block(x, is_causal=True)                     # (B, T, d_model)
+        return self.lm_head(self.ln_f(x))                    # (B, T, vocab_size)
 
     @no_grad()
     def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None):
@@ -93,6 +93,7 @@ class GPT(Module):
             raise ValueError(f"top_k must be a positive number of tokens or None, got {top_k}")
         tokens = token_array(idx, "idx").astype(np.int64)
         for _ in range(max_new_tokens):
+            # (B, T) -> (B, T, vocab) -> the last position's logits (B, vocab)
             logits = self(tokens[:, -self.max_len:]).data[:, -1].astype(np.float64)
             if top_k is not None and top_k < logits.shape[-1]:
                 kth_largest = np.partition(logits, -top_k, axis=-1)[:, -top_k, None]

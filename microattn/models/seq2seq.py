@@ -78,7 +78,7 @@ class Seq2SeqTransformer(Module):
         return tokens == self.pad_idx
 
     def _embed(self, embed, tokens):
-        return self.positional(embed(tokens) * math.sqrt(self.d_model))
+        return self.positional(embed(tokens) * math.sqrt(self.d_model))  # (B, T, d_model)
 
     def encode(self, src, src_key_padding_mask=None):
         """src token ids (B, Ts) -> memory (B, Ts, d_model). The mask (B, Ts) is True at padding."""
@@ -137,7 +137,8 @@ class Seq2SeqTransformer(Module):
             # No cache of past keys and values: each step re-runs the decoder on
             # the whole prefix, which is simple and, at these sizes, cheap enough.
             logits = self.decode(out, memory, memory_key_padding_mask=src_key_padding_mask)
+            # (B, L, tgt_vocab) -> the last position's most likely token (B,)
             token = np.where(finished, fill, logits.data[:, -1].argmax(-1))
-            out = np.concatenate([out, token[:, None]], axis=1)
+            out = np.concatenate([out, token[:, None]], axis=1)  # (B, L) -> (B, L + 1)
             finished |= token == eos
         return Tensor(out)

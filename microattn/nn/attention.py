@@ -90,7 +90,8 @@ class MultiheadAttention(Module):
     def _split_heads(self, x):
         """(B, T, E) -> (B, heads, T, head_dim)."""
         batch, length, _ = x.shape
-        return x.reshape(batch, length, self.num_heads, self.head_dim).transpose(1, 2)
+        x = x.reshape(batch, length, self.num_heads, self.head_dim)  # (B, T, heads, head_dim)
+        return x.transpose(1, 2)                                      # (B, heads, T, head_dim)
 
     def _mask(self, attn_mask, key_padding_mask, batch, q_len, k_len, dtype):
         """``attn_mask`` and ``key_padding_mask`` (boolean, True where attention is NOT
@@ -155,15 +156,18 @@ class MultiheadAttention(Module):
         if self.capture_graph:
             self.last_attn_weights = weights  # attached: its .grad can be retained
             with no_grad():
+                # (B, heads, Tq, head_dim) @ (B, heads, head_dim, Tk) -> (B, heads, Tq, Tk)
                 self.last_attn_scores = (q @ k.transpose(-2, -1)) * (1 / math.sqrt(self.head_dim))
         else:
             self.last_attn_weights = weights.detach()
         # (B, heads, Tq, head_dim) -> (B, Tq, heads, head_dim) -> (B, Tq, E)
-        output = self.out_proj(heads.transpose(1, 2).reshape(batch, q_len, self.embed_dim))
+        heads = heads.transpose(1, 2)                             # (B, Tq, heads, head_dim)
+        output = self.out_proj(heads.reshape(batch, q_len, self.embed_dim))  # (B, Tq, E)
         if not self.batch_first:
             output = output.transpose(0, 1)  # (B, Tq, E) -> (Tq, B, E)
         if not need_weights:
             return output, None
+        # (B, heads, Tq, Tk), or averaged over heads: (B, Tq, Tk)
         return output, (weights.mean(1) if average_attn_weights else weights)
 
     def extra_repr(self):
@@ -204,7 +208,7 @@ class AdditiveAttention(Module):
         value = key if value is None else value
         single = query.ndim == 2
         if single:
-            query = query.unsqueeze(1)
+            query = query.unsqueeze(1)  # (B, query_dim) -> (B, 1, query_dim)
         if query.ndim != 3 or key.ndim != 3 or value.ndim != 3:
             raise ValueError(f"AdditiveAttention: query {tuple(query.shape)}, key "
                              f"{tuple(key.shape)} and value {tuple(value.shape)} should be "
@@ -216,9 +220,9 @@ class AdditiveAttention(Module):
             padding = unwrap(key_padding_mask).astype(bool)[:, None, :]  # (B, Tk) -> (B, 1, Tk)
             scores = scores + F.attention_mask(padding, scores.dtype, true_means="blocked")
         weights = F.masked_softmax(scores)
-        context = weights @ value
+        context = weights @ value  # (B, Tq, Tk) @ (B, Tk, Dv) -> (B, Tq, Dv)
         if single:
-            context, weights = context.squeeze(1), weights.squeeze(1)
+            context, weights = context.squeeze(1), weights.squeeze(1)  # (B, Dv), (B, Tk)
         self.last_attn_weights = weights.detach()
         return context, weights
 

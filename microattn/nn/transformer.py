@@ -28,47 +28,7 @@ def _clones(module, n):
     return ModuleList([copy.deepcopy(module) for _ in range(n)])
 
 
-class _TransformerLayer(Module):
-    """What both layers are built from: their submodules, with PyTorch's names and in
-    PyTorch's order (so parameters list and load alike), and the steps of forward."""
-
-    def __init__(self, d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps,
-                 norm_first, bias, batch_first, cross_attention):
-        super().__init__()
-        blocks = 3 if cross_attention else 2  # residual blocks, each with a norm and a dropout
-        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
-                                            batch_first=batch_first)
-        if cross_attention:
-            self.multihead_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
-                                                     batch_first=batch_first)
-        self.linear1 = Linear(d_model, dim_feedforward, bias=bias)
-        self.dropout = Dropout(dropout)
-        self.linear2 = Linear(dim_feedforward, d_model, bias=bias)
-        self.norm_first = norm_first
-        self.batch_first = batch_first
-        for i in range(1, blocks + 1):
-            setattr(self, f"norm{i}", LayerNorm(d_model, eps=layer_norm_eps, bias=bias))
-        for i in range(1, blocks + 1):
-            setattr(self, f"dropout{i}", Dropout(dropout))
-        self.activation = _activation(activation)
-
-    def _residual(self, x, norm, block, *args):
-        """Pre-norm ``x + block(norm(x))`` or post-norm ``norm(x + block(x))``."""
-        if self.norm_first:
-            return x + block(norm(x), *args)
-        return norm(x + block(x, *args))
-
-    def _sa_block(self, x, attn_mask, key_padding_mask, is_causal):
-        x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
-                           need_weights=False, is_causal=is_causal)[0]
-        return self.dropout1(x)
-
-    def _ff_block(self, x, dropout):
-        """The position-wise feed-forward network, then the residual's ``dropout``."""
-        return dropout(self.linear2(self.dropout(self.activation(self.linear1(x)))))
-
-
-class TransformerEncoderLayer(_TransformerLayer):
+class TransformerEncoderLayer(Module):
     """Self-attention then a feed-forward block, each wrapped in dropout, a residual
     connection and layer norm, as ``torch.nn.TransformerEncoderLayer``::
 
@@ -84,18 +44,45 @@ class TransformerEncoderLayer(_TransformerLayer):
 
     def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation="relu",
                  layer_norm_eps=1e-5, batch_first=False, norm_first=False, bias=True):
-        super().__init__(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps,
-                         norm_first, bias, batch_first, cross_attention=False)
+        super().__init__()
+        # Submodules in PyTorch's order, so parameters list and load alike.
+        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
+                                            batch_first=batch_first)
+        self.linear1 = Linear(d_model, dim_feedforward, bias=bias)
+        self.dropout = Dropout(dropout)
+        self.linear2 = Linear(dim_feedforward, d_model, bias=bias)
+        self.norm_first = norm_first
+        self.batch_first = batch_first
+        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
+        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
+        self.dropout1 = Dropout(dropout)
+        self.dropout2 = Dropout(dropout)
+        self.activation = _activation(activation)
 
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
-        """src (T, B, d_model) -> (T, B, d_model), or (B, T, ...) batch first; masks as ``MultiheadAttention``'s
-        (True = not allowed); ``is_causal`` makes the self-attention causal."""
-        x = self._residual(src, self.norm1, self._sa_block, src_mask, src_key_padding_mask,
-                           is_causal)
-        return self._residual(x, self.norm2, self._ff_block, self.dropout2)
+        """src (T, B, d_model) -> (T, B, d_model), or (B, T, ...) batch first; masks as
+        ``MultiheadAttention``'s (True = not allowed); ``is_causal`` makes the
+        self-attention causal."""
+        x = src
+        if self.norm_first:
+            x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
+            x = x + self._ff_block(self.norm2(x))
+        else:
+            x = self.norm1(x + self._sa_block(x, src_mask, src_key_padding_mask, is_causal))
+            x = self.norm2(x + self._ff_block(x))
+        return x
+
+    def _sa_block(self, x, attn_mask, key_padding_mask, is_causal):
+        x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
+                           need_weights=False, is_causal=is_causal)[0]
+        return self.dropout1(x)
+
+    def _ff_block(self, x):
+        x = self.linear2(self.dropout(self.activation(self.linear1(x))))
+        return self.dropout2(x)
 
 
-class TransformerDecoderLayer(_TransformerLayer):
+class TransformerDecoderLayer(Module):
     """Masked self-attention, attention over the encoder's output (``memory``), and a
     feed-forward block, each with dropout, a residual connection and layer norm, as
     ``torch.nn.TransformerDecoderLayer``::
@@ -103,14 +90,54 @@ class TransformerDecoderLayer(_TransformerLayer):
         post-norm:  x = norm1(x + SA(x));  x = norm2(x + MHA(x, mem));  x = norm3(x + FF(x))
         pre-norm:   x = x + SA(norm1(x));  x = x + MHA(norm2(x), mem);  x = x + FF(norm3(x))
 
-    with SA and FF as in the encoder layer (FF ending in dropout3 here) and
-    MHA(x, mem) = dropout2(multihead_attn(x, mem, mem)).
+    with SA(x) = dropout1(self_attn(x, x, x)), MHA(x, mem) =
+    dropout2(multihead_attn(x, mem, mem)) and
+    FF(x) = dropout3(linear2(dropout(activation(linear1(x))))).
     """
 
     def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation="relu",
                  layer_norm_eps=1e-5, batch_first=False, norm_first=False, bias=True):
-        super().__init__(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps,
-                         norm_first, bias, batch_first, cross_attention=True)
+        super().__init__()
+        # Submodules in PyTorch's order, so parameters list and load alike.
+        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
+                                            batch_first=batch_first)
+        self.multihead_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
+                                                 batch_first=batch_first)
+        self.linear1 = Linear(d_model, dim_feedforward, bias=bias)
+        self.dropout = Dropout(dropout)
+        self.linear2 = Linear(dim_feedforward, d_model, bias=bias)
+        self.norm_first = norm_first
+        self.batch_first = batch_first
+        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
+        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
+        self.norm3 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
+        self.dropout1 = Dropout(dropout)
+        self.dropout2 = Dropout(dropout)
+        self.dropout3 = Dropout(dropout)
+        self.activation = _activation(activation)
+
+    def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
+                memory_key_padding_mask=None, tgt_is_causal=False, memory_is_causal=False):
+        """tgt (Tt, B, d_model), memory (Ts, B, d_model) -> (Tt, B, d_model), or (B, T, ...)
+        batch first. ``tgt_*`` masks apply to self-attention, ``memory_*`` to the
+        attention over memory; True = not allowed, as ``MultiheadAttention``."""
+        x = tgt
+        if self.norm_first:
+            x = x + self._sa_block(self.norm1(x), tgt_mask, tgt_key_padding_mask, tgt_is_causal)
+            x = x + self._mha_block(self.norm2(x), memory, memory_mask,
+                                    memory_key_padding_mask, memory_is_causal)
+            x = x + self._ff_block(self.norm3(x))
+        else:
+            x = self.norm1(x + self._sa_block(x, tgt_mask, tgt_key_padding_mask, tgt_is_causal))
+            x = self.norm2(x + self._mha_block(x, memory, memory_mask, memory_key_padding_mask,
+                                               memory_is_causal))
+            x = self.norm3(x + self._ff_block(x))
+        return x
+
+    def _sa_block(self, x, attn_mask, key_padding_mask, is_causal):
+        x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
+                           need_weights=False, is_causal=is_causal)[0]
+        return self.dropout1(x)
 
     def _mha_block(self, x, memory, attn_mask, key_padding_mask, is_causal):
         x = self.multihead_attn(x, memory, memory, attn_mask=attn_mask,
@@ -118,16 +145,9 @@ class TransformerDecoderLayer(_TransformerLayer):
                                 is_causal=is_causal)[0]
         return self.dropout2(x)
 
-    def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
-                memory_key_padding_mask=None, tgt_is_causal=False, memory_is_causal=False):
-        """tgt (B, Tt, d_model), memory (B, Ts, d_model) -> (B, Tt, d_model). ``tgt_*``
-        masks apply to self-attention, ``memory_*`` to the attention over memory;
-        True = not allowed, as ``MultiheadAttention``."""
-        x = self._residual(tgt, self.norm1, self._sa_block, tgt_mask, tgt_key_padding_mask,
-                           tgt_is_causal)
-        x = self._residual(x, self.norm2, self._mha_block, memory, memory_mask,
-                           memory_key_padding_mask, memory_is_causal)
-        return self._residual(x, self.norm3, self._ff_block, self.dropout3)
+    def _ff_block(self, x):
+        x = self.linear2(self.dropout(self.activation(self.linear1(x))))
+        return self.dropout3(x)
 
 
 class TransformerEncoder(Module):

@@ -29,6 +29,35 @@ class Reshape(Function):
         return g.reshape(ctx.input_shape), None
 
 
+class View(Reshape):
+    """y = x with a new shape, sharing x's memory: only where the new shape fits x's
+    strides, as PyTorch's view (a transposed x must be ``.contiguous()`` or
+    ``.reshape``d, which copies).   dL/dx = g reshaped to x's shape"""
+
+    def forward(ctx, x, shape):
+        ctx.input_shape = x.shape
+        y = x.view()
+        try:
+            y.shape = shape  # numpy refuses what would need a copy
+        except AttributeError:
+            raise RuntimeError(
+                f"view size {shape} is not compatible with the input's size {x.shape} and "
+                "stride (at least one dimension spans across two contiguous subspaces): "
+                "use .reshape(...) instead") from None
+        return y
+
+
+class Contiguous(Function):
+    """y = x with its elements laid out in row-major order (a copy if they are not).
+    dL/dx = g"""
+
+    def forward(ctx, x):
+        return np.ascontiguousarray(x)
+
+    def backward(ctx, g):
+        return g
+
+
 class Unsqueeze(Reshape):
     """y = x with a new axis of size 1 inserted at dim.   dL/dx = g without that axis"""
 
@@ -165,9 +194,10 @@ def reshape(x, *shape):
     return Reshape.apply(x, sizes(shape))
 
 
-# numpy copies only when the strides demand it, so a view is a reshape here. Unlike
-# PyTorch's view, it does not refuse a non-contiguous input: it copies it.
-view = reshape
+def view(x, *shape):
+    """x with a new shape sharing its memory (varargs or one tuple; one size may be
+    -1); a RuntimeError, as PyTorch, when the strides do not allow it."""
+    return View.apply(x, sizes(shape))
 
 
 def flatten(x, start_dim=0, end_dim=-1):
@@ -211,8 +241,8 @@ def expand(x, *size):
 
 
 def contiguous(x):
-    """x itself: numpy handles any strides, so there is nothing to copy."""
-    return x
+    """x itself if its elements are in row-major order, else a row-major copy (as PyTorch)."""
+    return x if x.data.flags.c_contiguous else Contiguous.apply(x)
 
 
 def getitem(x, index):
