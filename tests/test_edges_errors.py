@@ -271,3 +271,46 @@ def test_attention_with_zero_features_is_uniform_as_pytorch(fused):
     expected.sum().backward()
     np.testing.assert_allclose(np.asarray(v.grad), vt.grad.numpy(), rtol=1e-12)
     assert np.asarray(q.grad).shape == (1, 2, 0)
+
+
+# -- sizes and seeds -----------------------------------------------------------------
+
+FACTORIES = ["zeros", "ones", "randn", "rand"]
+
+
+@pytest.mark.parametrize("name", FACTORIES)
+def test_a_negative_size_names_the_factory(name):
+    raises_like_torch(lambda: getattr(ma, name)(2, -1), lambda: getattr(torch, name)(2, -1),
+                      rf"{name}\(\): Trying to create tensor with negative dimension -1")
+    raises_like_torch(lambda: getattr(ma, name)(2.5), lambda: getattr(torch, name)(2.5),
+                      rf"{name}\(\): size must be ints")
+    assert getattr(ma, name)((2, 0)).shape == (2, 0)
+    assert getattr(ma, name)([3]).shape == (3,)
+
+
+def test_arange_with_step_zero_is_a_runtime_error():
+    raises_like_torch(lambda: ma.arange(0, 5, 0), lambda: torch.arange(0, 5, 0),
+                      r"arange\(\): step must be nonzero")
+
+
+@pytest.mark.parametrize("layer, args, match", [
+    ("Linear", (-1, 3), "Linear: in_features must be non-negative, got -1"),
+    ("Linear", (2.5, 3), "Linear: in_features must be an int, got 2.5"),
+    ("Embedding", (3, -2), "Embedding: embedding_dim must be non-negative, got -2"),
+])
+def test_layer_sizes_are_checked_by_name(layer, args, match):
+    raises_like_torch(lambda: getattr(nn, layer)(*args), lambda: getattr(torch.nn, layer)(*args),
+                      match)
+
+
+def test_manual_seed_takes_what_pytorch_takes():
+    for seed, same_as in ((-1, 2**64 - 1), (1.5, 1), (np.int64(7), 7)):
+        ma.manual_seed(seed)
+        first = np.asarray(ma.randn(3))
+        ma.manual_seed(same_as)
+        np.testing.assert_array_equal(first, np.asarray(ma.randn(3)))
+        torch.manual_seed(seed)   # PyTorch accepts the same seeds
+    raises_like_torch(lambda: ma.manual_seed(2**64), lambda: torch.manual_seed(2**64),
+                      "out of range")
+    raises_like_torch(lambda: ma.manual_seed("a"), lambda: torch.manual_seed("a"), "invalid literal")
+    ma.manual_seed(0)

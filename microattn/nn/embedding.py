@@ -4,7 +4,7 @@ import numpy as np
 from .. import functional as F
 from ..autograd import get_default_dtype
 from . import init
-from .module import Module, Parameter
+from .module import Module, Parameter, check_sizes
 
 
 class Embedding(Module):
@@ -17,6 +17,7 @@ class Embedding(Module):
 
     def __init__(self, num_embeddings, embedding_dim, padding_idx=None):
         super().__init__()
+        check_sizes("Embedding", num_embeddings=num_embeddings, embedding_dim=embedding_dim)
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
                 raise ValueError(f"padding_idx {padding_idx} must be within num_embeddings "

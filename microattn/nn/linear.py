@@ -6,7 +6,7 @@ import numpy as np
 from .. import functional as F
 from ..autograd import get_default_dtype
 from . import init
-from .module import Module, Parameter
+from .module import Module, Parameter, check_sizes
 
 
 class Linear(Module):
@@ -19,6 +19,7 @@ class Linear(Module):
 
     def __init__(self, in_features, out_features, bias=True):
         super().__init__()
+        check_sizes("Linear", in_features=in_features, out_features=out_features)
         self.in_features = in_features
         self.out_features = out_features
         dtype = get_default_dtype()
