@@ -141,3 +141,55 @@ def test_transpose_and_squeeze_of_a_0d_tensor_as_pytorch():
         x.squeeze(1)
     with pytest.raises(IndexError, match=r"Transpose.*dim 1 is out of range"):
         x.transpose(0, 1)
+
+
+@st.composite
+def attention_case(draw):
+    """q, k, v with batch, Tq, Tk and d drawn from {0, 1, 2, 3} (any may be 0), and
+    a boolean mask broadcasting from (Tq or 1, Tk or 1), or is_causal, or neither
+    (PyTorch takes one or the other)."""
+    batch, q_len, k_len, d, dv = (draw(SIDES) for _ in range(5))
+    rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+    arrays = [rng.standard_normal(shape) for shape in ((batch, q_len, d), (batch, k_len, d),
+                                                       (batch, k_len, dv))]
+    mask = None
+    if draw(st.booleans()):
+        shape = (draw(st.sampled_from([1, q_len])), draw(st.sampled_from([1, k_len])))
+        mask = rng.random(shape) < 0.6
+    return arrays, mask, mask is None and draw(st.booleans())
+
+
+@given(attention_case(), st.booleans())
+def test_attention_with_any_side_empty_or_one(case, fused):
+    (q, k, v), mask, causal = case
+    ours = [ma.tensor(a, requires_grad=True) for a in (q, k, v)]
+    theirs = [torch.tensor(a, requires_grad=True) for a in (q, k, v)]
+    out = F.scaled_dot_product_attention(*ours, attn_mask=mask, is_causal=causal, fused=fused)
+    expected = TF.scaled_dot_product_attention(
+        *theirs, attn_mask=None if mask is None else torch.tensor(mask), is_causal=causal)
+    np.testing.assert_allclose(np.asarray(out.data), expected.detach().numpy(),
+                               rtol=1e-10, atol=1e-12)
+    g = np.random.default_rng(1).standard_normal(expected.shape)
+    out.backward(g)
+    expected.backward(torch.tensor(g))
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(np.asarray(a.grad), b.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+@given(st.sampled_from([(0, 3), (2, 1), (2, 3), (0, 3, 2), (2, 3, 0), (2, 1, 1), (1, 3, 4)]),
+       st.sampled_from(["mean", "sum", "none"]), st.floats(0.0, 0.5), st.booleans())
+def test_cross_entropy_in_pytorch_layouts_with_edge_sizes(shape, reduction, smoothing, fused):
+    rng = np.random.default_rng(0)
+    logits = rng.standard_normal(shape)
+    target = rng.integers(0, shape[1], size=shape[:1] + shape[2:])
+    if target.size:
+        target.flat[0] = -100   # one ignored position
+    x, xt = ma.tensor(logits, requires_grad=True), torch.tensor(logits, requires_grad=True)
+    loss = F.cross_entropy(x, target, reduction=reduction, label_smoothing=smoothing, fused=fused)
+    expected = TF.cross_entropy(xt, torch.tensor(target), reduction=reduction,
+                                label_smoothing=smoothing)
+    np.testing.assert_allclose(np.asarray(loss.data), expected.detach().numpy(), rtol=1e-10,
+                               atol=1e-12, equal_nan=True)
+    loss.sum().backward()
+    expected.sum().backward()
+    np.testing.assert_allclose(np.asarray(x.grad), xt.grad.numpy(), rtol=1e-9, atol=1e-12)
