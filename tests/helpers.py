@@ -78,7 +78,7 @@ def torch_parity(ma_fn, torch_fn, arrays, rtol=PARITY_RTOL, atol=1e-12, seed=0):
     worst = 0.0
     for i, (m, t) in enumerate(zip(ma_inputs, torch_inputs)):
         expected_grad = np.zeros(t.shape) if t.grad is None else t.grad.numpy()
-        actual_grad = np.zeros(m.shape) if m.grad is None else m.grad
+        actual_grad = np.zeros(m.shape) if m.grad is None else np.asarray(m.grad)
         assert_close(actual_grad, expected_grad, rtol, atol, f"gradient of input {i}")
         scale = np.maximum(np.abs(expected_grad), 1e-300)
         worst = max(worst, float(np.max(np.abs(actual_grad - expected_grad) / scale, initial=0)))

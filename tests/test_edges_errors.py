@@ -174,7 +174,9 @@ def test_a_fitting_grad_is_taken_from_a_tensor_an_ndarray_or_none():
     p = ma.zeros(2, 3, requires_grad=True)
     p.grad = np.ones((2, 3), np.float32)
     np.testing.assert_array_equal(np.asarray(p.grad), np.ones((2, 3)))
-    p.grad = ma.full((2, 3), 2.0)
+    grad = ma.full((2, 3), 2.0)
+    p.grad = grad
+    assert p.grad is grad   # a tensor is kept as it is, as PyTorch
     np.testing.assert_array_equal(np.asarray(p.grad), np.full((2, 3), 2.0))
     p.grad = None
     assert p.grad is None

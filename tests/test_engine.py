@@ -225,13 +225,16 @@ def test_matmul_shape_error_names_the_op_and_both_shapes():
 
 
 def test_grads_stay_owned_writable_arrays_of_the_tensor_dtype():
-    """Leaf and retained grads are arrays (also 0-d, also after accumulating), writable
-    (not the read-only broadcast view a sum's backward hands on) and not the caller's
-    gradient array."""
+    """Leaf and retained grads are Tensors without a graph holding arrays (also 0-d,
+    also after accumulating), writable (not the read-only broadcast view a sum's
+    backward hands on) and not the caller's gradient array."""
     x = ma.tensor(np.float32(2.0), requires_grad=True)
     for _ in range(2):
         (x * 3.0).backward()
-    assert isinstance(x.grad, np.ndarray) and x.grad.shape == () and x.grad == 6.0
+    assert isinstance(x.grad, ma.Tensor) and x.grad.grad_fn is None
+    assert not x.grad.requires_grad
+    assert isinstance(x.grad.data, np.ndarray) and x.grad.shape == () and x.grad.item() == 6.0
+    assert x.grad.sum().item() == 6.0  # methods work on it, as p.grad.norm() in PyTorch
     y = leaf(np.ones((2, 3))) * 2.0
     y.retain_grad()
     y.sum().backward()
@@ -240,7 +243,7 @@ def test_grads_stay_owned_writable_arrays_of_the_tensor_dtype():
     z = leaf(np.ones((2, 3))) * 2.0
     z.retain_grad()
     z.backward(gradient)
-    assert z.grad is not gradient and z.grad.dtype == np.float64
+    assert z.grad.data is not gradient and z.grad.dtype == np.float64
 
 
 def test_backward_returning_the_wrong_number_of_gradients_names_the_op():

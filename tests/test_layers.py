@@ -271,7 +271,7 @@ def grads_pair(seed, scale):
     theirs = [torch.zeros(s, dtype=torch.float64, requires_grad=True) for s in GRAD_SHAPES]
     for p, t in zip(ours, theirs):
         p.grad = rng.standard_normal(p.shape) * scale
-        t.grad = torch.tensor(p.grad.copy())
+        t.grad = torch.tensor(np.array(p.grad))
     ours.append(nn.Parameter(np.zeros(2)))  # no gradient: skipped
     return ours, theirs
 

@@ -246,7 +246,7 @@ def test_stacks_hold_independent_copies(stack, layer):
     projection = leaf(rng.standard_normal((2, 3, 4)), requires_grad=False)
     # (a plain sum of a post-norm output is constant: project on random weights instead)
     (template(*args) * projection).sum().backward()  # gives the template grads and graph nodes
-    template_grads = {n: p.grad.copy() for n, p in template.named_parameters()}
+    template_grads = {n: np.array(p.grad) for n, p in template.named_parameters()}
     model = stack(template, 3)
 
     assert len(model.layers) == 3 and all(layer is not template for layer in model.layers)

@@ -48,16 +48,16 @@ class AccumulateGrad:
 
 
 def store_grad(tensor, grad):
-    """Add ``grad`` into ``tensor.grad``, which stays an array of the tensor's dtype.
+    """Add ``grad`` into ``tensor.grad``, a Tensor (no graph) of the tensor's dtype.
 
     The first gradient is copied: a backward may hand one array to two inputs
     (or return a read-only broadcast view), and optimisers and clipping update
     ``.grad`` in place. Later ones are added in place, as in PyTorch.
     """
-    if tensor.grad is None:
-        tensor.grad = np.array(grad, dtype=tensor.data.dtype, copy=True)
+    if tensor._grad is None:
+        tensor._grad = Tensor._make(np.array(grad, dtype=tensor.data.dtype, copy=True), None)
     else:
-        tensor.grad += grad
+        tensor._grad.data += grad
 
 
 def leaf_node(tensor):

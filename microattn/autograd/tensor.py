@@ -67,8 +67,9 @@ class Tensor:
 
     __slots__ = ("_data", "_grad", "_requires_grad", "grad_fn", "_hooks",
                  "_grad_accumulator", "__weakref__")
-    # numpy defers to our reflected operators: ``array + tensor`` is a Tensor.
-    __array_ufunc__ = None
+    # numpy defers to our reflected operators (``array + tensor`` is a Tensor), and
+    # its functions read a tensor as its array (``np.isfinite(t.grad)``), as with PyTorch.
+    __array_priority__ = 1000
 
     def __init__(self, data, requires_grad=False, dtype=None):
         self._data = as_array(data, dtype)
@@ -116,13 +117,15 @@ class Tensor:
 
     @property
     def grad(self):
-        """dL/d(this tensor), accumulated by backward; None until a gradient arrives."""
+        """dL/d(this tensor) after ``backward()``: a Tensor without a graph (its
+        ``.data`` the array), or None, as in PyTorch."""
         return self._grad
 
     @grad.setter
     def grad(self, value):
-        """As PyTorch: None, or a gradient of exactly this tensor's shape and dtype
-        (a tensor or an ndarray), so that nothing is broadcast or cast unnoticed."""
+        """As PyTorch: None, or a gradient of exactly this tensor's shape and dtype,
+        so that nothing is broadcast or cast unnoticed. A tensor is kept as it is;
+        an ndarray is wrapped in one."""
         if value is not None:
             array = value._data if isinstance(value, Tensor) else value
             if not isinstance(array, np.ndarray):
@@ -134,7 +137,8 @@ class Tensor:
             if array.dtype != self._data.dtype:
                 raise RuntimeError(f"attempting to assign a gradient of dtype {array.dtype} to "
                                    f"a tensor of dtype {self._data.dtype}: they must match")
-            value = array
+            if not isinstance(value, Tensor):
+                value = Tensor._make(array, None)
         self._grad = value
 
     # -- autograd state ----------------------------------------------------
@@ -236,7 +240,7 @@ class Tensor:
         copy = Tensor._make(self.data.copy(), None)
         copy.__class__ = type(self)
         copy._requires_grad = self._requires_grad
-        copy.grad = None if self.grad is None else self.grad.copy()
+        copy.grad = None if self._grad is None else self._grad.data.copy()
         memo[id(self)] = copy
         return copy
 

@@ -338,7 +338,7 @@ class Module:
             if tensor.data.dtype.kind == "f":
                 tensor.data = tensor.data.astype(dtype, copy=False)
                 if tensor.grad is not None:
-                    tensor.grad = tensor.grad.astype(dtype, copy=False)
+                    tensor.grad = np.asarray(tensor.grad).astype(dtype, copy=False)
         return self
 
     def double(self):

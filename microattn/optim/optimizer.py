@@ -100,7 +100,7 @@ class Optimizer:
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None:
-                    self.update(p, p.grad, self.state[p], group)
+                    self.update(p, np.asarray(p.grad), self.state[p], group)
         return loss
 
     def update(self, param, grad, state, group):
