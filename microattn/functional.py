@@ -16,9 +16,9 @@ from .autograd import Tensor
 from .autograd.tensor import unwrap
 from .ops import relu, sigmoid, tanh
 from .ops.dropout import Dropout, check_probability, dropout_mask
-from .ops.fused import (GELU, REDUCTIONS, CrossEntropy, Embedding, LayerNorm, LogSoftmax,
-                        ScaledDotProductAttention, Softmax, check_floating, counted_targets,
-                        softmax_dim)
+from .ops.fused import (GELU, REDUCTIONS, CrossEntropy, Embedding, LayerNorm, Linear,
+                        LogSoftmax, ScaledDotProductAttention, Softmax, check_floating,
+                        counted_targets, softmax_dim)
 
 __all__ = ["relu", "gelu", "sigmoid", "tanh", "softmax", "log_softmax", "dropout", "linear",
            "embedding", "layer_norm", "cross_entropy", "nll_loss", "mse_loss",
@@ -115,13 +115,12 @@ def linear(input, weight, bias=None):
         raise ValueError(f"linear: input of shape {tuple(input.shape)} does not fit weight of "
                          f"shape {tuple(weight.shape)}: expected weight (out_features, "
                          f"in_features) and input (..., in_features)")
-    output = input @ weight.T
     if bias is None:
-        return output
+        return Linear.apply(input, weight)
     if tuple(bias.shape) != (weight.shape[0],):
         raise ValueError(f"linear: bias of shape {tuple(bias.shape)} does not fit weight of "
                          f"shape {tuple(weight.shape)}: expected bias ({weight.shape[0]},)")
-    return output + bias
+    return Linear.apply(input, weight, bias)
 
 
 def embedding(input, weight, padding_idx=None):

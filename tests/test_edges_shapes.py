@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 import microattn as ma
 from microattn import functional as F
+from microattn import nn
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
@@ -193,3 +194,25 @@ def test_cross_entropy_in_pytorch_layouts_with_edge_sizes(shape, reduction, smoo
     loss.sum().backward()
     expected.sum().backward()
     np.testing.assert_allclose(np.asarray(x.grad), xt.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore:Initializing zero-element tensors:UserWarning")  # torch's
+@given(st.sampled_from([(0, 3), (3, 0), (0, 0), (3, 2)]),
+       st.sampled_from([(2, 5), (0,), (), (1, 0)]))
+def test_linear_with_no_inputs_outputs_or_rows(features, lead):
+    in_features, out_features = features
+    rng = np.random.default_rng(0)
+    weight, bias = rng.standard_normal((out_features, in_features)), rng.standard_normal(out_features)
+    ours = nn.Linear(in_features, out_features).double()
+    theirs = torch.nn.Linear(in_features, out_features, dtype=torch.float64)
+    with torch.no_grad():
+        theirs.weight.copy_(torch.tensor(weight))
+        theirs.bias.copy_(torch.tensor(bias))
+    with ma.no_grad():
+        ours.weight.data[...] = weight
+        ours.bias.data[...] = bias
+    check(ours, theirs, rng.standard_normal(lead + (in_features,)))
+    np.testing.assert_allclose(np.asarray(ours.weight.grad), theirs.weight.grad.numpy(),
+                               rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(np.asarray(ours.bias.grad), theirs.bias.grad.numpy(),
+                               rtol=1e-10, atol=1e-12)

@@ -177,6 +177,7 @@ def _promote_pair(a, b):
 def promote(raw, positions, floating):
     """Give the values at ``positions`` of ``raw`` one dtype, in place: arrays cast,
     numbers made 0-d arrays, so a forward is plain numpy (``Add.forward`` is a + b)."""
+    positions = [i for i in positions if i < len(raw) and raw[i] is not None]
     values = [raw[i] for i in positions]
     first = values[0]
     if (type(first) is np.ndarray and all(type(v) is np.ndarray and v.dtype == first.dtype

@@ -46,13 +46,7 @@ class Matmul(Function):
             if a_vector:
                 da = da[..., 0, :]
         if need_b:
-            if b.ndim == 2 and a.ndim > 2:
-                # A matrix used by every batch (a Linear weight): one big product
-                # over the stacked rows instead of a batch of products summed after.
-                rows = int(np.prod(a.shape[:-1]))  # not -1: numpy cannot infer it if g is empty
-                db = a.reshape(rows, a.shape[-1]).T @ g.reshape(rows, g.shape[-1])
-            else:
-                db = np.swapaxes(a, -1, -2) @ g
+            db = np.swapaxes(a, -1, -2) @ g
             if b_vector:
                 db = db[..., 0]
         return da, db
