@@ -329,3 +329,13 @@ def test_positional_layers_name_a_wrong_input_shape(layer):
             module(ma.zeros(shape))
     assert module(ma.zeros(2, 0, 4)).shape == (2, 0, 4)   # no positions: nothing added
     assert module(ma.zeros(3, 4)).shape == (3, 4)
+
+
+@pytest.mark.parametrize("make", [
+    lambda lib: lib.tensor([1, 2], requires_grad=True),
+    lambda lib: lib.tensor([1, 2]).requires_grad_(),
+    lambda lib: lib.tensor([True]).requires_grad_(),
+], ids=["tensor()", "requires_grad_() int", "requires_grad_() bool"])
+def test_only_floating_tensors_can_require_grad(make):
+    raises_like_torch(lambda: make(ma), lambda: make(torch),
+                      "only floating-point tensors can require gradients")

@@ -54,7 +54,8 @@ def unwrap(x):
 
 def _check_differentiable(dtype):
     if np.dtype(dtype).kind not in "fc":
-        raise TypeError(f"only floating-point tensors can require gradients, not {dtype}")
+        raise RuntimeError(f"only floating-point tensors can require gradients, not {dtype} "
+                           "(convert it first, e.g. with .float())")
 
 
 class Tensor:
