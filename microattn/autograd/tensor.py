@@ -206,8 +206,8 @@ class Tensor:
 
     def register_hook(self, fn):
         """Call ``fn(grad)`` with this tensor's gradient during backward; if it
-        returns a tensor, that replaces the gradient. Returns a handle with
-        ``remove()``."""
+        returns a tensor (of the gradient's shape and dtype, as PyTorch checks),
+        that replaces the gradient. Returns a handle with ``remove()``."""
         if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that does not require grad")
         if self.grad_fn is not None:
