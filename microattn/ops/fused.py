@@ -92,22 +92,55 @@ class Linear(Function):
 # -- softmax ---------------------------------------------------------------------
 #
 # Every softmax here (Softmax, LogSoftmax, CrossEntropy, attention) goes through
-# these helpers. Each row is shifted by its own max m: softmax(x) = exp(x - m) /
-# sum(exp(x - m)) exactly (exp(-m) cancels), and x - m <= 0, so exp cannot
-# overflow and the row's largest term is exactly 1, so the sum cannot underflow.
-# float16 is computed in float32 (as PyTorch accumulates it) and rounded once.
+# these helpers. softmax(x) = exp(x - m) / sum(exp(x - m)) for any shift m (exp(-m)
+# cancels); m must keep exp from overflowing (x - m <= 0) and keep each row's
+# largest term far from underflow. The textbook m is each row's max. float16 is
+# computed in float32 (as PyTorch accumulates it) and rounded once at the end.
 
 def _working(x):
     """x in the dtype the arithmetic runs in: float16 goes to float32."""
     return x.astype(np.float32) if x.dtype == np.float16 else x
 
 
-def _shifted(x, dim):
-    """x - (its max along dim), a new array; a row of only -inf is shifted by 0
-    (exp then gives zeros, not nan)."""
+def _row_sum(a):
+    """sum(a, -1, keepdims=True) as a product with a vector of ones: numpy reduces
+    short rows one at a time (70 us for 32x64x64 float32), BLAS does it in one
+    call (7 us); in a tiny GPT step the softmaxes and norms gain about 4%."""
+    return a @ np.ones((a.shape[-1], 1), dtype=a.dtype)
+
+
+# Rows whose exp(x - m) sum to at least this, with m the max of the whole array,
+# have their own max within 20 + log(n) of m: their terms are normal floats.
+_SAFE_TOTAL = math.exp(-20)
+
+
+def _exp_shifted(x, dim, keep_shifted=False):
+    """(s, e, total): s = x - m, e = exp(s) and its sums along ``dim`` (keepdims), in
+    the working dtype; s is None unless ``keep_shifted`` (else exp overwrites it).
+
+    numpy takes the max of short rows one row at a time (220 us for 32x64x64 float32,
+    against 5 us for the max of the whole array), so along the last dim the max of
+    the whole array is tried first: it keeps exp from overflowing, and the row sums
+    show whether it also kept every row from underflowing (each row's largest term
+    at least e^-20 / n: a normal number, so full precision). If a row fails (or the
+    max is not finite), every row takes its own max. A row of only -inf is shifted
+    by 0, so it gives zeros (not nan). Measured: the softmax op (32x64x64 forward and
+    backward) 2.6 times faster than with row maxes; a tiny GPT step 5% faster.
+    """
+    x = _working(x)
+    if dim in (-1, x.ndim - 1) and x.size:
+        top = x.max()
+        if np.isfinite(top):
+            s = x - top
+            e = np.exp(s, out=None if keep_shifted else s)
+            total = _row_sum(e)
+            if total.min() >= _SAFE_TOTAL:
+                return (s if keep_shifted else None), e, total
     m = x.max(axis=dim, keepdims=True)
     m[np.isneginf(m)] = 0
-    return x - m
+    s = x - m
+    e = np.exp(s, out=None if keep_shifted else s)
+    return (s if keep_shifted else None), e, e.sum(axis=dim, keepdims=True)
 
 
 def check_floating(op, dtype):
@@ -139,9 +172,7 @@ def softmax_forward(x, dim=-1, empty_rows_zero=False):
         return np.ones_like(x)
     if x.size == 0:  # nothing to normalise (e.g. no keys): an empty result, as PyTorch
         return np.zeros(x.shape, x.dtype)
-    y = _shifted(_working(x), dim)
-    np.exp(y, out=y)
-    total = y.sum(axis=dim, keepdims=True)
+    _, y, total = _exp_shifted(x, dim)
     if empty_rows_zero:
         total[total == 0] = 1
     y /= total
@@ -154,17 +185,21 @@ def log_softmax_forward(x, dim=-1):
         return np.zeros_like(x)
     if x.size == 0:  # no max to shift by; the result is as empty as x, as PyTorch
         return np.zeros(x.shape, x.dtype)
-    shifted = _shifted(_working(x), dim)
-    shifted -= np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
-    return shifted.astype(x.dtype, copy=False)
+    y, _, total = _exp_shifted(x, dim, keep_shifted=True)
+    y -= np.log(total)
+    return y.astype(x.dtype, copy=False)
 
 
 def softmax_backward(y, g, dim=-1):
     """dL/dx = y * (g - sum(g * y, dim)) for y = softmax(x) (derived in Softmax)."""
     y, g = _working(y), _working(g)
-    gy = g * y
-    gy -= y * gy.sum(axis=dim, keepdims=True)
-    return gy
+    if dim in (-1, y.ndim - 1):  # sum(g * y) without the product's array
+        total = np.einsum("...i,...i->...", g, y)[..., None]
+    else:
+        total = (g * y).sum(axis=dim, keepdims=True)
+    dx = g - total
+    dx *= y
+    return dx
 
 
 class Softmax(Function):
@@ -211,7 +246,9 @@ class LogSoftmax(Function):
         if y.ndim == 0:
             return np.zeros_like(g), None
         y, g = _working(y), _working(g)
-        return g - np.exp(y) * g.sum(axis=ctx.dim, keepdims=True), None
+        dim = ctx.dim
+        total = _row_sum(g) if dim in (-1, y.ndim - 1) else g.sum(axis=dim, keepdims=True)
+        return g - np.exp(y) * total, None
 
 
 # -- cross-entropy ------------------------------------------------------------------
