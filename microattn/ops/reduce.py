@@ -50,10 +50,11 @@ def _count(shape, axes):
 
 
 def _mean(x, axes, keepdim, count):
-    """x.mean(axes): the sum over ``count`` elements divided by count. A mean over
-    nothing is nan, as PyTorch's, without numpy's "mean of empty slice" warning."""
-    with np.errstate(invalid="ignore"):
-        return np.true_divide(x.sum(axis=axes, keepdims=keepdim), count, dtype=x.dtype)
+    """x.mean(axes), ``count`` elements each. A mean over nothing is nan, as
+    PyTorch's, without numpy's "mean of empty slice" warning."""
+    if count == 0:
+        return np.full(np.sum(x, axis=axes, keepdims=keepdim).shape, np.nan, dtype=x.dtype)
+    return np.mean(x, axis=axes, keepdims=keepdim)
 
 
 def _restore(g, axes, keepdim):
@@ -91,8 +92,9 @@ class Mean(Function):
         return _mean(x, axes, keepdim, ctx.count)
 
     def backward(ctx, g):
-        with np.errstate(invalid="ignore", divide="ignore"):  # count 0: nothing to reach
-            g = _restore(g, ctx.axes, ctx.keepdim) / ctx.count
+        if ctx.count == 0:  # x is empty: so is its gradient
+            return np.zeros(ctx.input_shape, g.dtype), None, None
+        g = _restore(g, ctx.axes, ctx.keepdim) / ctx.count
         return np.broadcast_to(g, ctx.input_shape), None, None
 
 
@@ -114,16 +116,19 @@ class Var(Function):
                           "nan", UserWarning, stacklevel=4)
         ctx.axes, ctx.keepdim, ctx.divisor = axes, keepdim, divisor
         ctx.save_for_backward(deviation)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.true_divide(np.sum(deviation * deviation, axis=axes, keepdims=keepdim),
-                                  divisor, dtype=x.dtype)
+        squares = np.sum(deviation * deviation, axis=axes, keepdims=keepdim)
+        if divisor:
+            return squares / divisor
+        with np.errstate(invalid="ignore", divide="ignore"):  # x / 0: inf or nan, as PyTorch
+            return squares / np.array(0, dtype=x.dtype)
 
     def backward(ctx, g):
         (deviation,) = ctx.saved_tensors
-        # n <= correction: inf/nan as PyTorch, not a ZeroDivisionError.
-        scale = 2 / ctx.divisor if ctx.divisor else math.inf
-        with np.errstate(invalid="ignore"):  # 0 * inf: nan, as PyTorch
-            return _restore(g, ctx.axes, ctx.keepdim) * deviation * scale, None, None, None
+        g = _restore(g, ctx.axes, ctx.keepdim)
+        if ctx.divisor:
+            return g * deviation * (2 / ctx.divisor), None, None, None
+        with np.errstate(invalid="ignore"):  # n <= correction: g * 0 * inf = nan, as PyTorch
+            return g * deviation * math.inf, None, None, None
 
 
 class _Extreme(Function):
