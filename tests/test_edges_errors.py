@@ -314,7 +314,8 @@ def test_manual_seed_takes_what_pytorch_takes():
         torch.manual_seed(seed)   # PyTorch accepts the same seeds
     raises_like_torch(lambda: ma.manual_seed(2**64), lambda: torch.manual_seed(2**64),
                       "out of range")
-    raises_like_torch(lambda: ma.manual_seed("a"), lambda: torch.manual_seed("a"), "invalid literal")
+    raises_like_torch(lambda: ma.manual_seed("a"), lambda: torch.manual_seed("a"),
+                      "invalid literal")
     ma.manual_seed(0)
 
 
@@ -325,7 +326,8 @@ def test_positional_layers_name_a_wrong_input_shape(layer):
     module = layer()
     name = type(module).__name__
     for shape in [(2, 3, 5), (4,), ()]:
-        with pytest.raises(ValueError, match=rf"{name}: input of shape .* should be \(\.\.\., T, 4\)"):
+        with pytest.raises(ValueError,
+                           match=rf"{name}: input of shape .* should be \(\.\.\., T, 4\)"):
             module(ma.zeros(shape))
     assert module(ma.zeros(2, 0, 4)).shape == (2, 0, 4)   # no positions: nothing added
     assert module(ma.zeros(3, 4)).shape == (3, 4)

@@ -129,7 +129,8 @@ def test_matmul_with_a_shared_matrix_and_empty_sides(a_shape, out):
     b = np.random.default_rng(1).standard_normal((a_shape[-1], out))
     bt = torch.tensor(b, requires_grad=True)
     ours_b = ma.tensor(b, requires_grad=True)
-    check(lambda x: x @ ours_b, lambda x: x @ bt, np.random.default_rng(2).standard_normal(a_shape))
+    data = np.random.default_rng(2).standard_normal(a_shape)
+    check(lambda x: x @ ours_b, lambda x: x @ bt, data)
     np.testing.assert_allclose(np.asarray(ours_b.grad), bt.grad.numpy(), rtol=1e-10, atol=1e-12)
 
 
@@ -202,7 +203,8 @@ def test_cross_entropy_in_pytorch_layouts_with_edge_sizes(shape, reduction, smoo
 def test_linear_with_no_inputs_outputs_or_rows(features, lead):
     in_features, out_features = features
     rng = np.random.default_rng(0)
-    weight, bias = rng.standard_normal((out_features, in_features)), rng.standard_normal(out_features)
+    weight = rng.standard_normal((out_features, in_features))
+    bias = rng.standard_normal(out_features)
     ours = nn.Linear(in_features, out_features).double()
     theirs = torch.nn.Linear(in_features, out_features, dtype=torch.float64)
     with torch.no_grad():

@@ -47,7 +47,8 @@ def ones(*size, dtype=None, requires_grad=False):
 def full(size, fill_value, dtype=None, requires_grad=False):
     if dtype is None and isinstance(fill_value, (bool, int)) and not isinstance(fill_value, float):
         dtype = np.bool_ if isinstance(fill_value, bool) else np.int64
-    return _leaf(np.full(_new_shape("full", (size,)), fill_value, dtype=_float_dtype(dtype)), requires_grad)
+    shape = _new_shape("full", (size,))
+    return _leaf(np.full(shape, fill_value, dtype=_float_dtype(dtype)), requires_grad)
 
 
 def zeros_like(t, dtype=None, requires_grad=False):
@@ -60,13 +61,15 @@ def ones_like(t, dtype=None, requires_grad=False):
 
 def randn(*size, dtype=None, requires_grad=False):
     """Standard normal samples from the generator ``manual_seed`` sets."""
-    array = random.generator().standard_normal(_new_shape("randn", size)).astype(_float_dtype(dtype), copy=False)
+    array = random.generator().standard_normal(_new_shape("randn", size))
+    array = array.astype(_float_dtype(dtype), copy=False)
     return _leaf(array, requires_grad)
 
 
 def rand(*size, dtype=None, requires_grad=False):
     """Uniform samples on [0, 1) from the generator ``manual_seed`` sets."""
-    array = random.generator().random(_new_shape("rand", size)).astype(_float_dtype(dtype), copy=False)
+    array = random.generator().random(_new_shape("rand", size))
+    array = array.astype(_float_dtype(dtype), copy=False)
     return _leaf(array, requires_grad)
 
 
