@@ -1,21 +1,26 @@
 """Milliseconds per GPT training step, and peak memory: microattn against PyTorch.
 
-    python benchmarks/bench_train.py [--configs tiny,small,medium] [--steps 7] [--warmup 2]
-                                     [--threads 1]
+    python benchmarks/bench_train.py [--configs tiny,small,medium] [--steps 15] [--warmup 3]
+                                     [--threads 2] [--json results.json]
 
 A step is what a training loop does: forward, cross-entropy, backward, and an
 AdamW update. Both libraries train the same float32 GPT (microattn.models.GPT
 and its PyTorch twin from tests/test_training_parity.py, which that test shows
 to train identically) with the same initial weights, on the same batch. Steps
 of the two alternate, the order swapping each time, so that a busy moment of
-the machine slows both; the table shows medians after warm-up steps.
+the machine slows both; each pair of steps gives one ratio, and the table
+shows the median ratio with its spread (the quartiles), after warm-up steps.
 
-Both libraries run on --threads threads (default 1: PyTorch's intra-op
-threads, and numpy's OpenBLAS threads). With each library's own default
-instead, two thread pools share the cores in one process, and threads
-spinning in one pool starve the other: on a 2-core machine that made
-microattn's steps up to 20 times slower, which measures the contention, not
-either library.
+Both libraries run on --threads threads (default 2: PyTorch's intra-op
+threads, and numpy's BLAS threads through ma.set_num_threads). The header
+states the load average: on a 2-core machine that other work keeps busy,
+threads spinning in one pool starve the other, and two threads can be many
+times slower than one for both libraries.
+
+GEMM floor: the model's matrix products alone (forward and backward, as
+plain numpy calls on arrays of the same shapes, in the same run and on the
+same threads): the time no numpy implementation of this step can go below.
+GFLOP/s counts those products' floating-point operations (2 m n k each).
 
 Memory is measured in a fresh process per library and config, the model,
 optimiser and batch already built:
@@ -55,6 +60,38 @@ CONFIGS = {
 }
 LR = 1e-3
 MEMORY_STEPS = 3
+
+
+def gemm_shapes(config):
+    """(batch, m, k, n) of every matrix product in one training step of the GPT:
+    forward Y = X W^T, backward dX = G W and dW = G^T X, for the Linear layers,
+    and the four products of attention forward and its backward."""
+    vocab, d, heads, layers, length, size = config
+    rows, hd = size * length, d // heads
+    linear = [(d, d)] * 4 + [(d, 4 * d), (4 * d, d)]  # q, k, v, out, linear1, linear2
+    shapes = []
+    for fan_in, fan_out in linear * layers + [(d, vocab)]:
+        shapes += [(1, rows, fan_in, fan_out), (1, rows, fan_out, fan_in),
+                   (1, fan_out, rows, fan_in)]
+    attention = [(size * heads, length, hd, length), (size * heads, length, length, hd)]
+    shapes += attention * 3 * layers  # each forward product and its two backward ones
+    return shapes
+
+
+def gemm_floor(config, repeats=5):
+    """(ms for all of the step's matrix products as numpy calls, their GFLOP)."""
+    rng = np.random.default_rng(0)
+    pairs = [(rng.standard_normal((b, m, k)).astype(np.float32),
+              rng.standard_normal((b, k, n)).astype(np.float32))
+             for b, m, k, n in gemm_shapes(config)]
+    flops = sum(2 * b * m * k * n for b, m, k, n in gemm_shapes(config))
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for a, b in pairs:
+            np.matmul(a, b)
+        times.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(times), flops / 1e9
 
 
 def batch(config, seed=0):
@@ -111,7 +148,7 @@ def timed(step):
 
 
 def measure_time(config, steps, warmup):
-    """Median ms per step of (microattn, PyTorch), and the two first-step losses."""
+    """ms per step of microattn and PyTorch (lists, interleaved), and the first losses."""
     ours, model = microattn_step(config)
     theirs = torch_step(config, model)
     first_losses = ours(), theirs()  # also the first warm-up step
@@ -121,7 +158,12 @@ def measure_time(config, steps, warmup):
     for i in range(steps):
         for k in ((0, 1) if i % 2 == 0 else (1, 0)):
             times[k].append(timed((ours, theirs)[k]))
-    return statistics.median(times[0]), statistics.median(times[1]), first_losses
+    return times[0], times[1], first_losses
+
+
+def quartiles(values):
+    q1, median, q3 = statistics.quantiles(values, n=4)
+    return q1, statistics.median(values), q3
 
 
 def status_kb(field):
@@ -176,59 +218,67 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--configs", default="tiny,small,medium",
                         help=f"comma-separated, from {', '.join(CONFIGS)}")
-    parser.add_argument("--steps", type=int, default=7, help="timed steps per library (median)")
-    parser.add_argument("--warmup", type=int, default=2, help="untimed steps per library first")
-    parser.add_argument("--threads", type=int, default=1, metavar="N",
-                        help="threads for both libraries (default 1)")
+    parser.add_argument("--steps", type=int, default=15, help="timed steps per library")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed steps per library first")
+    parser.add_argument("--threads", type=int, default=2, metavar="N",
+                        help="threads for both libraries (default 2)")
+    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    parser.add_argument("--no-memory", action="store_true", help="skip the memory columns")
     parser.add_argument("--memory-of", choices=["microattn", "torch"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     names = args.configs.split(",")
     unknown = [n for n in names if n not in CONFIGS]
     if unknown:
         parser.error(f"unknown config(s) {unknown}; choose from {list(CONFIGS)}")
-    if min(args.steps, args.warmup, args.threads) < 1:
-        parser.error("--steps, --warmup and --threads must be at least 1")
-    blas_threads = str(args.threads)
-    if os.environ.get("OPENBLAS_NUM_THREADS") != blas_threads:
-        # OpenBLAS reads its thread count once, when numpy is imported: start again with it set.
-        env = dict(os.environ, OPENBLAS_NUM_THREADS=blas_threads, OMP_NUM_THREADS=blas_threads)
-        script = os.path.abspath(__file__)
-        os.execve(sys.executable, [sys.executable, script, *sys.argv[1:]], env)
+    if min(args.steps, args.warmup, args.threads) < 1 or args.steps < 2:
+        parser.error("--warmup and --threads must be at least 1, --steps at least 2")
+    import torch
+
+    ma.set_num_threads(args.threads)
+    torch.set_num_threads(args.threads)
     if args.memory_of:  # the child process of memory_in_child
-        if args.memory_of == "torch":
-            import torch
-            torch.set_num_threads(args.threads)
         print(json.dumps(measure_memory(args.memory_of, CONFIGS[names[0]])))
         return
 
-    import torch
-
-    torch.set_num_threads(args.threads)
     print("## GPT training step (forward, cross-entropy, backward, AdamW): microattn vs PyTorch")
     print()
     print(f"float32. microattn {ma.__version__} on numpy {np.__version__}; torch "
           f"{torch.__version__}; {args.threads} thread(s) for each library; Python "
           f"{platform.python_version()} on {platform.machine()} with {os.cpu_count()} CPUs, load "
-          f"average {os.getloadavg()[0]:.1f} at the start. Times: median of {args.steps} steps "
-          f"per library after {args.warmup} warm-up steps, the libraries alternating. Memory: "
-          f"see the docstring of benchmarks/bench_train.py.")
+          f"average {os.getloadavg()[0]:.1f} at the start. {args.steps} steps per library after "
+          f"{args.warmup} warm-up steps, the libraries alternating; ratio: median of the "
+          f"per-pair ratios [quartiles]. Memory: see the docstring of benchmarks/bench_train.py.")
     print()
-    print("| config (vocab, d_model, heads, layers, seq, batch) | parameters | microattn (ms) "
-          "| PyTorch (ms) | microattn / PyTorch | first loss, microattn / PyTorch "
-          "| microattn numpy peak (MB) | microattn RSS growth (MB) | PyTorch RSS growth (MB) |")
-    print("|---|---:|---:|---:|---:|---|---:|---:|---:|")
+    print("| config (vocab, d_model, heads, layers, seq, batch) | microattn (ms) | PyTorch (ms) "
+          "| microattn / PyTorch [quartiles] | GEMM floor (ms) | microattn / floor "
+          "| GFLOP/s microattn / PyTorch | microattn numpy peak (MB) "
+          "| microattn RSS growth (MB) | PyTorch RSS growth (MB) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    results = []
     for name in names:
         config = CONFIGS[name]
         ours, theirs, (loss, their_loss) = measure_time(config, args.steps, args.warmup)
         if abs(loss - their_loss) > 1e-4 * abs(their_loss):
             sys.exit(f"{name}: first losses differ ({loss} vs {their_loss}): not the same model")
-        ours_memory = memory_in_child("microattn", name, args.threads)
-        their_memory = memory_in_child("torch", name, args.threads)
-        params = GPT(*config[:4], max_len=config[4]).num_parameters()
-        print(f"| {name} {config} | {params:,} | {ours:.1f} | {theirs:.1f} | {ours / theirs:.2f} "
-              f"| {loss:.5f} / {their_loss:.5f} | {megabytes(ours_memory['numpy_peak_mb'])} "
-              f"| {megabytes(ours_memory['rss_mb'])} | {megabytes(their_memory['rss_mb'])} |",
-              flush=True)
+        floor, gflop = gemm_floor(config)
+        ratio = quartiles([a / b for a, b in zip(ours, theirs)])
+        ours_ms, theirs_ms = statistics.median(ours), statistics.median(theirs)
+        memory = ({"microattn": {}, "torch": {}} if args.no_memory else
+                  {lib: memory_in_child(lib, name, args.threads) for lib in ("microattn", "torch")})
+        results.append({"config": name, "shape": config, "microattn_ms": ours_ms,
+                        "torch_ms": theirs_ms, "ratio_median": ratio[1],
+                        "ratio_quartiles": [ratio[0], ratio[2]], "gemm_floor_ms": floor,
+                        "gflop_per_step": gflop, "threads": args.threads,
+                        "load_average": os.getloadavg()[0], "memory": memory})
+        print(f"| {name} {config} | {ours_ms:.1f} | {theirs_ms:.1f} | {ratio[1]:.2f} "
+              f"[{ratio[0]:.2f}, {ratio[2]:.2f}] | {floor:.1f} | {ours_ms / floor:.2f} "
+              f"| {gflop / ours_ms * 1e3:.1f} / {gflop / theirs_ms * 1e3:.1f} "
+              f"| {megabytes(memory['microattn'].get('numpy_peak_mb'))} "
+              f"| {megabytes(memory['microattn'].get('rss_mb'))} "
+              f"| {megabytes(memory['torch'].get('rss_mb'))} |", flush=True)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2)
 
 
 if __name__ == "__main__":

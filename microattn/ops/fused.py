@@ -25,31 +25,53 @@ class GELU(Function):
     approximation (``'tanh'``: Phi(x) ~ (1 + t) / 2, t = tanh(u), u = sqrt(2/pi) (x + 0.044715 x^3)).
 
     dL/dx = g (Phi(x) + x phi(x)), phi(x) = e^(-x^2/2) / sqrt(2 pi) the normal density;
-    for the tanh form, dL/dx = g ((1 + t) / 2 + x (1 - t^2) du/dx / 2),
-    du/dx = sqrt(2/pi) (1 + 3 * 0.044715 x^2).
+    for the tanh form, dL/dx = g ((1 + t) / 2 + x (1 - t^2) du/dx / 2), where
+    (1 - t^2) / 2 = 2 Phi (1 - Phi) and du/dx = sqrt(2/pi) (1 + 3 * 0.044715 x^2).
+
+    Written in place on as few arrays as possible (each step of an elementwise
+    formula is a pass over memory); the exact form's cost is erf's polynomial.
     """
     promote, floating = (0,), True
 
     def forward(ctx, x, approximate="none"):
+        shape = x.shape
+        x = np.atleast_1d(x)  # a view: the in-place steps below need arrays, not scalars
         if approximate == "none":
-            cdf = 0.5 * (1 + erf(x * _SQRT_HALF))
+            cdf = erf(x * _SQRT_HALF)
         elif approximate == "tanh":
-            cdf = 0.5 * (1 + np.tanh(_SQRT_2_OVER_PI * (x + _GELU_CUBIC * x * x * x)))
+            cdf = x * x
+            cdf *= _GELU_CUBIC
+            cdf += 1
+            cdf *= x
+            cdf *= _SQRT_2_OVER_PI
+            np.tanh(cdf, out=cdf)
         else:
             raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+        cdf += 1
+        cdf *= 0.5
         ctx.approximate = approximate
         ctx.save_for_backward(x, cdf)
-        return x * cdf
+        return (x * cdf).reshape(shape)
 
     def backward(ctx, g):
-        x, cdf = ctx.saved_tensors  # cdf = Phi(x) (or its tanh form (1 + t) / 2)
+        x, cdf = ctx.saved_tensors
         if ctx.approximate == "none":
-            slope = np.exp(-0.5 * x * x) * _INV_SQRT_2PI
-        else:  # (1 - t^2) / 2 = 2 cdf (1 - cdf)
-            slope = 2 * cdf * (1 - cdf) * _SQRT_2_OVER_PI * (1 + 3 * _GELU_CUBIC * x * x)
+            slope = x * x
+            slope *= -0.5
+            np.exp(slope, out=slope)
+            slope *= _INV_SQRT_2PI
+        else:
+            slope = 1 - cdf
+            slope *= cdf
+            slope *= 2 * _SQRT_2_OVER_PI
+            du = x * x
+            du *= 3 * _GELU_CUBIC
+            du += 1
+            slope *= du
         slope *= x
         slope += cdf
-        return g * slope, None
+        slope *= g.reshape(slope.shape)
+        return slope.reshape(g.shape), None
 
 
 # -- linear -----------------------------------------------------------------------------
@@ -339,41 +361,46 @@ class LayerNorm(Function):
 
     with the means over the normalised dims. The affine part is elementwise:
     dL/dweight = g * x_hat and dL/dbias = g, summed over the leading dims.
+
+    The normalised dims are the trailing ones, so x is folded into rows (M, N)
+    and every mean is a row sum (_row_sum, or einsum for sums of products,
+    which needs no array for the product).
     """
 
     def forward(ctx, x, weight, bias, ndim, eps):
-        axes = tuple(range(-ndim, 0))
-        # N = 0 (normalized_shape holds a 0) leaves nothing to normalise and the
-        # output empty; dividing by 1 then spares numpy's "mean of empty slice".
-        count = max(int(np.prod(x.shape[-ndim:])), 1)
-
-        def mean(a):
-            return a.sum(axis=axes, keepdims=True) / count
-
-        x_hat = x - mean(x)
-        inv_sigma = np.sqrt(mean(x_hat * x_hat) + eps)
-        np.reciprocal(inv_sigma, out=inv_sigma)
+        n = math.prod(x.shape[x.ndim - ndim:])
+        # M spelled out, not -1 (numpy cannot infer it when N = 0); and N = 0 (a 0
+        # in normalized_shape) leaves nothing to normalise, so divide by 1, not 0.
+        rows = x.reshape(math.prod(x.shape[:x.ndim - ndim]), n)  # (..., normalized) -> (M, N)
+        count = max(n, 1)
+        x_hat = rows - _row_sum(rows) / count
+        var = np.einsum("ij,ij->i", x_hat, x_hat)[:, None] / count
+        inv_sigma = 1 / np.sqrt(var + eps)               # (M, 1)
         x_hat *= inv_sigma
         ctx.save_for_backward(x_hat, inv_sigma, weight)
-        ctx.axes, ctx.mean = axes, mean
-        y = x_hat if weight is None else x_hat * weight
-        return y if bias is None else y + bias
+        ctx.n, ctx.count, ctx.normalized_shape = n, count, x.shape[x.ndim - ndim:]
+        y = x_hat if weight is None else x_hat * weight.reshape(n)
+        if bias is not None:
+            y = y + bias.reshape(n)
+        return y.reshape(x.shape)
 
     def backward(ctx, g):
         x_hat, inv_sigma, weight = ctx.saved_tensors
         needs_x, needs_weight, needs_bias = ctx.needs_input_grad[:3]
-        axes = ctx.axes
-        lead = tuple(range(g.ndim - len(axes)))  # the dims weight and bias were broadcast over
+        n, count = ctx.n, ctx.count
+        g_rows = g.reshape(x_hat.shape)                  # (..., normalized) -> (M, N)
         dx = dweight = dbias = None
         if needs_x:
-            g_hat = g if weight is None else g * weight
-            dx = g_hat - ctx.mean(g_hat)
-            dx -= x_hat * ctx.mean(g_hat * x_hat)
+            dx = g_rows * weight.reshape(n) if weight is not None else g_rows.copy()
+            mean_g_hat_x_hat = np.einsum("ij,ij->i", dx, x_hat)[:, None] / count
+            dx -= _row_sum(dx) / count
+            dx -= x_hat * mean_g_hat_x_hat
             dx *= inv_sigma
+            dx = dx.reshape(g.shape)
         if needs_weight:
-            dweight = (g * x_hat).sum(axis=lead)
+            dweight = np.einsum("ij,ij->j", g_rows, x_hat).reshape(ctx.normalized_shape)
         if needs_bias:
-            dbias = g.sum(axis=lead)
+            dbias = g_rows.sum(axis=0).reshape(ctx.normalized_shape)
         return dx, dweight, dbias, None, None
 
 
@@ -402,8 +429,10 @@ class Embedding(Function):
     def backward(ctx, g):
         (indices,) = ctx.saved_tensors
         # Sort the positions by index, then sum each run of equal indices
-        # (np.add.reduceat): the same sums, in the same order, as adding g[p] into
-        # row indices[p] one by one (np.add.at), several times faster.
+        # (np.add.reduceat): the sums np.add.at(dweight, indices, g) makes one
+        # row at a time (up to the order of the float additions), without its
+        # per-element loop: 0.05 ms instead of 0.53 (tiny GPT, about 5% of its
+        # step), 0.66 instead of 4.2 (small).
         flat = indices.reshape(-1)
         order = np.argsort(flat, kind="stable")
         ids = flat[order]

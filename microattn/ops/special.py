@@ -80,12 +80,15 @@ class _Polynomial:
         self.mid, self.inverse_half = dtype.type(mid), dtype.type(1 / half)
 
     def __call__(self, t):
-        """Evaluate at ``t``, first clipping it into [lo, hi]."""
-        s = (np.clip(t, self.lo, self.hi) - self.mid) * self.inverse_half
-        p = np.full_like(s, self.powers[0])
-        for c in self.powers[1:]:
-            p *= s
+        """Evaluate at ``t`` (the caller keeps t within [lo, hi] where the result is
+        used), in place: one array for s and one for the sum, no clipping."""
+        s = t * self.inverse_half
+        s -= self.mid * self.inverse_half
+        p = np.asarray(s * self.powers[0])
+        for c in self.powers[1:-1]:
             p += c
+            p *= s
+        p += self.powers[-1]
         return p
 
 
@@ -117,11 +120,13 @@ def erf(x):
     if x.dtype not in _PLANS:
         x = x.astype(np.float64)
     plan = _PLANS[x.dtype]
-    # Squares of huge |x| overflow to inf, which the clipping in g handles.
-    with np.errstate(over="ignore"):
-        out = plan.g(x * x)
+    # g is only valid for |x| <= 2.5; beyond (where huge |x| may give inf and nan)
+    # its values are replaced below.
+    with np.errstate(over="ignore", invalid="ignore"):
+        square = x * x
+        out = plan.g(square)
     out *= x
-    tail = np.abs(x) > _SPLIT
+    tail = square > _SPLIT ** 2
     if tail.any():
         xt = x[tail]
         # erf(x_max) already rounds to 1, so larger |x| are computed at x_max
