@@ -168,11 +168,11 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5, fused=
 
 # -- losses --------------------------------------------------------------------
 
-def _integer_target(target):
+def _integer_target(op, target):
     target = unwrap(target)
-    if target.dtype.kind not in "iu":
-        raise TypeError(f"expected integer class indices as target, got dtype {target.dtype} "
-                        "(class-probability targets are not supported)")
+    if target.dtype.kind not in "iu":  # a RuntimeError, as PyTorch's
+        raise RuntimeError(f"{op}: expected integer class indices as target, got dtype "
+                           f"{target.dtype} (class-probability targets are not supported)")
     return target
 
 
@@ -241,7 +241,7 @@ def cross_entropy(input, target, ignore_index=-100, label_smoothing=0.0, reducti
     _check_reduction(reduction)
     check_probability(label_smoothing, "label_smoothing")
     _float_scores("cross_entropy", input, RuntimeError)
-    logits, target, shape = _rows("cross_entropy", input, _integer_target(target))
+    logits, target, shape = _rows("cross_entropy", input, _integer_target("cross_entropy", target))
     if fused:
         loss = CrossEntropy.apply(logits, target, ignore_index, float(label_smoothing),
                                   reduction)
@@ -257,7 +257,7 @@ def nll_loss(input, target, ignore_index=-100, reduction="mean"):
     ``cross_entropy(x, t) == nll_loss(log_softmax(x, 1), t)``."""
     _check_reduction(reduction)
     _float_scores("nll_loss", input, ValueError)
-    log_probs, target, shape = _rows("nll_loss", input, _integer_target(target))
+    log_probs, target, shape = _rows("nll_loss", input, _integer_target("nll_loss", target))
     loss = _negative_log_likelihood("nll_loss", log_probs, target, ignore_index, 0.0, reduction)
     return loss.reshape(shape) if reduction == "none" else loss
 

@@ -341,3 +341,12 @@ def test_positional_layers_name_a_wrong_input_shape(layer):
 def test_only_floating_tensors_can_require_grad(make):
     raises_like_torch(lambda: make(ma), lambda: make(torch),
                       "only floating-point tensors can require gradients")
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "nll_loss"])
+@pytest.mark.parametrize("dtype", ["float32", "bool"])
+def test_a_target_that_is_not_class_indices_is_a_runtime_error(loss, dtype):
+    target = np.array([0, 1]).astype(dtype)
+    raises_like_torch(lambda: getattr(F, loss)(ma.zeros(2, 3), ma.tensor(target)),
+                      lambda: getattr(TF, loss)(torch.zeros(2, 3), torch.tensor(target)),
+                      f"{loss}: expected integer class indices as target, got dtype {dtype}")
