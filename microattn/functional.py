@@ -265,6 +265,7 @@ def nll_loss(input, target, ignore_index=-100, reduction="mean"):
 def mse_loss(input, target, reduction="mean"):
     """Mean squared error, (input - target)^2 reduced; gradients reach both arguments."""
     _check_reduction(reduction)
+    check_floating("mse_loss", input.dtype)
     if tuple(unwrap(target).shape) != tuple(input.shape):
         warnings.warn(f"mse_loss: target of shape {tuple(unwrap(target).shape)} differs from "
                       f"input of shape {tuple(input.shape)}; they will be broadcast, which is "

@@ -350,3 +350,13 @@ def test_a_target_that_is_not_class_indices_is_a_runtime_error(loss, dtype):
     raises_like_torch(lambda: getattr(F, loss)(ma.zeros(2, 3), ma.tensor(target)),
                       lambda: getattr(TF, loss)(torch.zeros(2, 3), torch.tensor(target)),
                       f"{loss}: expected integer class indices as target, got dtype {dtype}")
+
+
+@pytest.mark.parametrize("name, ours, theirs", [
+    ("mean", lambda x: x.mean(), lambda x: x.mean()),
+    ("var", lambda x: x.var(), lambda x: x.var()),
+    ("mse_loss", lambda x: F.mse_loss(x, x), lambda x: TF.mse_loss(x, x)),
+])
+def test_integer_input_to_mean_var_and_mse_raises_as_pytorch(name, ours, theirs):
+    raises_like_torch(lambda: ours(ma.tensor([1, 2])), lambda: theirs(torch.tensor([1, 2])),
+                      rf"{name}(\(\))?: .*floating-point")

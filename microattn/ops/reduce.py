@@ -85,8 +85,8 @@ class Mean(Function):
 
     def forward(ctx, x, axes, keepdim):
         if x.dtype.kind not in "fc":
-            raise TypeError(f"mean needs a floating-point tensor, got dtype {x.dtype} "
-                            "(convert it first, e.g. with .double())")
+            raise RuntimeError(f"mean(): needs a floating-point tensor, got dtype {x.dtype} "
+                               "(convert it first, e.g. with .double())")
         ctx.axes, ctx.keepdim, ctx.input_shape = axes, keepdim, x.shape
         ctx.count = _count(x.shape, axes)
         return _mean(x, axes, keepdim, ctx.count)
@@ -105,7 +105,8 @@ class Var(Function):
 
     def forward(ctx, x, axes, keepdim, correction):
         if x.dtype.kind not in "fc":
-            raise TypeError(f"var needs a floating-point tensor, got dtype {x.dtype}")
+            raise RuntimeError(f"var(): needs a floating-point tensor, got dtype {x.dtype} "
+                               "(convert it first, e.g. with .double())")
         count = _count(x.shape, axes)
         deviation = x - _mean(x, axes, True, count)
         # As PyTorch: no negative divisor; n <= correction gives inf or nan.
