@@ -360,3 +360,15 @@ def test_a_target_that_is_not_class_indices_is_a_runtime_error(loss, dtype):
 def test_integer_input_to_mean_var_and_mse_raises_as_pytorch(name, ours, theirs):
     raises_like_torch(lambda: ours(ma.tensor([1, 2])), lambda: theirs(torch.tensor([1, 2])),
                       rf"{name}(\(\))?: .*floating-point")
+
+
+@pytest.mark.parametrize("element", [2.0, 1.0, 1, True], ids=["2.0", "1.0", "1", "True"])
+@pytest.mark.parametrize("shape", [(2, 2), (3,), ()])
+def test_membership_looks_at_every_entry_as_pytorch(element, shape):
+    assert (element in ma.ones(shape)) == (element in torch.ones(shape))
+    assert (ma.tensor(1.0) in ma.ones(shape)) == (torch.tensor(1.0) in torch.ones(shape))
+
+
+def test_membership_of_a_list_is_refused_as_pytorch():
+    raises_like_torch(lambda: [1.0] in ma.ones(2), lambda: [1.0] in torch.ones(2),
+                      r"__contains__ only supports Tensor or scalar")
