@@ -129,8 +129,15 @@ def embedding(input, weight, padding_idx=None):
     With ``padding_idx``, as PyTorch's F.embedding, the output still holds that
     row, but no gradient flows back into it.
     """
-    if padding_idx is not None and padding_idx < 0:
-        padding_idx += weight.shape[0]
+    if weight.ndim != 2:
+        raise RuntimeError(f"embedding: weight of shape {tuple(weight.shape)} must be 2-D "
+                           "(num_embeddings, embedding_dim)")
+    if padding_idx is not None:
+        rows = weight.shape[0]
+        if not -rows <= padding_idx < rows:  # as nn.Embedding; backward would index past it
+            raise ValueError(f"embedding: padding_idx {padding_idx} must be within "
+                             f"num_embeddings ({rows})")
+        padding_idx %= rows  # a negative index counts from the end, as PyTorch
     return Embedding.apply(unwrap(input), weight, padding_idx)
 
 

@@ -372,3 +372,26 @@ def test_membership_looks_at_every_entry_as_pytorch(element, shape):
 def test_membership_of_a_list_is_refused_as_pytorch():
     raises_like_torch(lambda: [1.0] in ma.ones(2), lambda: [1.0] in torch.ones(2),
                       r"__contains__ only supports Tensor or scalar")
+
+
+@pytest.mark.parametrize("shape", [(3,), ()])
+def test_embedding_weight_must_be_2d(shape):
+    raises_like_torch(lambda: F.embedding(ma.tensor([1]), ma.zeros(shape)),
+                      lambda: TF.embedding(torch.tensor([1]), torch.zeros(shape)),
+                      r"embedding: weight of shape .* must be 2-D")
+
+
+@pytest.mark.parametrize("padding_idx", [3, 10, -4])
+def test_functional_embedding_padding_idx_out_of_range_is_refused(padding_idx):
+    weight = ma.zeros(3, 2, requires_grad=True)
+    with pytest.raises(AssertionError):   # PyTorch asserts; we name it
+        TF.embedding(torch.tensor([1]), torch.zeros(3, 2), padding_idx=padding_idx)
+    with pytest.raises(ValueError, match=rf"embedding: padding_idx {padding_idx} must be within "
+                                         r"num_embeddings \(3\)"):
+        F.embedding(ma.tensor([1]), weight, padding_idx=padding_idx)
+
+
+def test_functional_embedding_negative_padding_idx_counts_from_the_end():
+    weight = ma.tensor(np.arange(6.0).reshape(3, 2), requires_grad=True)
+    F.embedding(ma.tensor([0, 2, 2]), weight, padding_idx=-1).sum().backward()
+    np.testing.assert_array_equal(np.asarray(weight.grad), [[1, 1], [0, 0], [0, 0]])
