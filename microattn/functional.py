@@ -149,8 +149,13 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5, fused=
     :class:`microattn.ops.norm.LayerNorm`); ``fused=False`` composes mean, var
     and sqrt ops.
     """
-    normalized_shape = ((normalized_shape,) if isinstance(normalized_shape, int)
-                        else tuple(normalized_shape))
+    if isinstance(normalized_shape, (int, np.integer)):
+        normalized_shape = (normalized_shape,)
+    if not (isinstance(normalized_shape, (tuple, list))
+            and all(isinstance(n, (int, np.integer)) for n in normalized_shape)):
+        raise TypeError(f"layer_norm: normalized_shape must be an int or a tuple of ints, got "
+                        f"{normalized_shape!r}")
+    normalized_shape = tuple(normalized_shape)
     ndim = len(normalized_shape)
     if ndim == 0 or tuple(input.shape[input.ndim - ndim:]) != normalized_shape:
         raise ValueError(f"layer_norm: input of shape {tuple(input.shape)} does not end in "

@@ -395,3 +395,31 @@ def test_functional_embedding_negative_padding_idx_counts_from_the_end():
     weight = ma.tensor(np.arange(6.0).reshape(3, 2), requires_grad=True)
     F.embedding(ma.tensor([0, 2, 2]), weight, padding_idx=-1).sum().backward()
     np.testing.assert_array_equal(np.asarray(weight.grad), [[1, 1], [0, 0], [0, 0]])
+
+
+@pytest.mark.parametrize("call", [
+    lambda: ma.zeros(2, 3).transpose(0, None),
+    lambda: ma.zeros(2, 3).unsqueeze(None),
+    lambda: ma.zeros(2, 3).squeeze(1.0),
+    lambda: ma.zeros(2, 3).flatten(None),
+], ids=["transpose", "unsqueeze", "squeeze", "flatten"])
+def test_shape_ops_name_a_dim_that_is_not_an_int(call):
+    with pytest.raises(TypeError, match="dim must be an int, got"):
+        call()
+
+
+@pytest.mark.parametrize("call", [
+    lambda: F.dropout(ma.zeros(3), None),
+    lambda: nn.Dropout("0.1"),
+    lambda: nn.MultiheadAttention(4, 2, dropout=None),
+], ids=["F.dropout", "nn.Dropout", "MultiheadAttention"])
+def test_a_dropout_probability_that_is_not_a_number_is_named(call):
+    with pytest.raises(TypeError, match="dropout probability has to be a number between 0 and 1"):
+        call()
+
+
+@pytest.mark.parametrize("shape", [2.5, None, "3", (3.0,)])
+def test_layer_norm_names_a_normalized_shape_that_is_not_ints(shape):
+    raises_like_torch(lambda: F.layer_norm(ma.zeros(2, 3), shape),
+                      lambda: TF.layer_norm(torch.zeros(2, 3), shape),
+                      "layer_norm: normalized_shape must be an int or a tuple of ints")

@@ -11,6 +11,8 @@ from ..autograd.factories import sizes
 
 def _dim(dim, ndim):
     """``dim`` as an axis in [0, ndim), negatives counting from the end as in PyTorch."""
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"dim must be an int, got {dim!r}")
     if not -ndim <= dim < ndim:
         raise IndexError(f"dim {dim} is out of range for a {ndim}-D tensor "
                          f"(expected {-ndim} to {ndim - 1})")
