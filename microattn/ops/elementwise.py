@@ -8,18 +8,11 @@ numpy. Backwards may return gradients in the broadcast output shape: the
 engine sums them back to each input's shape.
 Comparisons come last: they return bool tensors and record nothing.
 """
-import math
 import numbers
 
 import numpy as np
 
 from ..autograd import Function, Tensor
-from .special import erf
-
-_SQRT_HALF = math.sqrt(0.5)
-_INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
-_SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
-_GELU_CUBIC = 0.044715
 
 
 # -- arithmetic ------------------------------------------------------------

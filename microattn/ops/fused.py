@@ -127,7 +127,7 @@ def _working(x):
 def _row_sum(a):
     """sum(a, -1, keepdims=True) as a product with a vector of ones: numpy reduces
     short rows one at a time (70 us for 32x64x64 float32), BLAS does it in one
-    call (7 us); in a tiny GPT step the softmaxes and norms gain about 4%."""
+    call (7 us). With the shift below, see _exp_shifted for the measured gain."""
     return a @ np.ones((a.shape[-1], 1), dtype=a.dtype)
 
 
@@ -146,8 +146,12 @@ def _exp_shifted(x, dim, keep_shifted=False):
     show whether it also kept every row from underflowing (each row's largest term
     at least e^-20 / n: a normal number, so full precision). If a row fails (or the
     max is not finite), every row takes its own max. A row of only -inf is shifted
-    by 0, so it gives zeros (not nan). Measured: the softmax op (32x64x64 forward and
-    backward) 2.6 times faster than with row maxes; a tiny GPT step 5% faster.
+    by 0, so it gives zeros (not nan).
+
+    Measured (1 thread, forward and backward, against row maxes and numpy sums):
+    attention in a tiny GPT 257 -> 82 us per layer and in a small one 3.2 -> 1.0 ms,
+    each about 3% of the step (BLAS sums and this shift about half each); the
+    softmax op of bench_ops.py (32x64x64) 2.2 ms -> 0.14 ms.
     """
     x = _working(x)
     if dim in (-1, x.ndim - 1) and x.size:
