@@ -477,7 +477,10 @@ class ScaledDotProductAttention(Function):
         scores = q @ _swap(k)
         scores *= scale
         if bias is not None:
-            scores = scores + bias
+            if np.broadcast_shapes(scores.shape, bias.shape) == scores.shape:
+                scores += bias
+            else:  # the mask adds leading dims
+                scores = scores + bias
         p = softmax_forward(scores, -1, empty_rows_zero=True)
         ctx.save_for_backward(q, k, v, p, dropout_mask)
         ctx.scale = scale
