@@ -18,7 +18,8 @@ from .ops import sigmoid, tanh
 from .ops.elementwise import ReLU
 from .ops.dropout import Dropout, check_probability, dropout_mask
 from .ops.fused import (GELU, REDUCTIONS, CrossEntropy, Embedding, LayerNorm, Linear,
-                        LogSoftmax, ScaledDotProductAttention, Softmax, counted_targets)
+                        LogSoftmax, ScaledDotProductAttention, Softmax, check_floating,
+                        counted_targets, softmax_dim)
 
 __all__ = ["relu", "gelu", "sigmoid", "tanh", "softmax", "log_softmax", "dropout", "linear",
            "embedding", "layer_norm", "cross_entropy", "nll_loss", "mse_loss",
@@ -47,10 +48,33 @@ def gelu(input, approximate="none"):
     return GELU.apply(input, approximate)
 
 
-# -- dropout -------------------------------------------------------------------
+# -- softmax -------------------------------------------------------------------
 
-def softmax(input, dim=-1, fused=True, dtype=None):
+def _detached_max(input, dim):
+    """The max along ``dim``, detached: the shift of the composed softmax. An empty
+    input has no max and needs no shift (its result is empty too)."""
+    if input.numel() == 0:
+        return 0.0
+    return input.amax(dim, keepdim=True).detach()
+
+
+def _softmax_dim(op, input, dim):
+    """``dim`` if given (checked); else PyTorch's old implicit choice, with its
+    warning: dim 0 for 0-, 1- and 3-d input, else dim 1 (not the last dim!).
+    Checks first that ``input`` is floating, for the composed graph too."""
+    check_floating(op, input.dtype)
+    if dim is not None:
+        return softmax_dim(op, input.ndim, dim)
+    warnings.warn(f"Implicit dimension choice for {op} has been deprecated. Change the call "
+                  "to include dim=X as an argument.", UserWarning, stacklevel=3)
+    return 0 if input.ndim in (0, 1, 3) else 1
+
+
+def softmax(input, dim=None, fused=True, dtype=None):
     """exp(x) / sum(exp(x)) along ``dim``.
+
+    ``dim`` left out: PyTorch's implicit choice with its warning (dim 0 for 0-,
+    1- and 3-d input, else 1); pass it.
 
     ``fused=True``: one Softmax node (its backward in ops/fused.py).
     ``fused=False``: composed from primitive ops, exp(x - m) / sum(exp(x - m))
@@ -60,22 +84,26 @@ def softmax(input, dim=-1, fused=True, dtype=None):
     """
     if dtype is not None:
         input = input.to(dtype)
+    dim = _softmax_dim("softmax", input, dim)
     if fused:
         return Softmax.apply(input, dim)
-    exps = (input - input.amax(dim, keepdim=True).detach()).exp()
+    exps = (input - _detached_max(input, dim)).exp()
     return exps / exps.sum(dim, keepdim=True)
 
 
-def log_softmax(input, dim=-1, fused=True, dtype=None):
-    """x - log(sum(exp(x))) along ``dim``; ``fused`` and ``dtype`` as in :func:`softmax`
-    (composed: (x - m) - log(sum(exp(x - m))), m the detached max)."""
+def log_softmax(input, dim=None, fused=True, dtype=None):
+    """x - log(sum(exp(x))) along ``dim``; ``dim``, ``fused`` and ``dtype`` as in
+    :func:`softmax` (composed: (x - m) - log(sum(exp(x - m))), m the detached max)."""
     if dtype is not None:
         input = input.to(dtype)
+    dim = _softmax_dim("log_softmax", input, dim)
     if fused:
         return LogSoftmax.apply(input, dim)
-    shifted = input - input.amax(dim, keepdim=True).detach()
+    shifted = input - _detached_max(input, dim)
     return shifted - shifted.exp().sum(dim, keepdim=True).log()
 
+
+# -- dropout -------------------------------------------------------------------
 
 def dropout(input, p=0.5, training=True, inplace=False):
     """Inverted dropout: zero each element with probability p, scale the rest by 1/(1 - p).
@@ -113,8 +141,15 @@ def embedding(input, weight, padding_idx=None):
     With ``padding_idx``, as PyTorch's F.embedding, the output still holds that
     row, but no gradient flows back into it.
     """
-    if padding_idx is not None and padding_idx < 0:
-        padding_idx += weight.shape[0]
+    if weight.ndim != 2:
+        raise RuntimeError(f"embedding: weight of shape {tuple(weight.shape)} must be 2-D "
+                           "(num_embeddings, embedding_dim)")
+    if padding_idx is not None:
+        rows = weight.shape[0]
+        if not -rows <= padding_idx < rows:  # as nn.Embedding; backward would index past it
+            raise ValueError(f"embedding: padding_idx {padding_idx} must be within "
+                             f"num_embeddings ({rows})")
+        padding_idx %= rows  # a negative index counts from the end, as PyTorch
     return Embedding.apply(unwrap(input), weight, padding_idx)
 
 
@@ -126,8 +161,13 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5, fused=
     :class:`microattn.ops.norm.LayerNorm`); ``fused=False`` composes mean, var
     and sqrt ops.
     """
-    normalized_shape = ((normalized_shape,) if isinstance(normalized_shape, int)
-                        else tuple(normalized_shape))
+    if isinstance(normalized_shape, (int, np.integer)):
+        normalized_shape = (normalized_shape,)
+    if not (isinstance(normalized_shape, (tuple, list))
+            and all(isinstance(n, (int, np.integer)) for n in normalized_shape)):
+        raise TypeError(f"layer_norm: normalized_shape must be an int or a tuple of ints, got "
+                        f"{normalized_shape!r}")
+    normalized_shape = tuple(normalized_shape)
     ndim = len(normalized_shape)
     if ndim == 0 or tuple(input.shape[input.ndim - ndim:]) != normalized_shape:
         raise ValueError(f"layer_norm: input of shape {tuple(input.shape)} does not end in "
@@ -136,6 +176,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5, fused=
         if param is not None and tuple(param.shape) != normalized_shape:
             raise ValueError(f"layer_norm: {name} of shape {tuple(param.shape)} does not match "
                              f"normalized_shape {normalized_shape}")
+    check_floating("layer_norm", input.dtype)
     if fused:
         return LayerNorm.apply(input, weight, bias, ndim, eps)
     dims = tuple(range(-ndim, 0))
@@ -151,20 +192,28 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5, fused=
 
 # -- losses --------------------------------------------------------------------
 
-def _integer_target(target):
+def _integer_target(op, target):
     target = unwrap(target)
-    if target.dtype.kind not in "iu":
-        raise TypeError(f"expected integer class indices as target, got dtype {target.dtype} "
-                        "(class-probability targets are not supported)")
+    if target.dtype.kind not in "iu":  # a RuntimeError, as PyTorch's
+        raise RuntimeError(f"{op}: expected integer class indices as target, got dtype "
+                           f"{target.dtype} (class-probability targets are not supported)")
     return target
+
+
+def _float_scores(op, input, zero_d_error):
+    """Check that ``input`` holds floating-point class scores with a class dim: on
+    integers softmax would truncate (PyTorch has no integer kernel either).
+    ``zero_d_error``: the exception PyTorch's ``op`` raises on a 0-d input."""
+    check_floating(op, input.dtype)
+    if input.ndim == 0:
+        raise zero_d_error(f"{op}: input is 0-d; expected at least one dim, holding the "
+                           "C class scores")
 
 
 def _rows(op, input, target):
     """PyTorch's layouts brought to rows: input (N, C), (N, C, d1, ...) or (C,) and
     target (N,), (N, d1, ...) or () -> input (M, C), target (M,), and the shape of
     a per-element loss."""
-    if input.ndim == 0:
-        raise ValueError(f"{op}: input must have a class dim, got a 0-d tensor")
     expected = input.shape[:1] + input.shape[2:] if input.ndim > 1 else ()
     if target.shape != expected:
         raise ValueError(f"{op}: target of shape {target.shape} does not match input of shape "
@@ -215,7 +264,8 @@ def cross_entropy(input, target, ignore_index=-100, label_smoothing=0.0, reducti
     """
     _check_reduction(reduction)
     check_probability(label_smoothing, "label_smoothing")
-    logits, target, shape = _rows("cross_entropy", input, _integer_target(target))
+    _float_scores("cross_entropy", input, RuntimeError)
+    logits, target, shape = _rows("cross_entropy", input, _integer_target("cross_entropy", target))
     if fused:
         loss = CrossEntropy.apply(logits, target, ignore_index, float(label_smoothing),
                                   reduction)
@@ -230,7 +280,8 @@ def nll_loss(input, target, ignore_index=-100, reduction="mean"):
     in PyTorch's layouts (those of :func:`cross_entropy`, class dim 1):
     ``cross_entropy(x, t) == nll_loss(log_softmax(x, 1), t)``."""
     _check_reduction(reduction)
-    log_probs, target, shape = _rows("nll_loss", input, _integer_target(target))
+    _float_scores("nll_loss", input, ValueError)
+    log_probs, target, shape = _rows("nll_loss", input, _integer_target("nll_loss", target))
     loss = _negative_log_likelihood("nll_loss", log_probs, target, ignore_index, 0.0, reduction)
     return loss.reshape(shape) if reduction == "none" else loss
 
@@ -238,6 +289,7 @@ def nll_loss(input, target, ignore_index=-100, reduction="mean"):
 def mse_loss(input, target, reduction="mean"):
     """Mean squared error, (input - target)^2 reduced; gradients reach both arguments."""
     _check_reduction(reduction)
+    check_floating("mse_loss", input.dtype)
     if tuple(unwrap(target).shape) != tuple(input.shape):
         warnings.warn(f"mse_loss: target of shape {tuple(unwrap(target).shape)} differs from "
                       f"input of shape {tuple(input.shape)}; they will be broadcast, which is "
@@ -250,6 +302,14 @@ def mse_loss(input, target, reduction="mean"):
 
 
 # -- attention -----------------------------------------------------------------
+
+def check_mask(op, name, mask):
+    """Refuse a mask that is neither a tensor nor an ndarray (a nested list, say),
+    with a TypeError as PyTorch's; None (no mask) passes."""
+    if mask is not None and not isinstance(mask, (Tensor, np.ndarray)):
+        raise TypeError(f"{op}: {name} must be a tensor or an ndarray, not "
+                        f"{type(mask).__name__}")
+
 
 def attention_mask(mask, dtype, true_means="allowed"):
     """Any attention mask in the one form the attention kernel takes: a float mask
@@ -347,7 +407,10 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
                          f"value of shape {tuple(value.shape)} differ in length (dim -2)")
     check_probability(dropout_p)
     q_len, k_len = query.shape[-2], key.shape[-2]
-    scale = 1 / math.sqrt(query.shape[-1]) if scale is None else float(scale)
+    if scale is None:  # d = 0: the scores are all 0 whatever the scale
+        scale = 1 / math.sqrt(query.shape[-1]) if query.shape[-1] else 1.0
+    scale = float(scale)
+    check_mask("scaled_dot_product_attention", "attn_mask", attn_mask)
     mask = attention_mask(attn_mask, query.dtype, true_means="allowed")
     if mask is not None:
         shape = unwrap(mask).shape

@@ -124,7 +124,7 @@ def test_cross_entropy_bad_arguments_say_what_was_expected(fused):
         F.cross_entropy(z, np.zeros(3, dtype=np.int64), fused=fused)
     with pytest.raises(IndexError, match="target 3 is out of bounds for 3 classes"):
         F.cross_entropy(z, np.array([0, 3]), fused=fused)
-    with pytest.raises(TypeError, match="integer class indices"):
+    with pytest.raises(RuntimeError, match="integer class indices"):  # as PyTorch
         F.cross_entropy(z, np.array([0.0, 1.0]), fused=fused)
     with pytest.raises(ValueError, match="reduction"):
         F.cross_entropy(z, np.array([0, 1]), reduction="avg", fused=fused)

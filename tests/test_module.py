@@ -103,7 +103,7 @@ def test_parameter_shares_a_tensors_data_and_copies_arrays():
 
 
 def test_parameter_rejects_integer_data():
-    with pytest.raises(TypeError, match="floating"):
+    with pytest.raises(RuntimeError, match="floating"):  # as PyTorch
         nn.Parameter(np.arange(3))
 
 

@@ -87,11 +87,26 @@ def unbroadcast(grad, shape):
 
 
 def run_hooks(hooks, grad):
-    """Apply gradient hooks in order; a hook that returns a tensor replaces the gradient."""
+    """Apply gradient hooks in order; a hook that returns a tensor replaces the gradient.
+
+    The replacement must be a tensor of the gradient's shape and dtype, as in
+    PyTorch: anything else would be broadcast, summed down or cast unnoticed.
+    """
     for hook in hooks:
         result = hook(Tensor._make(grad, None))
-        if result is not None:
-            grad = result.data if isinstance(result, Tensor) else np.asarray(result)
+        if result is None:
+            continue
+        name = getattr(hook, "__name__", repr(hook))
+        if not isinstance(result, Tensor):
+            raise TypeError(f"expected a Tensor or None, but hook '{name}' returned "
+                            f"'{type(result).__name__}'")
+        if result.shape != grad.shape:
+            raise RuntimeError(f"hook '{name}' has changed the size of value: the gradient "
+                               f"has shape {grad.shape}, the hook returned {result.shape}")
+        if result.dtype != grad.dtype:
+            raise RuntimeError(f"hook '{name}' has changed the type of value (was "
+                               f"{grad.dtype} got {result.dtype})")
+        grad = result.data
     return grad
 
 

@@ -5,9 +5,16 @@ _generator = np.random.default_rng()
 
 
 def manual_seed(seed):
-    """Seed every random draw microattn makes (randn, rand, init, dropout, generate)."""
+    """Seed every random draw microattn makes (randn, rand, init, dropout, generate).
+
+    As PyTorch: ``int(seed)`` is taken (1.5 seeds as 1), and a negative seed
+    wraps around 2**64 (-1 seeds as 2**64 - 1)."""
     global _generator
-    _generator = np.random.default_rng(seed)
+    seed = int(seed)
+    if not -2**63 <= seed < 2**64:
+        raise ValueError(f"manual_seed: seed {seed} is out of range: expected an int in "
+                         "[-2**63, 2**64)")
+    _generator = np.random.default_rng(seed % 2**64)
     return _generator
 
 

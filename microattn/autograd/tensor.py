@@ -56,7 +56,8 @@ def unwrap(x):
 
 def _check_differentiable(dtype):
     if np.dtype(dtype).kind not in "fc":
-        raise TypeError(f"only floating-point tensors can require gradients, not {dtype}")
+        raise RuntimeError(f"only floating-point tensors can require gradients, not {dtype} "
+                           "(convert it first, e.g. with .float())")
 
 
 class Tensor:
@@ -67,14 +68,14 @@ class Tensor:
     :func:`microattn.tensor`.
     """
 
-    __slots__ = ("data", "_grad", "_requires_grad", "grad_fn", "_hooks",
+    __slots__ = ("_data", "_grad", "_requires_grad", "grad_fn", "_hooks",
                  "_grad_accumulator", "__weakref__")
     # numpy defers to our reflected operators (``array + tensor`` is a Tensor), and
     # its functions read a tensor as its array (``np.isfinite(t.grad)``), as with PyTorch.
     __array_priority__ = 1000
 
     def __init__(self, data, requires_grad=False, dtype=None):
-        self.data = as_array(data, dtype)
+        self._data = as_array(data, dtype)
         self._grad = None
         self.grad_fn = None
         self._hooks = None
@@ -89,7 +90,7 @@ class Tensor:
         t = object.__new__(cls)
         if type(data) is not np.ndarray:
             data = np.asarray(data)
-        t.data = data
+        t._data = data
         t._grad = None
         t.grad_fn = grad_fn
         t._requires_grad = grad_fn is not None
@@ -97,7 +98,26 @@ class Tensor:
         t._grad_accumulator = None
         return t
 
-    # -- autograd state ----------------------------------------------------
+    # -- data and gradient ---------------------------------------------------
+    @property
+    def data(self):
+        """The ndarray holding the values (shared, not copied)."""
+        return self._data
+
+    @data.setter
+    def data(self, value):
+        """Replace the values by an ndarray (or a tensor's), of any shape, as PyTorch's
+        ``.data =``; a tensor that requires grad keeps a floating dtype."""
+        if isinstance(value, Tensor):
+            value = value._data
+        elif not isinstance(value, np.ndarray):
+            raise TypeError(f"Tensor.data must be set to an ndarray or a tensor, not "
+                            f"{type(value).__name__} (convert it first, e.g. with np.asarray)")
+        if self._requires_grad and value.dtype.kind not in "fc":
+            raise RuntimeError(f"data set to a tensor that requires gradients must be floating "
+                               f"point, got dtype {value.dtype}")
+        self._data = value
+
     @property
     def grad(self):
         """dL/d(this tensor) after ``backward()``: a Tensor without a graph (its
@@ -106,10 +126,25 @@ class Tensor:
 
     @grad.setter
     def grad(self, value):
-        if value is not None and not isinstance(value, Tensor):
-            value = Tensor._make(np.asarray(value), None)  # an array assigned: wrap it
+        """As PyTorch: None, or a gradient of exactly this tensor's shape and dtype,
+        so that nothing is broadcast or cast unnoticed. A tensor is kept as it is;
+        an ndarray is wrapped in one."""
+        if value is not None:
+            array = value._data if isinstance(value, Tensor) else value
+            if not isinstance(array, np.ndarray):
+                raise TypeError(f"assigned grad expected to be a tensor, an ndarray or None, "
+                                f"but got grad of type {type(value).__name__}")
+            if array.shape != self._data.shape:
+                raise RuntimeError(f"attempting to assign a gradient of shape {array.shape} to "
+                                   f"a tensor of shape {self._data.shape}: they must match")
+            if array.dtype != self._data.dtype:
+                raise RuntimeError(f"attempting to assign a gradient of dtype {array.dtype} to "
+                                   f"a tensor of dtype {self._data.dtype}: they must match")
+            if not isinstance(value, Tensor):
+                value = Tensor._make(array, None)
         self._grad = value
 
+    # -- autograd state ----------------------------------------------------
     @property
     def requires_grad(self):
         return self._requires_grad
@@ -173,8 +208,8 @@ class Tensor:
 
     def register_hook(self, fn):
         """Call ``fn(grad)`` with this tensor's gradient during backward; if it
-        returns a tensor, that replaces the gradient. Returns a handle with
-        ``remove()``."""
+        returns a tensor (of the gradient's shape and dtype, as PyTorch checks),
+        that replaces the gradient. Returns a handle with ``remove()``."""
         if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that does not require grad")
         if self.grad_fn is not None:
@@ -240,6 +275,20 @@ class Tensor:
 
     def dim(self):
         return self.data.ndim
+
+    def __iter__(self):
+        """The sub-tensors along dim 0, as PyTorch; a 0-d tensor has none to give."""
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._data.shape[0]))
+
+    def __contains__(self, element):
+        """``element in t``: does any entry equal it (a number or a tensor, compared
+        by broadcasting), as PyTorch, not the row-by-row test iteration would make."""
+        if not isinstance(element, (Tensor, int, float, bool, np.number, np.bool_)):
+            raise RuntimeError(f"Tensor.__contains__ only supports Tensor or scalar, but you "
+                               f"passed in a {type(element).__name__}")
+        return bool((self._data == unwrap(element)).any())
 
     def __len__(self):
         if self.data.ndim == 0:

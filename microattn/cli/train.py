@@ -1,4 +1,5 @@
 """``microattn train TASK|FILE.py``: train a transformer on a task, in a run folder."""
+import pathlib
 import sys
 
 from ..data import load_task
@@ -97,9 +98,10 @@ def _open_resumed(args):
 def _create(args):
     if args.task is None:
         raise UsageError("give a task (see `microattn tasks`) or a task file, or --resume DIR")
-    task = load_task(args.task, text=args.text)
+    text = None if args.text is None else str(pathlib.Path(args.text).resolve())
+    task = load_task(args.task, text=text)
     try:
-        config = Config.for_task(task, text=args.text, **_overrides(args))
+        config = Config.for_task(task, text=text, **_overrides(args))
     except ValueError as error:
         raise UsageError(str(error)) from None
     return Run.create(config, args.out, task)

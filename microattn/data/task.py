@@ -132,6 +132,7 @@ class Task:
         self.description = str(getattr(spec, "DESCRIPTION", ""))
         self.defaults = dict(getattr(spec, "DEFAULTS", {}) or {})
         self.open_ended = bool(getattr(spec, "OPEN_ENDED", False))
+        self.score_source = bool(getattr(spec, "SCORE_SOURCE", False))
         self.baseline_loss = getattr(spec, "BASELINE_LOSS", None)
         self._expected = getattr(spec, "expected_attention", None)
 
@@ -214,8 +215,11 @@ class Task:
     @property
     def model_max_len(self):
         """Positions the model needs: seq2seq ``<bos> target <eos>`` (and ``source <eos>``);
-        lm ``<bos> source target <eos>``."""
-        return self.max_len + 2 if self.kind == "seq2seq" else 2 * self.max_len + 2
+        lm ``<bos> source target <eos>``; open-ended lm ``<bos> target`` less the last token,
+        so that generating longer texts slides over trained positions only."""
+        if self.kind == "seq2seq":
+            return self.max_len + 2
+        return self.max_len if self.open_ended else 2 * self.max_len + 2
 
     def batch(self, examples):
         """(source, target) pairs -> a padded :class:`Batch`."""
@@ -234,7 +238,7 @@ class Task:
             ids = [tok.bos_id] + tok.encode(s) + tok.encode(t)
             ids += [] if self.open_ended else [tok.eos_id]
             rows.append(ids)
-            answer.append(len(s))   # first position whose prediction is scored
+            answer.append(0 if self.score_source else len(s))   # first scored position
         seq = _pad(rows, tok.pad_id)
         idx, targets = seq[:, :-1], seq[:, 1:].copy()
         positions = np.arange(targets.shape[1])
@@ -278,7 +282,7 @@ class Task:
             by_length.setdefault(len(s), []).append(i)
         for length, rows in by_length.items():
             prompt = np.array([[tok.bos_id] + tok.encode(sources[i]) for i in rows], dtype=np.int64)
-            room = min(self.max_len + 1, model.max_len - prompt.shape[1])
+            room = max(1, min(self.max_len + 1, model.max_len - prompt.shape[1]))
             out = np.asarray(model.generate(prompt, room, temperature=0).data)
             for i, row in zip(rows, out[:, prompt.shape[1]:]):
                 answers[i] = tok.decode(row)
@@ -375,6 +379,9 @@ def load_task(name_or_path, **options):
         raise TaskError(f"unknown task {name_or_path!r}; built-in tasks: {', '.join(BUILT_IN)} "
                         f"(or give a task file ending in .py)")
     options = {k: v for k, v in options.items() if v is not None}
+    if name_or_path.endswith(".py") or "/" in name_or_path:
+        # Runs remember the file by its absolute path, to be found from anywhere later.
+        name_or_path = str(pathlib.Path(name_or_path).resolve())
     if hasattr(module, "configure"):
         try:
             spec = module.configure(**options)

@@ -98,6 +98,8 @@ class MultiheadAttention(Module):
         allowed, or float) as one mask in the kernel's form (F.attention_mask),
         broadcasting to (B, heads, Tq, Tk). A float mask given as a tensor keeps
         its gradient."""
+        F.check_mask("MultiheadAttention", "attn_mask", attn_mask)
+        F.check_mask("MultiheadAttention", "key_padding_mask", key_padding_mask)
         if attn_mask is not None:
             shape = tuple(attn_mask.shape)
             if shape == (batch * self.num_heads, q_len, k_len):

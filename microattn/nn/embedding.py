@@ -5,7 +5,7 @@ from .. import functional as F
 from ..autograd import get_default_dtype
 from ..autograd.dtypes import as_dtype, check_device
 from . import init
-from .module import Module, Parameter
+from .module import Module, Parameter, check_sizes
 
 
 class Embedding(Module):
@@ -20,6 +20,7 @@ class Embedding(Module):
                  dtype=None):
         super().__init__()
         check_device(device, "Embedding")
+        check_sizes("Embedding", num_embeddings=num_embeddings, embedding_dim=embedding_dim)
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
                 raise ValueError(f"padding_idx {padding_idx} must be within num_embeddings "

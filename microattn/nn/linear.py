@@ -7,7 +7,7 @@ from .. import functional as F
 from ..autograd import get_default_dtype
 from ..autograd.dtypes import as_dtype, check_device
 from . import init
-from .module import Module, Parameter
+from .module import Module, Parameter, check_sizes
 
 
 class Linear(Module):
@@ -21,6 +21,7 @@ class Linear(Module):
     def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
         check_device(device, "Linear")
+        check_sizes("Linear", in_features=in_features, out_features=out_features)
         self.in_features = in_features
         self.out_features = out_features
         dtype = as_dtype(dtype) or get_default_dtype()

@@ -24,6 +24,16 @@ from ..ops.convert import parse_to
 from .utils import zero_grads
 
 
+def check_sizes(layer, **sizes):
+    """Refuse a layer size that is not a non-negative int, naming the layer and
+    the argument (numpy would say "negative dimensions are not allowed")."""
+    for name, n in sizes.items():
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+            raise TypeError(f"{layer}: {name} must be an int, got {n!r}")
+        if n < 0:
+            raise RuntimeError(f"{layer}: {name} must be non-negative, got {n}")
+
+
 class Parameter(Tensor):
     """A tensor that is a trainable weight of a Module: it requires grad, and
     assigning it as a Module attribute registers it.

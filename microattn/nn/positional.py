@@ -26,7 +26,10 @@ def sinusoidal_table(max_len, d_model):
     return table
 
 
-def _check_length(x, max_len, name):
+def _check_length(x, max_len, features, name):
+    """The sequence length T of x (..., T, features), checked against the layer."""
+    if x.ndim < 2 or x.shape[-1] != features:
+        raise ValueError(f"{name}: input of shape {tuple(x.shape)} should be (..., T, {features})")
     length = x.shape[-2]
     if length > max_len:
         raise ValueError(f"{name}: sequence length {length} (dim -2 of input shape "
@@ -54,7 +57,7 @@ class PositionalEncoding(Module):
         self.register_buffer("pe", table, persistent=False)
 
     def forward(self, x):
-        length = _check_length(x, self.max_len, type(self).__name__)
+        length = _check_length(x, self.max_len, self.d_model, type(self).__name__)
         return self.dropout(x + self.pe[:length])
 
     def extra_repr(self):
@@ -79,7 +82,7 @@ class LearnedPositionalEmbedding(Module):
         init.normal_(self.weight)
 
     def forward(self, x):
-        length = _check_length(x, self.max_len, type(self).__name__)
+        length = _check_length(x, self.max_len, self.embedding_dim, type(self).__name__)
         return x + self.weight[:length]
 
     def extra_repr(self):

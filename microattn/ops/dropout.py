@@ -1,4 +1,6 @@
 """Dropout: multiply by a random keep-mask already scaled by 1 / (1 - p)."""
+import numbers
+
 import numpy as np
 
 from ..autograd import Function
@@ -6,7 +8,9 @@ from ..autograd.random import generator
 
 
 def check_probability(p, name="dropout probability"):
-    """p itself, after checking that it lies in [0, 1]."""
+    """p itself, after checking that it is a number in [0, 1]."""
+    if isinstance(p, bool) or not isinstance(p, numbers.Real):
+        raise TypeError(f"{name} has to be a number between 0 and 1, but got {p!r}")
     if not 0 <= p <= 1:
         raise ValueError(f"{name} has to be between 0 and 1, but got {p}")
     return p

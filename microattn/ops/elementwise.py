@@ -182,7 +182,8 @@ class Sigmoid(Function):
 
 
 class ReLU(Function):
-    """z = max(x, 0).   dL/dx = g where x > 0, else 0 (0 at x = 0, as PyTorch)"""
+    """z = max(x, 0).   dL/dx = 0 where z <= 0, else g: 0 at x = 0, and g at
+    x = nan (z is nan too), as PyTorch"""
 
     def forward(ctx, x):
         z = np.maximum(x, 0)
@@ -191,7 +192,7 @@ class ReLU(Function):
 
     def backward(ctx, g):
         (z,) = ctx.saved_tensors
-        return g * (z > 0)
+        return np.where(z <= 0, 0, g)
 
 
 class Abs(Function):

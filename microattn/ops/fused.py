@@ -91,7 +91,9 @@ class Linear(Function):
     promote = (0, 1, 2)
 
     def forward(ctx, x, weight, bias=None):
-        rows = x.reshape(-1, x.shape[-1])  # (..., in) -> (N, in)
+        # N spelled out, not -1: numpy cannot infer it when a side is 0 (in or out = 0)
+        n = math.prod(x.shape[:-1])
+        rows = x.reshape(n, x.shape[-1])   # (..., in) -> (N, in)
         y = rows @ weight.T                # (N, out)
         if bias is not None:
             y += bias
@@ -170,12 +172,35 @@ def _exp_shifted(x, dim, keep_shifted=False):
     return (s if keep_shifted else None), e, e.sum(axis=dim, keepdims=True)
 
 
+def check_floating(op, dtype):
+    """Refuse integer or bool input where the result must be fractional (softmax,
+    normalisation), as PyTorch, which has no integer kernel for them."""
+    if dtype.kind != "f":
+        raise NotImplementedError(f"{op}: expected floating-point input, got dtype {dtype} "
+                                  "(convert it first, e.g. with .float())")
+
+
+def softmax_dim(op, ndim, dim):
+    """``dim`` checked as PyTorch checks it: one int, in range for ``ndim`` dims (a
+    0-d tensor takes 0 or -1). numpy would take None or a tuple and normalise
+    over several dims."""
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{op}(): argument 'dim' must be int, not {type(dim).__name__}")
+    size = max(ndim, 1)
+    if not -size <= dim < size:
+        raise IndexError(f"{op}(): dim {dim} is out of range for a tensor of {ndim} dims "
+                         f"(expected a dim in [{-size}, {size - 1}])")
+    return dim
+
+
 def softmax_forward(x, dim=-1, empty_rows_zero=False):
     """softmax(x) along ``dim``, as a new array of x's dtype. A row of only -inf
     gives nan, as PyTorch's softmax, or zeros with ``empty_rows_zero`` (attention:
     a query allowed to see nothing gets weight 0 everywhere)."""
     if x.ndim == 0:
         return np.ones_like(x)
+    if x.size == 0:  # nothing to normalise (e.g. no keys): an empty result, as PyTorch
+        return np.zeros(x.shape, x.dtype)
     _, y, total = _exp_shifted(x, dim)
     if empty_rows_zero:
         total[total == 0] = 1
@@ -187,6 +212,8 @@ def log_softmax_forward(x, dim=-1):
     """log_softmax(x) = (x - m) - log(sum(exp(x - m))) along ``dim``, a new array of x's dtype."""
     if x.ndim == 0:
         return np.zeros_like(x)
+    if x.size == 0:  # no max to shift by; the result is as empty as x, as PyTorch
+        return np.zeros(x.shape, x.dtype)
     y, _, total = _exp_shifted(x, dim, keep_shifted=True)
     y -= np.log(total)
     return y.astype(x.dtype, copy=False)
@@ -213,7 +240,8 @@ class Softmax(Function):
     """
 
     def forward(ctx, x, dim=-1):
-        y = softmax_forward(x, dim)
+        check_floating("softmax", x.dtype)
+        y = softmax_forward(x, softmax_dim("softmax", x.ndim, dim))
         ctx.save_for_backward(y)
         ctx.dim = dim
         return y
@@ -236,7 +264,8 @@ class LogSoftmax(Function):
     """
 
     def forward(ctx, x, dim=-1):
-        y = log_softmax_forward(x, dim)
+        check_floating("log_softmax", x.dtype)
+        y = log_softmax_forward(x, softmax_dim("log_softmax", x.ndim, dim))
         ctx.save_for_backward(y)
         ctx.dim = dim
         return y
@@ -346,14 +375,17 @@ class LayerNorm(Function):
     """
 
     def forward(ctx, x, weight, bias, ndim, eps):
-        n = int(np.prod(x.shape[x.ndim - ndim:]))
-        rows = x.reshape(-1, n)                          # (..., normalized) -> (M, N)
-        x_hat = rows - _row_sum(rows) / n
-        var = np.einsum("ij,ij->i", x_hat, x_hat)[:, None] / n
+        n = math.prod(x.shape[x.ndim - ndim:])
+        # M spelled out, not -1 (numpy cannot infer it when N = 0); and N = 0 (a 0
+        # in normalized_shape) leaves nothing to normalise, so divide by 1, not 0.
+        rows = x.reshape(math.prod(x.shape[:x.ndim - ndim]), n)  # (..., normalized) -> (M, N)
+        count = max(n, 1)
+        x_hat = rows - _row_sum(rows) / count
+        var = np.einsum("ij,ij->i", x_hat, x_hat)[:, None] / count
         inv_sigma = 1 / np.sqrt(var + eps)               # (M, 1)
         x_hat *= inv_sigma
         ctx.save_for_backward(x_hat, inv_sigma, weight)
-        ctx.n, ctx.normalized_shape = n, x.shape[x.ndim - ndim:]
+        ctx.n, ctx.count, ctx.normalized_shape = n, count, x.shape[x.ndim - ndim:]
         y = x_hat if weight is None else x_hat * weight.reshape(n)
         if bias is not None:
             y = y + bias.reshape(n)
@@ -362,13 +394,13 @@ class LayerNorm(Function):
     def backward(ctx, g):
         x_hat, inv_sigma, weight = ctx.saved_tensors
         needs_x, needs_weight, needs_bias = ctx.needs_input_grad[:3]
-        n = ctx.n
-        g_rows = g.reshape(-1, n)                        # (..., normalized) -> (M, N)
+        n, count = ctx.n, ctx.count
+        g_rows = g.reshape(x_hat.shape)                  # (..., normalized) -> (M, N)
         dx = dweight = dbias = None
         if needs_x:
             dx = g_rows * weight.reshape(n) if weight is not None else g_rows.copy()
-            mean_g_hat_x_hat = np.einsum("ij,ij->i", dx, x_hat)[:, None] / n
-            dx -= _row_sum(dx) / n
+            mean_g_hat_x_hat = np.einsum("ij,ij->i", dx, x_hat)[:, None] / count
+            dx -= _row_sum(dx) / count
             dx -= x_hat * mean_g_hat_x_hat
             dx *= inv_sigma
             dx = dx.reshape(g.shape)

@@ -7,6 +7,7 @@ dimensions by broadcasting, after putting them back when ``keepdim=False``.
 """
 import builtins
 import math
+import warnings
 from collections import namedtuple
 
 import numpy as np
@@ -48,6 +49,14 @@ def _count(shape, axes):
     return int(np.prod([shape[a] for a in axes]))
 
 
+def _mean(x, axes, keepdim, count):
+    """x.mean(axes), ``count`` elements each. A mean over nothing is nan, as
+    PyTorch's, without numpy's "mean of empty slice" warning."""
+    if count == 0:
+        return np.full(np.sum(x, axis=axes, keepdims=keepdim).shape, np.nan, dtype=x.dtype)
+    return np.mean(x, axis=axes, keepdims=keepdim)
+
+
 def _restore(g, axes, keepdim):
     """The gradient with the reduced axes (an int or a sorted tuple) put back
     with size 1, so it broadcasts against the input."""
@@ -76,13 +85,15 @@ class Mean(Function):
 
     def forward(ctx, x, axes, keepdim):
         if x.dtype.kind not in "fc":
-            raise RuntimeError(f"mean needs a floating-point tensor, got dtype {x.dtype} "
+            raise RuntimeError(f"mean(): needs a floating-point tensor, got dtype {x.dtype} "
                                "(convert it first, e.g. with .double())")
         ctx.axes, ctx.keepdim, ctx.input_shape = axes, keepdim, x.shape
         ctx.count = _count(x.shape, axes)
-        return x.mean(axis=axes, keepdims=keepdim)
+        return _mean(x, axes, keepdim, ctx.count)
 
     def backward(ctx, g):
+        if ctx.count == 0:  # x is empty: so is its gradient
+            return np.zeros(ctx.input_shape, g.dtype), None, None
         g = _restore(g, ctx.axes, ctx.keepdim) / ctx.count
         return np.broadcast_to(g, ctx.input_shape), None, None
 
@@ -94,25 +105,44 @@ class Var(Function):
 
     def forward(ctx, x, axes, keepdim, correction):
         if x.dtype.kind not in "fc":
-            raise RuntimeError(f"var needs a floating-point tensor, got dtype {x.dtype}")
-        deviation = x - np.mean(x, axis=axes, keepdims=True)
+            raise RuntimeError(f"var(): needs a floating-point tensor, got dtype {x.dtype} "
+                               "(convert it first, e.g. with .double())")
+        count = _count(x.shape, axes)
+        deviation = x - _mean(x, axes, True, count)
         # As PyTorch: no negative divisor; n <= correction gives inf or nan.
-        divisor = builtins.max(_count(x.shape, axes) - correction, 0)
+        divisor = builtins.max(count - correction, 0)
+        if divisor == 0:
+            warnings.warn(f"var(): degrees of freedom is <= 0: correction {correction} is not "
+                          f"less than the {count} elements reduced, so the result is inf or "
+                          "nan", UserWarning, stacklevel=4)
         ctx.axes, ctx.keepdim, ctx.divisor = axes, keepdim, divisor
         ctx.save_for_backward(deviation)
-        return np.sum(deviation * deviation, axis=axes, keepdims=keepdim) / divisor
+        squares = np.sum(deviation * deviation, axis=axes, keepdims=keepdim)
+        if divisor:
+            return squares / divisor
+        with np.errstate(invalid="ignore", divide="ignore"):  # x / 0: inf or nan, as PyTorch
+            return squares / np.array(0, dtype=x.dtype)
 
     def backward(ctx, g):
         (deviation,) = ctx.saved_tensors
-        # n <= correction: inf/nan as PyTorch, not a ZeroDivisionError.
-        scale = 2 / ctx.divisor if ctx.divisor else math.inf
-        return _restore(g, ctx.axes, ctx.keepdim) * deviation * scale, None, None, None
+        g = _restore(g, ctx.axes, ctx.keepdim)
+        if ctx.divisor:
+            return g * deviation * (2 / ctx.divisor), None, None, None
+        with np.errstate(invalid="ignore"):  # n <= correction: g * 0 * inf = nan, as PyTorch
+            return g * deviation * math.inf, None, None, None
 
 
 class _Extreme(Function):
-    """Shared by Amax and Amin: ``extreme`` is np.max or np.min."""
+    """Shared by Amax and Amin: ``extreme`` is np.max or np.min.
+
+    A nan anywhere makes the result nan, which equals no element, so no
+    element is a hit: amax's gradient is then 0/0 = nan everywhere, as
+    PyTorch's. ``nan_hits`` (max() and min() of everything) makes the nan
+    elements the hits instead, as PyTorch's max() and min().
+    """
 
     extreme = None
+    nan_hits = False
 
     def forward(ctx, x, axes, keepdim):
         out = ctx.extreme(x, axis=axes, keepdims=True)
@@ -123,8 +153,11 @@ class _Extreme(Function):
     def backward(ctx, g):
         x, out = ctx.saved_tensors
         hits = x == out
+        if ctx.nan_hits:
+            hits |= np.isnan(x) & np.isnan(out)
         g = _restore(g, ctx.axes, ctx.keepdim)
-        return hits * (g / hits.sum(axis=ctx.axes, keepdims=True)), None, None
+        with np.errstate(divide="ignore", invalid="ignore"):  # no hit: nan, as PyTorch
+            return hits * (g / hits.sum(axis=ctx.axes, keepdims=True)), None, None
 
 
 class Amax(_Extreme):
@@ -139,6 +172,20 @@ class Amin(_Extreme):
     the min, 0 elsewhere (ties share the gradient evenly, as PyTorch's amin)."""
 
     extreme = staticmethod(np.min)
+
+
+class Max(Amax):
+    """z = max of every element.   dL/dx as Amax, except that when z is nan the
+    gradient goes evenly to the nan elements (PyTorch's max())."""
+
+    nan_hits = True
+
+
+class Min(Amin):
+    """z = min of every element.   dL/dx as Amin, except that when z is nan the
+    gradient goes evenly to the nan elements (PyTorch's min())."""
+
+    nan_hits = True
 
 
 class SelectAlongDim(Function):
@@ -197,10 +244,28 @@ def _single_axis(op, x, dim):
     return axes[0] if axes else 0
 
 
+def _nonempty(op, shape, axes, dim, error=RuntimeError):
+    """``axes`` checked for a value to pick: max, min and their kin have none over
+    nothing (no identity, unlike sum), so an empty reduced dim is PyTorch's error:
+    ``error`` when every dim is reduced (``dim`` None), else an IndexError."""
+    if dim is None:
+        if 0 in shape:
+            raise error(f"{op}(): Expected reduction dim to be specified for input.numel() == 0: "
+                        f"the tensor of shape {tuple(shape)} is empty")
+        return axes
+    for axis in axes:
+        if shape[axis] == 0:
+            raise IndexError(f"{op}(): Expected reduction dim {axis} to have non-zero size "
+                             f"(the tensor has shape {tuple(shape)})")
+    return axes
+
+
 def _extreme(op, full, arg, x, dim, keepdim):
     if dim is None:
-        return full.apply(x, _axes(op, _shape(x), None), False)
+        return full.apply(x, _nonempty(op, _shape(x), _axes(op, _shape(x), None), None), False)
     axis = _single_axis(op, x, dim)
+    if _shape(x):
+        _nonempty(op, _shape(x), (axis,), dim)
     data = unwrap(x)
     indices = arg(data, axis=axis) if data.ndim else np.zeros((), np.int64)
     values = SelectAlongDim.apply(x, indices, axis, keepdim)
@@ -212,22 +277,22 @@ def _extreme(op, full, arg, x, dim, keepdim):
 def max(x, dim=None, keepdim=False):
     """The largest value: with ``dim=None`` a tensor (ties share the gradient);
     with an int ``dim`` a (values, indices) pair, the gradient going to the index."""
-    return _extreme("max", Amax, np.argmax, x, dim, keepdim)
+    return _extreme("max", Max, np.argmax, x, dim, keepdim)
 
 
 def min(x, dim=None, keepdim=False):
     """The smallest value; see :func:`max`."""
-    return _extreme("min", Amin, np.argmin, x, dim, keepdim)
+    return _extreme("min", Min, np.argmin, x, dim, keepdim)
 
 
 def amax(x, dim=None, keepdim=False):
     """Largest values over ``dim`` (an int, a tuple or None); ties share the gradient."""
-    return Amax.apply(x, _axes("amax", _shape(x), dim), keepdim)
+    return Amax.apply(x, _nonempty("amax", _shape(x), _axes("amax", _shape(x), dim), dim), keepdim)
 
 
 def amin(x, dim=None, keepdim=False):
     """Smallest values over ``dim``; see :func:`amax`."""
-    return Amin.apply(x, _axes("amin", _shape(x), dim), keepdim)
+    return Amin.apply(x, _nonempty("amin", _shape(x), _axes("amin", _shape(x), dim), dim), keepdim)
 
 
 def _arg(op, fn, x, dim, keepdim):
@@ -235,6 +300,7 @@ def _arg(op, fn, x, dim, keepdim):
     axis = None if dim is None else _single_axis(op, x, dim)
     if data.ndim == 0:
         return Tensor._make(np.zeros((), np.int64), None)
+    _nonempty(op, data.shape, range(data.ndim) if axis is None else (axis,), dim, IndexError)
     return Tensor._make(np.asarray(fn(data, axis=axis, keepdims=keepdim), dtype=np.int64), None)
 
 

@@ -12,6 +12,8 @@ from .indexing import index_steps
 
 def _dim(dim, ndim):
     """``dim`` as an axis in [0, ndim), negatives counting from the end as in PyTorch."""
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"dim must be an int, got {dim!r}")
     if not -ndim <= dim < ndim:
         raise IndexError(f"dim {dim} is out of range for a {ndim}-D tensor "
                          f"(expected {-ndim} to {ndim - 1})")
@@ -64,7 +66,7 @@ class Unsqueeze(Reshape):
 
     def forward(ctx, x, dim):
         ctx.input_shape = x.shape
-        return np.expand_dims(x, dim)
+        return np.expand_dims(x, _dim(dim, x.ndim + 1))  # dim may name the new last axis
 
 
 class Squeeze(Reshape):
@@ -75,13 +77,11 @@ class Squeeze(Reshape):
         ctx.input_shape = x.shape
         if dim is None:
             return np.squeeze(x)
-        if x.ndim == 0:  # a 0-d tensor takes dim 0 or -1 and stays as it is
-            for d in dim if isinstance(dim, (tuple, list)) else (dim,):
-                if d not in (0, -1):
-                    raise IndexError(f"squeeze: dim {d} is out of range for a 0-d tensor "
-                                     "(expected 0 or -1)")
-            return np.squeeze(x)
-        dims = [_dim(d, x.ndim) for d in (dim if isinstance(dim, (tuple, list)) else (dim,))]
+        # A 0-d tensor takes dim 0 or -1, as PyTorch, and stays as it is.
+        dims = [_dim(d, max(x.ndim, 1))
+                for d in (dim if isinstance(dim, (tuple, list)) else (dim,))]
+        if x.ndim == 0:
+            return x.copy()
         # As in PyTorch, a named dim whose size is not 1 is kept, not an error.
         return np.squeeze(x, axis=tuple(d for d in dims if x.shape[d] == 1))
 
@@ -90,11 +90,13 @@ class Transpose(Function):
     """y = x with axes dim0 and dim1 swapped.   dL/dx = g with them swapped back"""
 
     def forward(ctx, x, dim0, dim1):
+        ndim = max(x.ndim, 1)  # a 0-d tensor takes dims 0 and -1, as PyTorch
+        dim0, dim1 = _dim(dim0, ndim), _dim(dim1, ndim)
         ctx.dims = dim0, dim1
-        return np.swapaxes(x, dim0, dim1)
+        return x.copy() if x.ndim == 0 else np.swapaxes(x, dim0, dim1)
 
     def backward(ctx, g):
-        return np.swapaxes(g, *ctx.dims), None, None
+        return (g if g.ndim == 0 else np.swapaxes(g, *ctx.dims)), None, None
 
 
 class Permute(Function):

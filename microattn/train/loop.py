@@ -2,6 +2,7 @@
 checkpoints, callbacks, and a clean stop on Ctrl-C."""
 import math
 import signal
+import threading
 import time
 
 import numpy as np
@@ -29,14 +30,16 @@ class _SigintFlag:
         self._previous = None
 
     def __enter__(self):
-        self._previous = signal.signal(signal.SIGINT, self._handle)
+        if threading.current_thread() is threading.main_thread():   # signals go to it only
+            self._previous = signal.signal(signal.SIGINT, self._handle)
         return self
 
     def _handle(self, signum, frame):
         self.raised = True
 
     def __exit__(self, *exc):
-        signal.signal(signal.SIGINT, self._previous)
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
 
 
 def _call(callbacks, hook, *args):

@@ -41,6 +41,8 @@ def _rng_states(data_rng):
             "python": random.getstate()}
 
 
+# The generator ``ma.manual_seed`` made for this run (it returns it): the one behind
+# the model's initial weights and dropout, whose state the checkpoint keeps.
 _current = None
 
 

@@ -17,7 +17,7 @@ from ..task import log_loss_baseline
 KIND = "lm"
 DESCRIPTION = "character-level GPT on a text (--text PATH; default: Python's pydoc topics)"
 CONTEXT = 64
-DEFAULTS = dict(d_model=128, heads=4, layers=2, ff=512, batch_size=32, steps=3000,
+DEFAULTS = dict(d_model=128, heads=4, layers=2, ff=512, batch_size=32, steps=1500,
                 lr=2e-3, warmup=200, eval_every=500)
 
 

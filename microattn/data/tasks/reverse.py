@@ -4,7 +4,9 @@ from ._digits import DEFAULTS, DIGITS, MAX_LEN, digits
 KIND = "seq2seq"
 DESCRIPTION = "reverse a digit string (4-12 digits): cross-attention learns the anti-diagonal"
 VOCAB = DIGITS
-DEFAULTS = dict(DEFAULTS)
+# Wider than copy's model: at d_model 64 it reverses perfectly, but its best head puts
+# only ~0.8 of its attention on the mirrored digit, blurring into the neighbour.
+DEFAULTS = dict(DEFAULTS, d_model=128, ff=256, steps=1500)
 
 
 def example(rng):

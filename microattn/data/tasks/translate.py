@@ -6,7 +6,8 @@ and number, adjectives agree too and move after the noun (``the big black cat``
 -> ``el gato negro grande``: colour first, then size), verbs agree with the
 subject's number in present and past. Every Spanish word comes from one English
 word, so the expected cross-attention is the word alignment, with the adjective
-swap. Held-out sentences are new combinations of known words.
+swap; a word that agrees with a noun (article, adjective, past-tense verb) may
+also look at that noun, which carries its gender and number. Held-out sentences are new combinations of known words.
 """
 KIND = "seq2seq"
 DESCRIPTION = "English -> Spanish from a small grammar: cross-attention learns the word alignment"
@@ -57,7 +58,9 @@ VOCAB = sorted({w for en, en_pl, es, es_pl, _ in NOUNS for w in (en, en_pl, es, 
                | set(COPULA) | set(COPULA.values()))
 
 MAX_LEN = 10
-DEFAULTS = dict(d_model=64, heads=4, layers=2, ff=128, batch_size=64, steps=3000,
+# One head per layer: with four, the heads split the words between them (one takes
+# the verbs, another the nouns...) and no single head shows the whole alignment.
+DEFAULTS = dict(d_model=64, heads=1, layers=2, ff=128, batch_size=64, steps=1500,
                 lr=2e-3, warmup=200, eval_every=500)
 
 
@@ -91,34 +94,38 @@ def example(rng):
 
 
 def _translate_noun_phrase(words, start):
-    """Spanish words and their English positions for the noun phrase at ``start``;
-    returns (spanish, alignment, next position, gender, plural)."""
+    """Spanish words of the noun phrase at ``start``, each with the English positions
+    that carry it; returns (pairs, next position, noun position, gender, plural)."""
     end = start
     while words[end] not in _NOUN:
         end += 1
     spanish, gender, plural = _NOUN[words[end]]
-    out = [(_form(ARTICLES[words[start]], gender, plural), start), (spanish, end)]
+    # The article and the adjectives agree with the noun: the noun carries their
+    # gender and number, the English word the rest.
+    out = [(_form(ARTICLES[words[start]], gender, plural), [start, end]), (spanish, [end])]
     adjectives = range(start + 1, end)   # English order: size then colour
     for i in sorted(adjectives, key=lambda i: words[i] in SIZES):   # Spanish: colour, then size
-        out.append((_form(_ADJECTIVES[words[i]], gender, plural), i))
-    return out, end + 1, gender, plural
+        out.append((_form(_ADJECTIVES[words[i]], gender, plural), [i, end]))
+    return out, end + 1, end, gender, plural
 
 
 def translate(english):
     """The grammar's Spanish for an English sentence, and for each Spanish word the
-    position of the English word it translates."""
-    subject, i, gender, plural = _translate_noun_phrase(english, 0)
-    out = list(subject)
+    English positions that carry it: the word it translates first, then, for a word
+    that agrees (article, adjective, past-tense verb), the noun it agrees with."""
+    out, i, noun, gender, plural = _translate_noun_phrase(english, 0)
     if english[i] in COPULA:
-        out.append((COPULA[english[i]], i))
-        out.append((_form(_ADJECTIVES[english[i + 1]], gender, plural), i + 1))
+        out.append((COPULA[english[i]], [i]))
+        out.append((_form(_ADJECTIVES[english[i + 1]], gender, plural), [i + 1, noun]))
     else:
         forms, tense, _ = _VERB[english[i]]
-        out.append((forms[2 * tense + plural], i))
+        # A present-tense English verb shows the number ("drinks"); a past one does not.
+        out.append((forms[2 * tense + plural], [i] if tense == 0 else [i, noun]))
         out += _translate_noun_phrase(english, i + 1)[0]
     return [w for w, _ in out], [p for _, p in out]
 
 
 def expected_attention(source, target):
-    """The word alignment: each Spanish word looks at the English word it translates."""
-    return [[p] for p in translate(source)[1]]
+    """The word alignment: each Spanish word looks at the English word it translates
+    (and a word that agrees, at the noun it agrees with)."""
+    return translate(source)[1]
