@@ -228,6 +228,7 @@ def bad_files(tmp_path_factory):
     (["sample", "{bad}/nowhere"], ["no run folder"]),
     (["export", "{bad}/nowhere", "{bad}/x.safetensors"], ["no run folder"]),
     (["export", "{bad}/nowhere", "{bad}/x.bin"], [".safetensors"]),
+    (["train", "copy", "--out", "{bad}/no_example.py/run"], ["cannot make the run folder"]),
 ])
 def test_bad_input_is_one_line_and_exit_2(bad_files, args, words):
     assert_bad_input(microattn(*[a.format(bad=bad_files) for a in args]), *words)
