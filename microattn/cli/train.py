@@ -116,8 +116,8 @@ def run(args):
     try:
         train(run, callbacks, progress, stop_at=args.stop_at)
     except FloatingPointError as error:   # the loss diverged: a failed run, not bad input
-        print(f"microattn train: {error}; the last checkpoint is in {run.dir}",
-              file=sys.stderr)
+        saved = f"; the last checkpoint is in {run.dir}" if run.checkpoint_path.exists() else ""
+        print(f"microattn train: {error}{saved}", file=sys.stderr)
         return 1
     except Interrupted as stopped:
         print(f"microattn train: interrupted at step {stopped.run.step}; checkpoint saved to "
