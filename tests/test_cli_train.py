@@ -199,6 +199,14 @@ def test_a_task_file_trains_like_a_built_in_task(tmp_path):
     assert microattn("eval", run_dir, check=True).returncode == 0
 
 
+def test_a_diverging_run_stops_with_one_line_and_exit_1(tmp_path):
+    done = microattn("train", "copy", *TINY, "--lr", "1e6", "--steps", "40", "--out",
+                     tmp_path / "run", "--quiet")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines() == [done.stderr.strip()]
+    assert "loss became nan" in done.stderr
+
+
 @pytest.fixture(scope="module")
 def bad_files(tmp_path_factory):
     root = tmp_path_factory.mktemp("bad")
@@ -230,6 +238,7 @@ def bad_files(tmp_path_factory):
     (["sample", "{bad}/nowhere"], ["no run folder"]),
     (["export", "{bad}/nowhere", "{bad}/x.safetensors"], ["no run folder"]),
     (["export", "{bad}/nowhere", "{bad}/x.bin"], [".safetensors"]),
+    (["train", "copy", "--out", "{bad}/no_example.py/run"], ["cannot make the run folder"]),
 ])
 def test_bad_input_is_one_line_and_exit_2(bad_files, args, words):
     assert_bad_input(microattn(*[a.format(bad=bad_files) for a in args]), *words)

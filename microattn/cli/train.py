@@ -121,6 +121,10 @@ def run(args):
     progress = Progress(config.steps, mode="quiet" if args.quiet else "auto")
     try:
         train(run, callbacks, progress, stop_at=args.stop_at)
+    except FloatingPointError as error:   # the loss diverged: a failed run, not bad input
+        saved = f"; the last checkpoint is in {run.dir}" if run.checkpoint_path.exists() else ""
+        print(f"microattn train: {error}{saved}", file=sys.stderr)
+        return 1
     except Interrupted as stopped:
         print(f"microattn train: interrupted at step {stopped.run.step}; checkpoint saved to "
               f"{stopped.path}; continue with: microattn train --resume {run.dir}",

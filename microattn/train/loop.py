@@ -96,7 +96,9 @@ def train(run, callbacks=(), progress=None, stop_at=None):
     with _SigintFlag() as sigint:
         while run.step < end:
             t0 = time.perf_counter()
-            loss, n = train_step(run, run.task.sample(run.data_rng, config.batch_size))
+            # Overflow shows up as a non-finite loss, reported below in one line.
+            with np.errstate(over="ignore", invalid="ignore"):
+                loss, n = train_step(run, run.task.sample(run.data_rng, config.batch_size))
             train_time += time.perf_counter() - t0
             if not math.isfinite(loss):
                 raise FloatingPointError(f"the training loss became {loss} at step {run.step}; "

@@ -100,7 +100,11 @@ class Run:
         if (directory / CHECKPOINT).exists() or (directory / METRICS).exists():
             raise RunError(f"{directory} already holds a run; resume it with --resume "
                            f"{directory}, or choose another --out")
-        directory.mkdir(parents=True, exist_ok=True)
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise RunError(f"cannot make the run folder {str(directory)!r}: "
+                           f"{error.strerror or error}") from None
         run = cls(directory, config, task)
         config.save(directory / CONFIG)
         open(directory / METRICS, "w").close()
