@@ -66,10 +66,14 @@ def test_expected_attention_points_at_the_answer(tasks):
                                  for p in positions)
 
 
-def test_add_is_addition(tasks):
-    for source, target in tasks["add"].held_out:
+def test_add_is_addition_written_last_digit_first(tasks):
+    task = tasks["add"]
+    for source, target in task.held_out:
         a, b = "".join(source).rstrip("=").split("+")
-        assert "".join(target) == str(int(a) + int(b)) and source[-1] == "="
+        assert "".join(target[::-1]) == str(int(a) + int(b)) and source[-1] == "="
+        assert task.format(target, answer=True) == str(int(a) + int(b))
+        assert task.format(source) == "".join(source)
+    assert task.parse("123+456") == task.parse("123 + 456=") == list("123+456=")
 
 
 def test_translate_has_the_seed_sentences():

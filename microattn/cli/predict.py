@@ -26,5 +26,5 @@ def run(args):
                          f"{task.max_len}")
     if task.kind == "seq2seq" and not source:
         raise UsageError("the input is empty")
-    print(task.format(task.predict(model, [source])[0]))
+    print(task.format(task.predict(model, [source])[0], answer=True))
     return 0

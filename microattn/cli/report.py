@@ -29,7 +29,8 @@ def examples_table(task, examples, predictions, count):
     """Lines of a table of ``count`` examples, wrong answers first, each marked."""
     rows = [(s, t, p) for (s, t), p in zip(examples, predictions)]
     rows = sorted(rows, key=lambda r: r[1] == r[2])[:count]
-    cells = [(task.format(s), task.format(t), task.format(p), "right" if t == p else "WRONG")
+    cells = [(task.format(s), task.format(t, answer=True), task.format(p, answer=True),
+              "right" if t == p else "WRONG")
              for s, t, p in rows]
     header = ("source", "target", "prediction", "")
     widths = [max(len(c[i]) for c in cells + [header]) for i in range(3)]

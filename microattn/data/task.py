@@ -340,8 +340,12 @@ class Task:
             return list(text) if " " in self.tokenizer.ids else list(text.replace(" ", ""))
         return text.split()
 
-    def format(self, tokens):
-        """Tokens -> text, the inverse of :meth:`parse`."""
+    def format(self, tokens, answer=False):
+        """Tokens -> text, the inverse of :meth:`parse`. ``answer=True`` for a target or a
+        model's answer, which a task may write in another order than people read it
+        (its ``format_answer``, e.g. ``add`` writes the sum last digit first)."""
+        if answer and hasattr(self.spec, "format_answer"):
+            return self.spec.format_answer(tokens)
         if hasattr(self.spec, "format"):
             return self.spec.format(tokens)
         return "".join(tokens) if self._single_characters() else " ".join(tokens)
