@@ -1,7 +1,7 @@
 """Watching attention learn: the `reverse` task's anti-diagonal forming, frame by frame.
 
-An encoder-decoder (2 layers each, 4 heads, d_model 64: half the width of the
-`reverse` task's default model, so that it trains in half a minute) learns to write
+An encoder-decoder (2 layers each, 4 heads, d_model 64: smaller than the
+`reverse` task's default model, and with more heads to compare) learns to write
 a digit string backwards, trained by microattn's own loop (`microattn.train`) for a
 few hundred steps. A probe string from the held-out
 set is run through the model every few steps, keeping the attention weights A and
@@ -42,7 +42,8 @@ args, out = setup("11_watching_attention_learn", __doc__, default_steps=700, fas
 task = load_task("reverse")
 eval_every = max(20, args.steps // 7)
 config = Config.for_task(task, steps=args.steps, eval_every=eval_every, save_every=args.steps,
-                         warmup=min(100, args.steps // 5), d_model=64, ff=128)
+                         warmup=min(100, args.steps // 5), d_model=64, ff=128,
+                         heads=4)
 run = Run.create(config, fresh_run_dir(out), task)   # out/run: a run folder like any other
 
 
