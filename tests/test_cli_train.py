@@ -260,3 +260,13 @@ def test_bad_input_to_a_trained_run_touches_nothing(trained):
     finally:
         (trained / "config.json").write_text(json.dumps(config))
     assert (trained / "checkpoint.ma").read_bytes() == before
+
+
+def test_threads_flag_sets_blas_threads_and_refuses_zero(tmp_path):
+    done = microattn("train", "copy", "--steps", "2", *TINY, "--threads", "2",
+                     "--out", tmp_path / "run")
+    assert done.returncode == 0, done.stderr
+    done = microattn("train", "copy", "--steps", "2", *TINY, "--threads", "0",
+                     "--out", tmp_path / "zero")
+    assert done.returncode == 2 and len(done.stderr.splitlines()) == 1
+    assert "--threads" in done.stderr and not (tmp_path / "zero").exists()

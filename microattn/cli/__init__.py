@@ -5,15 +5,13 @@ Each command is a module here with ``add_parser(subparsers)`` and ``run(args)``
 """
 import sys
 
-from threadpoolctl import threadpool_limits
-
-from .. import __version__
+from .. import __version__, set_num_threads
 from ..data import TaskError
 from ..serialization import SerializationError
 from ..train import RunError
 from . import eval as eval_command
 from . import attention, export, gradcheck, graph, predict, sample, tasks, train
-from .common import DEFAULT_THREADS, ArgumentParser, UsageError
+from .common import ArgumentParser, UsageError
 
 COMMANDS = [tasks, train, eval_command, predict, sample, export, attention, graph, gradcheck]
 
@@ -38,9 +36,10 @@ def build_parser():
 def main(argv=None):
     """Entry point of the ``microattn`` console script; returns the exit code."""
     args = build_parser().parse_args(argv)
+    if getattr(args, "threads", None):
+        set_num_threads(args.threads)  # else the library's default: one BLAS thread
     try:
-        with threadpool_limits(limits=getattr(args, "threads", None) or DEFAULT_THREADS):
-            return args.run(args)
+        return args.run(args)
     except BAD_INPUT as error:
         print(f"{args.parser.prog}: error: {error}", file=sys.stderr)
         return 2

@@ -3,11 +3,6 @@ import argparse
 import sys
 from types import SimpleNamespace
 
-# BLAS threads when --threads is not given. Measured on the default toy models
-# (d_model 64, batch 64) on a 2-core machine: 2 threads were no faster than 1 when
-# the machine was idle, and much slower when it was busy (docs/tasks.md).
-DEFAULT_THREADS = 1
-
 
 class UsageError(Exception):
     """Bad input to a command: reported as one line on stderr, exit code 2."""
@@ -59,8 +54,9 @@ def positive_float(text):
 
 def add_threads(parser):
     parser.add_argument("--threads", type=positive_int, default=None, metavar="N",
-                        help=f"BLAS threads (default {DEFAULT_THREADS}: on toy models more "
-                             f"threads only contend for the cores)")
+                        help="BLAS threads (default 1, microattn's own default, unless "
+                             "OMP/OPENBLAS/MKL_NUM_THREADS is set: on toy models more "
+                             "threads only contend for the cores; docs/tasks.md)")
 
 
 def add_run(parser):
