@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import microattn as ma
-from microattn.autograd.grad_mode import current_module_path, pop_module, push_module
+from microattn.core.grad_mode import current_module_path, pop_module, push_module
 from helpers import assert_close, leaf
 
 

@@ -1,4 +1,4 @@
-"""erf (microattn.ops.special) against math.erf: double precision, vectorised, dtype-preserving."""
+"""erf (microattn.fused.gelu) against math.erf: double precision, vectorised, dtype-preserving."""
 import math
 
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from microattn.ops.special import erf
+from microattn.fused.gelu import erf
 
 F64_RTOL = 1e-14
 # float32 results may be a few float32 ulps off (inputs and arithmetic are float32).

@@ -61,7 +61,7 @@ def test_attention_mask_turns_every_convention_into_one_additive_form():
 
 def test_fused_attention_returns_weights_as_a_second_output_without_gradient(rng):
     q, k, v = (leaf(rng.standard_normal((2, 3, 4))) for _ in range(3))
-    from microattn.ops.fused import ScaledDotProductAttention
+    from microattn.fused.attention import ScaledDotProductAttention
     out, weights = ScaledDotProductAttention.apply(q, k, v, None, None, 0.5)
     assert out.requires_grad and not weights.requires_grad and weights.grad_fn is None
     assert_close(weights.data.sum(-1), np.ones((2, 3)))

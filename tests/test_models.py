@@ -132,7 +132,7 @@ def module_paths(output):
         if node is None or node in seen:
             continue
         seen.add(node)
-        if not isinstance(node, ma.autograd.engine.AccumulateGrad):
+        if not isinstance(node, ma.core.autograd.AccumulateGrad):
             paths.add(node.module_path)
         stack.extend(parent for parent, _ in node.next_functions)
     return paths

@@ -8,7 +8,7 @@ import pytest
 
 import microattn as ma
 from microattn import nn
-from microattn.autograd.grad_mode import current_module_path
+from microattn.core.grad_mode import current_module_path
 
 torch = pytest.importorskip("torch")
 tnn = torch.nn

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import microattn as ma
 from helpers import leaf, shapes, torch_parity, transposed_leaf
-from microattn.ops import embedding
+from microattn.fused import embedding
 
 torch = pytest.importorskip("torch")
 

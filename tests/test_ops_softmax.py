@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 import microattn as ma
 from helpers import leaf, shapes, torch_parity, transposed_leaf
-from microattn.ops import log_softmax, softmax
+from microattn.fused import log_softmax, softmax
 
 torch = pytest.importorskip("torch")
 

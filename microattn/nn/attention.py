@@ -7,8 +7,8 @@ import math
 
 
 from .. import functional as F
-from ..autograd import no_grad
-from ..autograd.tensor import unwrap
+from ..core import no_grad
+from ..core.tensor import unwrap
 from ..ops.dropout import check_probability
 from . import init
 from .linear import Linear

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from ..autograd import Tensor, get_default_dtype
+from ..core import Tensor, get_default_dtype
 from . import init
 from .dropout import Dropout
 from .module import Module, Parameter

@@ -12,8 +12,8 @@ from collections import namedtuple
 
 import numpy as np
 
-from ..autograd import Function, Tensor
-from ..autograd.tensor import unwrap
+from ..core import Function, Tensor
+from ..core.tensor import unwrap
 
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
 ValuesIndices.__doc__ = "What max(x, dim) and min(x, dim) return: ``.values`` and ``.indices``."
@@ -60,12 +60,7 @@ def _mean(x, axes, keepdim, count):
 def _restore(g, axes, keepdim):
     """The gradient with the reduced axes (an int or a sorted tuple) put back
     with size 1, so it broadcasts against the input."""
-    if keepdim:
-        return g
-    shape = list(g.shape)
-    for axis in axes if isinstance(axes, tuple) else (axes,):  # in order: each lands in place
-        shape.insert(axis, 1)
-    return g.reshape(shape)
+    return g if keepdim else np.expand_dims(g, axes)
 
 
 class Sum(Function):

@@ -5,9 +5,8 @@ places, so each backward moves the gradient back to where they came from.
 """
 import numpy as np
 
-from ..autograd import Function, Tensor
-from ..autograd.factories import sizes
-from .indexing import index_steps
+from ..core import Function, Tensor
+from ..core.factories import sizes
 
 
 def _dim(dim, ndim):
@@ -239,13 +238,9 @@ def contiguous(x):
 
 
 def getitem(x, index):
-    """x[index]: slices, ints, None, Ellipsis, integer arrays (ndarray, list or
-    int64 tensor), boolean masks (ndarray or bool tensor), or a tuple of them,
-    with PyTorch's rule for an int beside an index array (ops/indexing.py):
-    then it is two Index nodes, the int's select first."""
-    for step in index_steps(index):
-        x = Index.apply(x, step)
-    return x
+    """x[index] as numpy reads it: slices, ints, None, Ellipsis, integer arrays and
+    boolean masks, or a tuple of them (compat binds PyTorch's rules in its place)."""
+    return Index.apply(x, index)
 
 
 def cat(tensors, dim=0):

@@ -1,6 +1,6 @@
-"""The autograd core: Tensor, Function, the backward engine and grad mode."""
+"""The core: Tensor, Function, the backward engine, grad mode (numpy only, no ops)."""
+from .autograd import Function
 from .factories import arange, full, ones, ones_like, rand, randint, randn, zeros, zeros_like
-from .function import Function
 from .grad_mode import enable_grad, is_grad_enabled, no_grad
 from .random import Generator, manual_seed
 from .tensor import Tensor, get_default_dtype, set_default_dtype, tensor

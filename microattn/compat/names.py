@@ -12,13 +12,13 @@ import builtins
 
 import numpy as np
 
-from .autograd import Generator, Tensor, no_grad, enable_grad  # noqa: F401 (Generator)
-from .autograd import creation, dtypes
-from .autograd.dtypes import device
-from .autograd.grad_mode import state
-from .ops import elementwise as _ew
-from .ops import linalg_more as _linalg_more
-from .ops import pointwise_more as _pointwise
+from ..core import Generator, Tensor, no_grad, enable_grad  # noqa: F401 (Generator)
+from ..core.grad_mode import state
+from ..ops import elementwise as _ew
+from . import creation, dtypes
+from . import linalg as _linalg_more
+from . import pointwise as _pointwise
+from .dtypes import device
 
 # -- dtypes and devices -----------------------------------------------------------
 float16, half, float32, float64, double = (dtypes.float16, dtypes.half, dtypes.float32,

@@ -10,7 +10,7 @@ Each one is its out-of-place op, computed and then copied into the tensor:
   cannot change, and the tensor takes the op's node as its ``grad_fn``: the
   graph continues from the written tensor, as PyTorch's does.
 
-Every write bumps the memory's version counter (autograd/version.py), so a
+Every write bumps the memory's version counter (compat/versions.py), so a
 node that saved the old values for its backward refuses to run on the new
 ones. A leaf that requires grad may be written only under ``no_grad``, as in
 PyTorch: otherwise its gradient would be the gradient of values it no longer
@@ -20,14 +20,14 @@ import weakref
 
 import numpy as np
 
-from ..autograd import Function, Tensor, no_grad
-from ..autograd import random
-from ..autograd.engine import AccumulateGrad
-from ..autograd.grad_mode import state
-from ..autograd.version import bump
-from . import elementwise as ew
+from ..core import Function, Tensor, no_grad
+from ..core import random
+from ..core.autograd import AccumulateGrad
+from ..core.grad_mode import state
+from ..ops import elementwise as ew
+from ..ops.shape import Expand, Index, Permute, Reshape, Transpose
 from .indexing import IndexPut, index_steps, view_at
-from .shape import Expand, Index, Permute, Reshape, Transpose
+from .versions import bump
 
 
 def _requires_grad(value):
@@ -107,7 +107,9 @@ def _check_view(tensor, op, augmented):
     marker = np.zeros(tensor.shape)
     bump(marker, f"{op} through a view of its output (write h[i] += ... through the base)")
     entry = (marker, 0, tensor.shape)  # "saved at version 0", and the marker is at 1
-    parent._saved_versions = parent.__dict__.get("_saved_versions", ()) + (entry,)
+    parent._view_marks = parent.__dict__.get("_view_marks", ()) + (entry,)
+    if parent._writes is None:  # saved nothing: make backward check the mark all the same
+        parent._writes = -1
     if id(tensor) not in _pending:
         weakref.finalize(tensor, _pending.pop, id(tensor), None)
     _pending[id(tensor)] = parent, entry
@@ -119,7 +121,7 @@ def _settle_view(base, value):
     pending = _pending.pop(id(value), None) if isinstance(value, Tensor) else None
     if pending is not None and pending[0] is base.grad_fn:
         node, entry = pending
-        node._saved_versions = tuple(e for e in node._saved_versions if e is not entry)
+        node._view_marks = tuple(e for e in node._view_marks if e is not entry)
 
 
 def write(tensor, op, compute, *args, augmented=False):
@@ -201,7 +203,7 @@ def masked_fill_(self, mask, value):
 
 
 def clamp_(self, min=None, max=None):
-    from .pointwise_more import clamp
+    from .pointwise import clamp
     return write(self, "clamp_", lambda x: clamp(x, min, max))
 
 

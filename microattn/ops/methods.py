@@ -1,22 +1,19 @@
 """Bind the ops onto ``Tensor`` as Python operators and PyTorch-named methods.
 
-The autograd core defines ``Tensor`` without any op (it sits below ``ops``);
-this table is the one place where ``a + b`` meets ``Add``: each entry is the
-op's ``apply`` itself (``x.exp()`` is ``Exp.apply(x)``), or, where PyTorch's
-arguments need sorting out first (``sum(dim)``, ``reshape(*shape)``), a
-function of reduce.py or shape.py that calls it.
+The core defines ``Tensor`` without any op (it sits below ``ops``); this table
+is where ``a + b`` meets ``Add``: each entry is the op's ``apply`` itself
+(``x.exp()`` is ``Exp.apply(x)``), or, where PyTorch's arguments need sorting
+out first (``sum(dim)``, ``reshape(*shape)``), a function of reduce.py or
+shape.py that calls it. The layers above add their methods through
+:func:`bind` (fused: softmax, gelu; compat: PyTorch's other names).
 """
 import numpy as np
 
-from ..autograd import Tensor
+from ..core import Tensor
 from . import reduce, shape
 from .elementwise import (Abs, Add, Cast, Div, Exp, Log, MaskedFill, Mul, Neg, Pow, ReLU,
                           Sigmoid, Sqrt, Sub, Tanh, compare)
-from .fused import GELU, LogSoftmax, Softmax
 from .linalg import Matmul
-from .convert import CONVERT_METHODS, CONVERT_PROPERTIES
-from .inplace import INPLACE_METHODS
-from .more_methods import MORE_METHODS
 
 
 def _cast(dtype):
@@ -49,10 +46,7 @@ Tensor.sqrt = Sqrt.apply
 Tensor.tanh = Tanh.apply
 Tensor.sigmoid = Sigmoid.apply
 Tensor.relu = ReLU.apply
-Tensor.gelu = GELU.apply
 Tensor.masked_fill = MaskedFill.apply
-Tensor.softmax = Softmax.apply
-Tensor.log_softmax = LogSoftmax.apply
 Tensor.double = _cast(np.float64)
 Tensor.float = _cast(np.float32)
 
@@ -74,9 +68,9 @@ Tensor.unsqueeze, Tensor.squeeze = shape.unsqueeze, shape.squeeze
 Tensor.expand, Tensor.contiguous = shape.expand, shape.contiguous
 Tensor.T = property(shape.t, doc="The tensor with its dimensions reversed (a transpose for 2-D).")
 
-# PyTorch's other methods: in-place ops, conversions, and the ops added for
-# compatibility (pointwise_more, reduce_more, select, shape_more), with the
-# reductions also taking numpy's axis=/keepdims= spellings.
-for _name, _method in {**INPLACE_METHODS, **CONVERT_METHODS, **CONVERT_PROPERTIES,
-                       **MORE_METHODS}.items():
-    setattr(Tensor, _name, _method)
+
+
+def bind(methods):
+    """Make each ``name: function`` of ``methods`` a Tensor method (or property)."""
+    for name, method in methods.items():
+        setattr(Tensor, name, method)

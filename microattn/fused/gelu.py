@@ -1,48 +1,16 @@
-"""Special functions numpy lacks: erf, vectorised and accurate to double precision.
+"""GELU, z = x Phi(x), and the error function its exact form needs (numpy has none).
 
-How erf is computed
--------------------
-erf is odd, so take x >= 0. Two classical expansions are exact but slow:
-
-1. Near zero, the everywhere-positive series. F(x) = e^{x^2} erf(x) solves
-   F' = 2/sqrt(pi) + 2 x F, F(0) = 0; solving that term by term gives
-
-       erf(x) = 2/sqrt(pi) * x * e^{-x^2} * sum_n (2 x^2)^n / (1 * 3 * ... * (2n+1))
-
-   Every term is positive, so nothing is lost to cancellation (the
-   alternating Maclaurin series of erf loses a factor ~e^{x^2}); but it needs
-   ~38 terms at x = 2.5.
-
-2. Away from zero, erf(x) = 1 - erfc(x) with Laplace's continued fraction
-
-       erfc(x) = e^{-x^2} / sqrt(pi) * 1 / (x + (1/2) / (x + 1 / (x + (3/2) / (x + ...))))
-
-   which converges faster the larger x is (~30 levels at x = 2.5). As
-   erfc(2.5) < 1e-3, erfc needs only ~1e-13 relative accuracy there for erf
-   to be right to the last bit.
-
-Both define smooth functions of one variable on a bounded interval:
-
-    g(u) = erf(x) / x                       for u = x^2 in [0, 2.5^2]
-    h(w) = sqrt(pi) x e^{x^2} erfc(x)      for w = 1/x^2 in [1/x_max^2, 1/2.5^2]
-
-(x_max is where erfc drops below half a unit in the last place of 1, so erf
-rounds to 1 beyond it). Once, at import, each is sampled from its exact
-expansion at Chebyshev points and replaced by the Chebyshev interpolant
-(Lanczos' economisation of a series), whose error falls geometrically with
-the degree: by degree 19 for g and 11 for h it is below float64's rounding
-(h's error is scaled down by erfc(x) < 1e-3), by degree 10 and 3 below
-float32's. What remains is the rounding of the float64 samples the
-interpolant is built from: erf is within 2e-15 relative (8 units in the last
-place) in float64, 3 in float32. At call time erf costs one polynomial by
-Horner's rule per element (plus exp, a division and a gather for the few
-|x| > 2.5). float32 input is computed in float32 with its own shorter
-polynomials; other dtypes in float64.
+erf(x) = 2/sqrt(pi) integral_0^x e^(-t^2) dt is evaluated by two Chebyshev
+interpolants built once at import: x g(x^2) for |x| <= 2.5 (g sampled from
+the positive series of e^(x^2) erf x) and 1 - erfc(x) beyond (erfc from
+Laplace's continued fraction). How and why: docs/derivatives.md, "erf".
 """
 import math
 
 import numpy as np
 from numpy.polynomial import chebyshev
+
+from ..core import Function
 
 _SQRT_PI = math.sqrt(math.pi)
 _SPLIT = 2.5  # |x| up to here: x * g(x^2); beyond: 1 - erfc(x)
@@ -136,3 +104,64 @@ def erf(x):
         erfc = np.exp(-square) * plan.h(1 / square) / (_SQRT_PI * z)
         out[tail] = np.copysign(1 - erfc, xt)
     return out
+
+
+_SQRT_HALF = math.sqrt(0.5)
+_INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
+_SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
+_GELU_CUBIC = 0.044715
+
+
+class GELU(Function):
+    """z = x Phi(x), Phi the standard normal CDF, computed exactly
+    (``approximate='none'``: Phi(x) = (1 + erf(x / sqrt 2)) / 2) or by the tanh
+    approximation (``'tanh'``: Phi(x) ~ (1 + t) / 2, t = tanh(u), u = sqrt(2/pi) (x + 0.044715 x^3)).
+
+    dL/dx = g (Phi(x) + x phi(x)), phi(x) = e^(-x^2/2) / sqrt(2 pi) the normal density;
+    for the tanh form, dL/dx = g ((1 + t) / 2 + x (1 - t^2) du/dx / 2), where
+    (1 - t^2) / 2 = 2 Phi (1 - Phi) and du/dx = sqrt(2/pi) (1 + 3 * 0.044715 x^2).
+
+    Written in place on as few arrays as possible (each step of an elementwise
+    formula is a pass over memory); the exact form's cost is erf's polynomial.
+    """
+    promote, floating = (0,), True
+
+    def forward(ctx, x, approximate="none"):
+        shape = x.shape
+        x = np.atleast_1d(x)  # a view: the in-place steps below need arrays, not scalars
+        if approximate == "none":
+            cdf = erf(x * _SQRT_HALF)
+        elif approximate == "tanh":
+            cdf = x * x
+            cdf *= _GELU_CUBIC
+            cdf += 1
+            cdf *= x
+            cdf *= _SQRT_2_OVER_PI
+            np.tanh(cdf, out=cdf)
+        else:
+            raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+        cdf += 1
+        cdf *= 0.5
+        ctx.approximate = approximate
+        ctx.save_for_backward(x, cdf)
+        return (x * cdf).reshape(shape)
+
+    def backward(ctx, g):
+        x, cdf = ctx.saved_tensors
+        if ctx.approximate == "none":
+            slope = x * x
+            slope *= -0.5
+            np.exp(slope, out=slope)
+            slope *= _INV_SQRT_2PI
+        else:
+            slope = 1 - cdf
+            slope *= cdf
+            slope *= 2 * _SQRT_2_OVER_PI
+            du = x * x
+            du *= 3 * _GELU_CUBIC
+            du += 1
+            slope *= du
+        slope *= x
+        slope += cdf
+        slope *= g.reshape(slope.shape)
+        return slope.reshape(g.shape), None

@@ -2,8 +2,8 @@
 all and any. ``dim`` and ``keepdim`` as in ops/reduce.py."""
 import numpy as np
 
-from ..autograd import Function, Tensor
-from .reduce import _axes, _restore, _shape, var
+from ..core import Function, Tensor
+from ..ops.reduce import _axes, _restore, _shape, var
 
 
 def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None):

@@ -11,7 +11,8 @@ numpy reads it.
 """
 import numpy as np
 
-from ..autograd import Function, Tensor
+from ..core import Function, Tensor
+from ..ops.shape import Index
 
 
 def _part(part):
@@ -88,3 +89,13 @@ class IndexPut(Function):
             target, last = view_at(dx, ctx.steps)
             target[last] = 0
         return dx, dvalue, None
+
+
+def getitem(x, index):
+    """x[index]: slices, ints, None, Ellipsis, integer arrays (ndarray, list or
+    int64 tensor), boolean masks (ndarray or bool tensor), or a tuple of them,
+    with PyTorch's rule for an int beside an index array (index_steps above):
+    then it is two Index nodes, the int's select first."""
+    for step in index_steps(index):
+        x = Index.apply(x, step)
+    return x

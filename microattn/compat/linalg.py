@@ -4,8 +4,8 @@ import string
 
 import numpy as np
 
-from ..autograd import Function
-from .linalg import Matmul
+from ..core import Function
+from ..ops.linalg import Matmul
 
 
 def _parse(equation, shapes):

@@ -9,8 +9,8 @@ from collections import namedtuple
 
 import numpy as np
 
-from ..autograd import Function, Tensor
-from .reduce import _single_axis
+from ..core import Function, Tensor
+from ..ops.reduce import _single_axis
 
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
 

@@ -6,10 +6,9 @@ Random ones draw from the generator that ``manual_seed`` seeds.
 """
 import numpy as np
 
-from . import random
-from .dtypes import as_dtype
-from .factories import _float_dtype, _leaf, sizes
-from .tensor import Tensor, as_array
+from ..core import random
+from ..core.factories import _float_dtype, _leaf, sizes
+from ..core.tensor import Tensor, as_array, as_dtype
 
 
 def empty(*size, dtype=None, requires_grad=False, device=None, **_layout):

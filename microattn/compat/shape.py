@@ -8,9 +8,9 @@ import math
 
 import numpy as np
 
-from ..autograd import Function, Tensor
-from ..autograd.factories import sizes
-from .shape import _dim
+from ..core import Function, Tensor
+from ..core.factories import sizes
+from ..ops.shape import _dim
 
 
 def _slice_along(x, axis, start, stop):

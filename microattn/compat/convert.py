@@ -10,9 +10,11 @@ import numbers
 
 import numpy as np
 
-from ..autograd import Function, Tensor
-from ..autograd.dtypes import CPU, as_dtype, check_device, device
-from . import elementwise as ew
+from ..core import Function, Tensor
+from ..core.tensor import as_dtype
+from ..nn.module import parse_to
+from ..ops import elementwise as ew
+from .dtypes import CPU, check_device, device
 
 
 class Clone(Function):
@@ -38,26 +40,6 @@ def cast(x, dtype):
     if dtype.kind in "fc" and x.dtype.kind in "fc":
         return ew.Cast.apply(x, dtype)
     return Tensor._make(x.data.astype(dtype), None)
-
-
-def parse_to(args, kwargs):
-    """PyTorch's ``to`` overloads: to(dtype), to(device, dtype=None), to(tensor)."""
-    where, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
-    kwargs.pop("non_blocking", None)
-    copy = kwargs.pop("copy", False)
-    kwargs.pop("memory_format", None)
-    if kwargs:
-        raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
-    for arg in args:
-        if isinstance(arg, Tensor):
-            dtype = arg.dtype
-        elif isinstance(arg, (str, device, int)) and not isinstance(arg, builtins.bool):
-            where = arg
-        elif isinstance(arg, builtins.bool):  # non_blocking / copy given by position
-            continue
-        else:
-            dtype = arg
-    return where, dtype, copy
 
 
 def to(x, *args, **kwargs):

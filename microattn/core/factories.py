@@ -2,8 +2,7 @@
 import numpy as np
 
 from . import random
-from .dtypes import as_dtype, check_device
-from .tensor import Tensor, get_default_dtype
+from .tensor import Tensor, as_dtype, check_device, get_default_dtype
 
 
 def sizes(size):

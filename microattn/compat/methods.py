@@ -1,22 +1,22 @@
-"""The Tensor methods added for PyTorch compatibility, gathered in one table
-that tensor_methods binds (the reductions with numpy's ``axis``/``keepdims``
-spellings too)."""
+"""PyTorch's other Tensor methods, in one table that compat/__init__ binds; the
+reductions here also take numpy's ``axis``/``keepdims`` spellings (numpy calls
+``t.sum(axis=..., out=None)`` when ``np.sum(t)`` defers to the tensor)."""
 import numpy as np
 
-from . import elementwise as ew
-from . import reduce
-from .linalg_more import LINALG_METHODS
-from .pointwise_more import POINTWISE_METHODS
-from .reduce_more import REDUCE_METHODS, numpy_names
+from ..ops import elementwise as ew
+from ..ops import reduce
+from .linalg import LINALG_METHODS
+from .pointwise import POINTWISE_METHODS
+from .reduce import REDUCE_METHODS, numpy_names
 from .select import SELECT_METHODS
-from .shape_more import SHAPE_METHODS
+from .shape import SHAPE_METHODS
 
 _REDUCTIONS = {name: numpy_names(fn) for name, fn in {
     "sum": reduce.sum, "mean": reduce.mean, "var": reduce.var, "max": reduce.max,
     "min": reduce.min, "amax": reduce.amax, "amin": reduce.amin, "argmax": reduce.argmax,
     "argmin": reduce.argmin, **REDUCE_METHODS}.items()}
 
-MORE_METHODS = {
+COMPAT_METHODS = {
     **POINTWISE_METHODS, **SELECT_METHODS, **LINALG_METHODS, **SHAPE_METHODS, **_REDUCTIONS,
     "multiply": ew.Mul.apply, "divide": ew.Div.apply, "subtract": ew.Sub.apply,
     "negative": ew.Neg.apply, "true_divide": ew.Div.apply, "absolute": ew.Abs.apply,

@@ -1,4 +1,4 @@
-"""``install_as_torch()``: microattn under PyTorch's module names (see as_torch.py)."""
+"""``install_as_torch()``: microattn under PyTorch's module names (see microattn/as_torch.py)."""
 import importlib
 import sys
 
@@ -13,7 +13,7 @@ ALIASES = {
     "torch.optim": "microattn.optim",
     "torch.optim.lr_scheduler": "microattn.optim.lr_scheduler",
     "torch.cuda": "microattn.cuda",
-    "torch.autograd": "microattn.autograd",
+    "torch.autograd": "microattn.core",
     "torch.utils": "microattn.utils",
     "torch.utils.data": "microattn.utils.data",
 }

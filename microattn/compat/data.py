@@ -10,7 +10,7 @@ import numbers
 
 import numpy as np
 
-from ..autograd import Tensor, random
+from ..core import Tensor, random
 from ..ops import stack
 
 

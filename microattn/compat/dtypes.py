@@ -22,7 +22,7 @@ complex64 = cfloat = np.dtype(np.complex64)
 complex128 = cdouble = np.dtype(np.complex128)
 
 # The names that would shadow Python's builtins in a module's namespace
-# (ma.float, ma.int, ma.bool) are set by microattn/torch_names.py.
+# (ma.float, ma.int, ma.bool) are set by compat/names.py.
 
 _KNOWN_DEVICES = ("cpu", "cuda", "mps", "xpu", "meta")
 
@@ -77,15 +77,3 @@ def check_device(where, op="to"):
         raise RuntimeError(f"{op}: device '{where}' is not available: microattn runs on the "
                            "CPU only (numpy); use 'cpu'")
     return CPU
-
-
-def as_dtype(dtype):
-    """A numpy dtype from a dtype object, a numpy type, a numpy name ("int64") or
-    None (None stays None)."""
-    if dtype is None:
-        return None
-    try:
-        return np.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"{dtype!r} is not a dtype: use ma.float32, ma.int64, ma.bool, ...") \
-            from None

@@ -8,8 +8,7 @@ import weakref
 
 import numpy as np
 
-from . import version
-from .dtypes import as_dtype, check_device
+from . import hooks
 from .printing import tensor_repr
 
 _default_dtype = np.dtype(np.float32)
@@ -47,6 +46,27 @@ def as_array(data, dtype=None):
         raise TypeError(f"cannot make a tensor from {type(data).__name__} data "
                         f"(numpy made dtype {array.dtype}); expected numbers or bools")
     return array
+
+
+def as_dtype(dtype):
+    """A numpy dtype from a dtype object, a numpy type or name ("int64"); None stays None."""
+    if dtype is None:
+        return None
+    try:
+        return np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{dtype!r} is not a dtype: use ma.float32, ma.int64, ma.bool, ...") \
+            from None
+
+
+def check_device(where, op="to"):
+    """Refuse a device other than the CPU (None means the CPU). compat's hook reads
+    PyTorch's device objects; without it only "cpu" is known."""
+    if hooks.check_device is not None:
+        return hooks.check_device(where, op)
+    if where not in (None, "cpu"):
+        raise RuntimeError(f"{op}: device {where!r} is not available: microattn runs on the "
+                           "CPU only (numpy); use 'cpu'")
 
 
 def unwrap(x):
@@ -88,14 +108,9 @@ class Tensor:
     def _make(cls, data, grad_fn):
         """Wrap an op's result (the fast path every op goes through)."""
         t = object.__new__(cls)
-        if type(data) is not np.ndarray:
-            data = np.asarray(data)
-        t._data = data
-        t._grad = None
-        t.grad_fn = grad_fn
-        t._requires_grad = grad_fn is not None
-        t._hooks = None
-        t._grad_accumulator = None
+        t._data = data if type(data) is np.ndarray else np.asarray(data)
+        t._grad = t._hooks = t._grad_accumulator = None
+        t.grad_fn, t._requires_grad = grad_fn, grad_fn is not None
         return t
 
     # -- data and gradient ---------------------------------------------------
@@ -183,7 +198,7 @@ class Tensor:
         single element (then it is 1). The graph is freed afterwards unless
         ``retain_graph=True``.
         """
-        from .engine import leaf_node, run_backward  # engine builds on Tensor
+        from .autograd import leaf_node, run_backward  # the engine builds on Tensor
 
         if not self._requires_grad:
             raise RuntimeError(
@@ -246,12 +261,6 @@ class Tensor:
         copy.grad = None if self._grad is None else self._grad.data.copy()
         memo[id(self)] = copy
         return copy
-
-    @property
-    def _version(self):
-        """How many in-place writes this tensor's memory has seen (shared with its
-        views and detach()), as PyTorch's ``t._version``."""
-        return version.version(self.data)
 
     # -- array facts -------------------------------------------------------
     @property

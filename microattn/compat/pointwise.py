@@ -1,13 +1,13 @@
 """More elementwise ops with PyTorch's names: trigonometry, rounding, clamp,
 maximum/minimum, integer division and remainder, logical and bitwise ops,
-isclose, and the smooth activations (silu, leaky_relu, elu, softplus).
+isclose.
 
 Each differentiable one is a Function with its derivative in the docstring.
 Rounding ops are flat almost everywhere: their gradient is 0, as PyTorch's.
 """
 import numpy as np
 
-from ..autograd import Function, Tensor
+from ..core import Function, Tensor
 
 
 class _Unary(Function):
@@ -71,79 +71,6 @@ _round = _unary("Round", np.round, _zero_grad, "z = x rounded half to even.   dL
 
 def round(x, decimals=0):
     return _round(x) if decimals == 0 else Tensor._make(np.round(x.data, decimals), None)
-
-
-class SiLU(Function):
-    """z = x s,  s = sigmoid(x).   dL/dx = g s (1 + x (1 - s))"""
-
-    def forward(ctx, x):
-        s = 1 / (1 + np.exp(-x))
-        ctx.save_for_backward(x, s)
-        return x * s
-
-    def backward(ctx, g):
-        x, s = ctx.saved_tensors
-        return g * s * (1 + x * (1 - s))
-
-
-class LeakyReLU(Function):
-    """z = x where x > 0, else slope x.   dL/dx = g where x > 0, else slope g"""
-
-    def forward(ctx, x, slope):
-        ctx.save_for_backward(x)
-        ctx.slope = slope
-        return np.where(x > 0, x, x * slope).astype(x.dtype, copy=False)
-
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return np.where(x > 0, g, g * ctx.slope), None
-
-
-class ELU(Function):
-    """z = x where x > 0, else alpha (e^x - 1).   dL/dx = g where x > 0, else g (z + alpha)"""
-
-    def forward(ctx, x, alpha):
-        out = np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0))).astype(x.dtype, copy=False)
-        ctx.save_for_backward(x, out)
-        ctx.alpha = alpha
-        return out
-
-    def backward(ctx, g):
-        x, z = ctx.saved_tensors
-        return np.where(x > 0, g, g * (z + ctx.alpha)), None
-
-
-class Softplus(Function):
-    """z = log(1 + e^(beta x)) / beta, and x itself where beta x > threshold.
-    dL/dx = g sigmoid(beta x) (g where beta x > threshold)"""
-
-    def forward(ctx, x, beta, threshold):
-        bx = beta * x
-        ctx.save_for_backward(bx)
-        ctx.threshold = threshold
-        soft = (np.maximum(bx, 0) + np.log1p(np.exp(-np.abs(bx)))) / beta
-        return np.where(bx > threshold, x, soft).astype(x.dtype, copy=False)
-
-    def backward(ctx, g):
-        (bx,) = ctx.saved_tensors
-        s = 1 / (1 + np.exp(-bx))
-        return np.where(bx > ctx.threshold, g, g * s), None, None
-
-
-def silu(x):
-    return SiLU.apply(x)
-
-
-def leaky_relu(x, negative_slope=0.01):
-    return LeakyReLU.apply(x, float(negative_slope))
-
-
-def elu(x, alpha=1.0):
-    return ELU.apply(x, float(alpha))
-
-
-def softplus(x, beta=1.0, threshold=20.0):
-    return Softplus.apply(x, float(beta), float(threshold))
 
 
 class Clamp(Function):
