@@ -10,6 +10,7 @@ names of ``names.py`` (dtypes, devices, constructors, function forms).
 from ..core import Tensor, hooks
 from ..ops.methods import bind
 from . import dtypes, promotion, versions
+from .printing import tensor_repr
 from .convert import CONVERT_METHODS, CONVERT_PROPERTIES
 from .indexing import getitem
 from .inplace import INPLACE_METHODS
@@ -22,7 +23,7 @@ def install():
     hooks.check_device = dtypes.check_device
     versions.install()
     bind({**INPLACE_METHODS, **CONVERT_METHODS, **CONVERT_PROPERTIES, **COMPAT_METHODS,
-          "__getitem__": getitem,
+          "__getitem__": getitem, "__repr__": tensor_repr,
           "_version": property(lambda t: versions.version(t.data), doc=(
               "How many in-place writes this tensor's memory has seen (shared with its "
               "views and detach()), as PyTorch's ``t._version``."))})

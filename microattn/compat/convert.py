@@ -125,6 +125,13 @@ def contains(x, element):
     return builtins.bool(np.any(x.data == element))
 
 
+def length(x):
+    """``len(t)``: the size of dim 0 (a 0-d tensor has none)."""
+    if x.ndim == 0:
+        raise TypeError("len() of a 0-d tensor")
+    return x.shape[0]
+
+
 def new_tensor(x, data, dtype=None, device=None, requires_grad=False):
     check_device(device)
     return Tensor(data, requires_grad=requires_grad, dtype=dtype or x.dtype)
@@ -148,7 +155,9 @@ def new_full(x, size, fill_value, dtype=None, device=None, requires_grad=False):
 
 
 CONVERT_METHODS = {
-    "to": to, "type": type_, "type_as": type_as, "clone": clone,
+    "size": lambda x, dim=None: x.shape if dim is None else x.shape[dim],
+    "numel": lambda x: x.data.size, "dim": lambda x: x.data.ndim, "__len__": length,
+    "tolist": lambda x: x.data.tolist(), "to": to, "type": type_, "type_as": type_as, "clone": clone,
     "long": lambda x: cast(x, np.int64), "int": lambda x: cast(x, np.int32),
     "short": lambda x: cast(x, np.int16), "bool": lambda x: cast(x, np.bool_),
     "half": lambda x: cast(x, np.float16), "byte": lambda x: cast(x, np.uint8),
@@ -166,6 +175,8 @@ CONVERT_METHODS = {
 }
 
 CONVERT_PROPERTIES = {
+    "retains_grad": property(lambda x: x.grad_fn is not None and x.grad_fn._retained is not None,
+                             doc="Whether backward keeps this non-leaf tensor's .grad."),
     "device": property(lambda x: CPU, doc="Always the CPU: microattn computes with numpy."),
     "is_cuda": property(lambda x: False),
     "mT": property(lambda x: x.transpose(-2, -1), doc="The last two dims swapped."),

@@ -127,3 +127,37 @@ def bernoulli(input, p=None, generator=None):
     probs = input.data if p is None else np.full(input.shape, p)
     drawn = random.generator(generator).random(input.shape) < probs
     return Tensor._make(drawn.astype(input.dtype), None)
+
+
+def randint(low, high=None, size=None, dtype=np.int64, requires_grad=False, device=None,
+            generator=None):
+    """Integers in [low, high), as PyTorch: ``randint(high, size)`` or
+    ``randint(low, high, size)``; ``size`` is a tuple (of ints, or empty for a 0-d tensor)."""
+    if size is None and isinstance(high, (tuple, list)):  # randint(high, size)
+        low, high, size = 0, low, high
+    if high is None or size is None:
+        raise TypeError("randint() takes (high, size) or (low, high, size), with size a "
+                        f"tuple; got low={low!r}, high={high!r}, size={size!r}")
+    if not low < high:
+        raise RuntimeError(f"randint: low >= high (got low={low}, high={high}): the "
+                           "integers are drawn from [low, high)")
+    array = random.generator(generator).integers(low, high, size=sizes((size,)), dtype=dtype)
+    return _leaf(array, requires_grad, device)
+
+
+class Generator:
+    """A random stream of its own, as ``torch.Generator``: pass it as ``generator=``
+    to a sampler to draw from it instead of the global stream ``manual_seed`` seeds."""
+
+    def __init__(self, device="cpu"):
+        self._rng = np.random.default_rng()
+        self._seed = None
+
+    def manual_seed(self, seed):
+        """Restart the stream from ``seed``; returns self (so ``Generator().manual_seed(0)``)."""
+        self._rng = np.random.default_rng(seed)
+        self._seed = seed
+        return self
+
+    def initial_seed(self):
+        return self._seed

@@ -4,17 +4,13 @@ reductions here also take numpy's ``axis``/``keepdims`` spellings (numpy calls
 import numpy as np
 
 from ..ops import elementwise as ew
-from ..ops import reduce
 from .linalg import LINALG_METHODS
 from .pointwise import POINTWISE_METHODS
 from .reduce import REDUCE_METHODS, numpy_names
 from .select import SELECT_METHODS
 from .shape import SHAPE_METHODS
 
-_REDUCTIONS = {name: numpy_names(fn) for name, fn in {
-    "sum": reduce.sum, "mean": reduce.mean, "var": reduce.var, "max": reduce.max,
-    "min": reduce.min, "amax": reduce.amax, "amin": reduce.amin, "argmax": reduce.argmax,
-    "argmin": reduce.argmin, **REDUCE_METHODS}.items()}
+_REDUCTIONS = {name: numpy_names(fn) for name, fn in REDUCE_METHODS.items()}
 
 COMPAT_METHODS = {
     **POINTWISE_METHODS, **SELECT_METHODS, **LINALG_METHODS, **SHAPE_METHODS, **_REDUCTIONS,

@@ -12,7 +12,7 @@ import builtins
 
 import numpy as np
 
-from ..core import Generator, Tensor, no_grad, enable_grad  # noqa: F401 (Generator)
+from ..core import Tensor, no_grad, enable_grad
 from ..core.grad_mode import state
 from ..ops import elementwise as _ew
 from . import creation, dtypes
@@ -40,6 +40,7 @@ full_like, empty_like, rand_like, randn_like = (creation.full_like, creation.emp
 randint_like, randperm, from_numpy, as_tensor = (creation.randint_like, creation.randperm,
                                                  creation.from_numpy, creation.as_tensor)
 multinomial, normal, bernoulli = creation.multinomial, creation.normal, creation.bernoulli
+randint, Generator = creation.randint, creation.Generator
 
 
 def is_tensor(obj):

@@ -1,9 +1,116 @@
 """More reductions with PyTorch's names: std, norm, logsumexp, prod, cumsum,
 all and any. ``dim`` and ``keepdim`` as in ops/reduce.py."""
+from collections import namedtuple
+
 import numpy as np
 
 from ..core import Function, Tensor
-from ..ops.reduce import _axes, _restore, _shape, var
+from ..core.tensor import unwrap
+from ..ops.reduce import Amax, _Extreme, _axes, _nonempty, _restore, _shape, numpy_spelling, var
+
+
+ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
+ValuesIndices.__doc__ = "What max(x, dim) and min(x, dim) return: ``.values`` and ``.indices``."
+
+
+class Amin(_Extreme):
+    """z = min of x over dims.   dL/dx = g / k at each of the k elements equal to
+    the min, 0 elsewhere (ties share the gradient evenly, as PyTorch's amin)."""
+
+    extreme = staticmethod(np.min)
+
+
+class Max(Amax):
+    """z = max of every element.   dL/dx as Amax, except that when z is nan the
+    gradient goes evenly to the nan elements (PyTorch's max())."""
+
+    nan_hits = True
+
+
+class Min(Amin):
+    """z = min of every element.   dL/dx as Amin, except that when z is nan the
+    gradient goes evenly to the nan elements (PyTorch's min())."""
+
+    nan_hits = True
+
+
+class SelectAlongDim(Function):
+    """z = x at ``indices`` along one dim (the values max/min(x, dim) pick).
+    dL/dx = g at the chosen index of each slice, 0 elsewhere."""
+
+    def forward(ctx, x, indices, axis, keepdim):
+        ctx.input_shape, ctx.axis, ctx.keepdim = x.shape, axis, keepdim
+        if x.ndim == 0:
+            return x.copy()
+        ctx.indices = np.expand_dims(indices, axis)
+        picked = np.take_along_axis(x, ctx.indices, axis)
+        return picked if keepdim else np.squeeze(picked, axis=axis)
+
+    def backward(ctx, g):
+        if not ctx.input_shape:
+            return g, None, None, None
+        grad = np.zeros(ctx.input_shape, dtype=g.dtype)
+        np.put_along_axis(grad, ctx.indices, _restore(g, ctx.axis, ctx.keepdim), ctx.axis)
+        return grad, None, None, None
+
+
+def _single_axis(op, x, dim):
+    """The one axis ``dim`` names (0 for a 0-d tensor)."""
+    if isinstance(dim, (tuple, list)):
+        hint = f" (a{op} reduces over several)" if op in ("max", "min") else ""
+        raise TypeError(f"{op}(): dim must be a single int, got {dim!r}{hint}")
+    axes = _axes(op, _shape(x), dim)
+    return axes[0] if axes else 0
+
+
+def _extreme(op, full, arg, x, dim, keepdim):
+    if dim is None:
+        return full.apply(x, _nonempty(op, _shape(x), _axes(op, _shape(x), None), None), False)
+    axis = _single_axis(op, x, dim)
+    if _shape(x):
+        _nonempty(op, _shape(x), (axis,), dim)
+    data = unwrap(x)
+    indices = arg(data, axis=axis) if data.ndim else np.zeros((), np.int64)
+    values = SelectAlongDim.apply(x, indices, axis, keepdim)
+    if keepdim and data.ndim:
+        indices = np.expand_dims(indices, axis)
+    return ValuesIndices(values, Tensor._make(indices.astype(np.int64), None))
+
+
+def max(x, dim=None, keepdim=False):
+    """The largest value: with ``dim=None`` a tensor (ties share the gradient);
+    with an int ``dim`` a (values, indices) pair, the gradient going to the index."""
+    return _extreme("max", Max, np.argmax, x, dim, keepdim)
+
+
+def min(x, dim=None, keepdim=False):
+    """The smallest value; see :func:`max`."""
+    return _extreme("min", Min, np.argmin, x, dim, keepdim)
+
+
+def amin(x, dim=None, keepdim=False):
+    """Smallest values over ``dim``; see :func:`amax`."""
+    return Amin.apply(x, _nonempty("amin", _shape(x), _axes("amin", _shape(x), dim), dim), keepdim)
+
+
+def _arg(op, fn, x, dim, keepdim):
+    data = unwrap(x)
+    axis = None if dim is None else _single_axis(op, x, dim)
+    if data.ndim == 0:
+        return Tensor._make(np.zeros((), np.int64), None)
+    _nonempty(op, data.shape, range(data.ndim) if axis is None else (axis,), dim, IndexError)
+    return Tensor._make(np.asarray(fn(data, axis=axis, keepdims=keepdim), dtype=np.int64), None)
+
+
+def argmax(x, dim=None, keepdim=False):
+    """Index of the largest value (int64, no gradient): into the flattened
+    tensor when ``dim`` is None, else along ``dim``."""
+    return _arg("argmax", np.argmax, x, dim, keepdim)
+
+
+def argmin(x, dim=None, keepdim=False):
+    """Index of the smallest value; see :func:`argmax`."""
+    return _arg("argmin", np.argmin, x, dim, keepdim)
 
 
 def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
@@ -130,26 +237,15 @@ def count_nonzero(x, dim=None):
 
 
 REDUCE_METHODS = {
-    "std": std, "logsumexp": logsumexp, "norm": norm, "prod": prod, "cumsum": cumsum,
+    "max": max, "min": min, "amin": amin, "argmax": argmax, "argmin": argmin, "std": std, "logsumexp": logsumexp, "norm": norm, "prod": prod, "cumsum": cumsum,
     "all": all, "any": any, "count_nonzero": count_nonzero,
 }
 
 
 def numpy_names(fn):
-    """``fn`` also taking numpy's spellings ``axis=`` and ``keepdims=``, as PyTorch's
-    reductions do (``x.sum(axis=1)``), and ``dtype=`` (the result cast to it) and
-    ``out=None``, which numpy passes when ``np.sum(t)`` defers to ``t.sum``."""
-    def reduction(x, *args, axis=None, keepdims=None, dtype=None, out=None, **kwargs):
-        if out is not None:
-            raise TypeError(f"{fn.__name__}(): out= is not supported; use the result")
-        if axis is not None:
-            if args or "dim" in kwargs:
-                raise TypeError(f"{fn.__name__}(): pass dim or axis, not both")
-            kwargs["dim"] = axis
-        if keepdims is not None:
-            kwargs["keepdim"] = keepdims
-        result = fn(x, *args, **kwargs)
-        return result if dtype is None else result.to(dtype)
+    """``fn`` also taking numpy's spellings (see ops/reduce.py, numpy_spelling)."""
+    def reduction(x, *args, **kwargs):
+        return numpy_spelling(fn, x, args, kwargs) if kwargs else fn(x, *args)
     reduction.__name__ = fn.__name__
     reduction.__doc__ = fn.__doc__
     return reduction

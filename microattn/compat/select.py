@@ -10,7 +10,7 @@ from collections import namedtuple
 import numpy as np
 
 from ..core import Function, Tensor
-from ..ops.reduce import _single_axis
+from .reduce import _single_axis
 
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
 

@@ -76,22 +76,6 @@ def rand(*size, dtype=None, requires_grad=False, device=None, generator=None):
     return _leaf(array, requires_grad, device)
 
 
-def randint(low, high=None, size=None, dtype=np.int64, requires_grad=False, device=None,
-            generator=None):
-    """Integers in [low, high), as PyTorch: ``randint(high, size)`` or
-    ``randint(low, high, size)``; ``size`` is a tuple (of ints, or empty for a 0-d tensor)."""
-    if size is None and isinstance(high, (tuple, list)):  # randint(high, size)
-        low, high, size = 0, low, high
-    if high is None or size is None:
-        raise TypeError("randint() takes (high, size) or (low, high, size), with size a "
-                        f"tuple; got low={low!r}, high={high!r}, size={size!r}")
-    if not low < high:
-        raise RuntimeError(f"randint: low >= high (got low={low}, high={high}): the "
-                           "integers are drawn from [low, high)")
-    array = random.generator(generator).integers(low, high, size=sizes((size,)), dtype=dtype)
-    return _leaf(array, requires_grad, device)
-
-
 def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None):
     """``arange(end)`` or ``arange(start, end, step)``: int64 for whole-number
     arguments, the default float dtype otherwise, as PyTorch."""

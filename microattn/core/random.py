@@ -18,25 +18,7 @@ def manual_seed(seed):
     return _generator
 
 
-class Generator:
-    """A random stream of its own, as ``torch.Generator``: pass it as ``generator=``
-    to a sampler to draw from it instead of the global stream ``manual_seed`` seeds."""
-
-    def __init__(self, device="cpu"):
-        self._rng = np.random.default_rng()
-        self._seed = None
-
-    def manual_seed(self, seed):
-        """Restart the stream from ``seed``; returns self (so ``Generator().manual_seed(0)``)."""
-        self._rng = np.random.default_rng(seed)
-        self._seed = seed
-        return self
-
-    def initial_seed(self):
-        return self._seed
-
-
 def generator(stream=None):
-    """The ``numpy.random.Generator`` to draw from: ``stream``'s (a :class:`Generator`)
-    if given, else the global one."""
+    """The ``numpy.random.Generator`` to draw from: ``stream``'s (a ``ma.Generator``,
+    which compat defines) if given, else the global one."""
     return _generator if stream is None else stream._rng

@@ -9,7 +9,6 @@ import weakref
 import numpy as np
 
 from . import hooks
-from .printing import tensor_repr
 
 _default_dtype = np.dtype(np.float32)
 
@@ -245,10 +244,6 @@ class Tensor:
         if self.grad_fn is not None:
             self.grad_fn._retained = weakref.ref(self)
 
-    @property
-    def retains_grad(self):
-        return self.grad_fn is not None and self.grad_fn._retained is not None
-
     def __deepcopy__(self, memo):
         """A new leaf with copies of the data and grad, and a graph node of its
         own (sharing the original's would send the copy's gradients to it)."""
@@ -275,35 +270,6 @@ class Tensor:
     def dtype(self):
         return self.data.dtype
 
-    def size(self, dim=None):
-        """The shape, or its length along ``dim``, as in PyTorch."""
-        return self.data.shape if dim is None else self.data.shape[dim]
-
-    def numel(self):
-        return self.data.size
-
-    def dim(self):
-        return self.data.ndim
-
-    def __iter__(self):
-        """The sub-tensors along dim 0, as PyTorch; a 0-d tensor has none to give."""
-        if self._data.ndim == 0:
-            raise TypeError("iteration over a 0-d tensor")
-        return (self[i] for i in range(self._data.shape[0]))
-
-    def __contains__(self, element):
-        """``element in t``: does any entry equal it (a number or a tensor, compared
-        by broadcasting), as PyTorch, not the row-by-row test iteration would make."""
-        if not isinstance(element, (Tensor, int, float, bool, np.number, np.bool_)):
-            raise RuntimeError(f"Tensor.__contains__ only supports Tensor or scalar, but you "
-                               f"passed in a {type(element).__name__}")
-        return bool((self._data == unwrap(element)).any())
-
-    def __len__(self):
-        if self.data.ndim == 0:
-            raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
-
     def item(self):
         """The single value held, as a Python number."""
         if self.data.size != 1:
@@ -318,17 +284,14 @@ class Tensor:
                                "use tensor.detach().numpy()")
         return self.data
 
-    def tolist(self):
-        return self.data.tolist()
-
     def __array__(self, dtype=None, copy=None):
         """The data for numpy: ``np.asarray(t)`` shares it, ``np.array(t)`` copies it."""
         if copy:
             return np.array(self.data, dtype=dtype, copy=True)
         return np.asarray(self.data, dtype=dtype)
 
-    def __repr__(self):
-        return tensor_repr(self.data, _default_dtype, self.grad_fn, self._requires_grad)
+    def __repr__(self):  # compat prints as PyTorch does
+        return f"tensor({self._data}, grad_fn={self.grad_fn})"
 
     # Tensors are compared elementwise (``==`` gives a bool tensor), so they
     # hash by identity, as in PyTorch.

@@ -8,7 +8,7 @@ methods (the core below knows no ops). The function forms here are the ops'
 from . import elementwise as _ew
 from . import methods  # noqa: F401  (binds operators and methods onto Tensor)
 from .linalg import Matmul as _Matmul
-from .reduce import amax, amin, argmax, argmin, max, mean, min, sum, var
+from .reduce import amax, mean, sum, var
 from .shape import (cat, contiguous, expand, flatten, getitem, permute, reshape, squeeze,
                     stack, transpose, unsqueeze, view)
 
@@ -19,7 +19,7 @@ sigmoid, relu = _ew.Sigmoid.apply, _ew.ReLU.apply
 where, masked_fill, matmul = _ew.Where.apply, _ew.MaskedFill.apply, _Matmul.apply
 
 __all__ = ["abs", "add", "div", "exp", "log", "masked_fill", "mul", "neg", "pow",
-           "relu", "sigmoid", "sqrt", "sub", "tanh", "where", "matmul", "amax", "amin",
-           "argmax", "argmin", "max", "mean", "min", "sum", "var", "cat", "contiguous",
+           "relu", "sigmoid", "sqrt", "sub", "tanh", "where", "matmul", "amax", "mean",
+           "sum", "var", "cat", "contiguous",
            "expand", "flatten", "getitem", "permute", "reshape", "squeeze", "stack",
            "transpose", "unsqueeze", "view"]

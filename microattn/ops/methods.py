@@ -57,9 +57,7 @@ Tensor.__le__ = compare(np.less_equal)
 Tensor.__gt__ = compare(np.greater)
 Tensor.__ge__ = compare(np.greater_equal)
 
-Tensor.sum, Tensor.mean, Tensor.var = reduce.sum, reduce.mean, reduce.var
-Tensor.max, Tensor.min, Tensor.amax, Tensor.amin = reduce.max, reduce.min, reduce.amax, reduce.amin
-Tensor.argmax, Tensor.argmin = reduce.argmax, reduce.argmin
+Tensor.sum, Tensor.mean, Tensor.var, Tensor.amax = reduce.sum, reduce.mean, reduce.var, reduce.amax
 
 Tensor.__getitem__ = shape.getitem
 Tensor.reshape, Tensor.view, Tensor.flatten = shape.reshape, shape.view, shape.flatten

@@ -9,6 +9,8 @@ scientific notation when the finite magnitudes span more than 1000x, exceed
 """
 import numpy as np
 
+from ..core.tensor import get_default_dtype
+
 
 def _float_format(data):
     finite = np.abs(data[np.isfinite(data)]).astype(np.float64)
@@ -48,15 +50,17 @@ def format_values(data):
     return np.array2string(data, **kwargs).replace(", ..., ", ",  ..., ")
 
 
-def tensor_repr(data, default_dtype, grad_fn, requires_grad):
+def tensor_repr(tensor):
+    """``repr(tensor)``, bound as ``Tensor.__repr__``."""
+    data, grad_fn = tensor.data, tensor.grad_fn
     extras = []
     if data.size == 0 and data.ndim != 1:
         extras.append(f"size={tuple(data.shape)}")
-    if (data.dtype.kind == "f" and data.dtype != default_dtype) or (
+    if (data.dtype.kind == "f" and data.dtype != get_default_dtype()) or (
             data.dtype.kind in "iuc" and data.dtype != np.int64):
         extras.append(f"dtype={data.dtype}")
     if grad_fn is not None:
         extras.append(f"grad_fn=<{grad_fn.name()}0>")
-    elif requires_grad:
+    elif tensor.requires_grad:
         extras.append("requires_grad=True")
     return "tensor(" + format_values(data) + "".join(", " + e for e in extras) + ")"
