@@ -7,7 +7,8 @@ of ``microattn/`` that ran, and the files they are in. The module and the
 inputs are built before tracing starts, so only the computation is counted:
 
 - mha: one float64 ``nn.MultiheadAttention(16, 4, batch_first=True)``
-  forward (``need_weights=False``) and backward, on a (2, 5, 16) input;
+  forward (``need_weights=False``) and backward, on a (2, 5, 16) input (the
+  upstream gradient, ones, is built outside: no loss is part of the run);
 - exp: ``x.exp().sum().backward()`` on a (3, 4) float64 leaf;
 - matmul: ``(a @ b).sum().backward()`` on (3, 4) and (4, 5) float64 leaves.
 
@@ -54,13 +55,14 @@ def runs():
     ma.set_default_dtype(np.float64)
     mha = nn.MultiheadAttention(16, 4, batch_first=True).double()
     x = ma.tensor(rng.standard_normal((2, 5, 16)), requires_grad=True)
+    upstream = ma.ones(2, 5, 16)
     e = ma.tensor(rng.standard_normal((3, 4)), requires_grad=True)
     a = ma.tensor(rng.standard_normal((3, 4)), requires_grad=True)
     b = ma.tensor(rng.standard_normal((4, 5)), requires_grad=True)
 
     def attention():
         out, _ = mha(x, x, x, need_weights=False)
-        out.sum().backward()
+        out.backward(upstream)
 
     return {"mha": attention,
             "exp": lambda: e.exp().sum().backward(),

@@ -412,7 +412,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     if key.shape[-2] != value.shape[-2]:
         raise ValueError(f"scaled_dot_product_attention: key of shape {tuple(key.shape)} and "
                          f"value of shape {tuple(value.shape)} differ in length (dim -2)")
-    check_probability(dropout_p)
+    if type(dropout_p) is not float or dropout_p != 0.0:  # 0.0, the default, needs no check
+        check_probability(dropout_p)
     q_len, k_len = query.shape[-2], key.shape[-2]
     if scale is None:  # d = 0: the scores are all 0 whatever the scale
         scale = 1 / math.sqrt(query.shape[-1]) if query.shape[-1] else 1.0

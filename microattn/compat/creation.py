@@ -7,8 +7,8 @@ Random ones draw from the generator that ``manual_seed`` seeds.
 import numpy as np
 
 from ..core import random
-from ..core.factories import _float_dtype, _leaf, sizes
-from ..core.tensor import Tensor, as_array, as_dtype
+from ..core.factories import _float_dtype, _leaf
+from ..core.tensor import Tensor, as_array, as_dtype, sizes
 
 
 def empty(*size, dtype=None, requires_grad=False, device=None, **_layout):

@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from ..core import Function, Tensor
-from ..core.factories import sizes
+from ..core.tensor import sizes
 from ..ops.shape import _dim
 
 

@@ -2,15 +2,7 @@
 import numpy as np
 
 from . import random
-from .tensor import Tensor, as_dtype, check_device, get_default_dtype
-
-
-def sizes(size):
-    """Accept ``f(2, 3)`` and ``f((2, 3))`` alike, as PyTorch does (also for
-    reshape, permute and expand)."""
-    if len(size) == 1 and isinstance(size[0], (tuple, list)):
-        return tuple(size[0])
-    return tuple(size)
+from .tensor import Tensor, as_dtype, check_device, get_default_dtype, sizes
 
 
 def _new_shape(op, size):

@@ -7,14 +7,14 @@ import functools
 
 
 class _State:
-    __slots__ = ("grad_enabled", "module_path", "module_stack")
+    __slots__ = ("grad_enabled", "module_path")
 
     def __init__(self):
         self.grad_enabled = True
-        # Dotted path of the innermost running Module ("" outside any module);
-        # every graph node copies it so pictures can be clustered by module.
+        # Dotted path of the innermost running Module ("" outside any module), which
+        # Module.__call__ sets; every graph node copies it so pictures can be
+        # clustered by module.
         self.module_path = ""
-        self.module_stack = []
 
 
 state = _State()
@@ -58,26 +58,3 @@ class enable_grad(_GradMode):
     """Re-enable graph recording inside a ``no_grad`` block."""
 
     enabled = True
-
-
-def push_module(name):
-    """Enter a module scope named ``name`` (one path component, e.g. ``self_attn``).
-
-    ``Module.__call__`` calls this so that nodes created inside know their
-    dotted path, e.g. ``decoder.layers.0.self_attn``.
-    """
-    parent = state.module_path
-    path = f"{parent}.{name}" if parent and name else (name or parent)
-    state.module_stack.append(parent)
-    state.module_path = path
-    return path
-
-
-def pop_module():
-    """Leave the innermost module scope entered with :func:`push_module`."""
-    state.module_path = state.module_stack.pop()
-
-
-def current_module_path():
-    """Dotted path of the innermost running module, "" when none is running."""
-    return state.module_path

@@ -68,6 +68,14 @@ def check_device(where, op="to"):
                            "CPU only (numpy); use 'cpu'")
 
 
+def sizes(size):
+    """Accept ``f(2, 3)`` and ``f((2, 3))`` alike, as PyTorch does (also for
+    reshape, permute and expand)."""
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        return tuple(size[0])
+    return tuple(size)
+
+
 def unwrap(x):
     """The ndarray behind a tensor (shared); anything else as an ndarray (not copied)."""
     return x.data if isinstance(x, Tensor) else np.asarray(x)

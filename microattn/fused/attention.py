@@ -2,7 +2,7 @@
 import numpy as np
 
 from ..core import Function
-from .softmax import softmax_backward, softmax_forward
+from .softmax import softmax_backward, softmax_forward, working
 
 
 def _swap(a):
@@ -27,6 +27,8 @@ class ScaledDotProductAttention(Function):
     """
 
     def forward(ctx, q, k, v, bias, dropout_mask, scale):
+        dtype = q.dtype
+        q, k, v, bias = working(q), working(k), working(v), working(bias)  # float16 in float32
         scores = q @ _swap(k)
         scores *= scale
         if bias is not None:
@@ -40,9 +42,10 @@ class ScaledDotProductAttention(Function):
         out = (p if dropout_mask is None else p * dropout_mask) @ v
         weights = p.view()
         weights.flags.writeable = False  # the memory backward reads: look, don't touch
-        return out, weights
+        return out.astype(dtype, copy=False), weights.astype(dtype, copy=False)
 
     def backward(ctx, g):
+        g = working(g)
         q, k, v, p, dropout_mask = ctx.saved_tensors
         needs_q, needs_k, needs_v, needs_bias = ctx.needs_input_grad[:4]
         dq = dk = dv = dbias = None

@@ -3,7 +3,7 @@ probabilities against targets in [0, 1])."""
 import numpy as np
 
 from ..core import Function
-from .softmax import _working, log_softmax_forward
+from .softmax import log_softmax_forward, working
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -40,7 +40,7 @@ class CrossEntropy(Function):
     def forward(ctx, logits, target, ignore_index, label_smoothing, reduction):
         valid = counted_targets(target, logits.shape[-1], ignore_index)
         target = np.where(valid, target, 0)  # any class index will do on ignored rows
-        log_p = _working(log_softmax_forward(_working(logits)))
+        log_p = working(log_softmax_forward(working(logits)))
         rows = np.arange(len(target))
         loss = -(1 - label_smoothing) * log_p[rows, target]
         if label_smoothing:

@@ -11,6 +11,7 @@ import numpy as np
 from numpy.polynomial import chebyshev
 
 from ..core import Function
+from .softmax import working
 
 _SQRT_PI = math.sqrt(math.pi)
 _SPLIT = 2.5  # |x| up to here: x * g(x^2); beyond: 1 - erfc(x)
@@ -127,8 +128,8 @@ class GELU(Function):
     promote, floating = (0,), True
 
     def forward(ctx, x, approximate="none"):
-        shape = x.shape
-        x = np.atleast_1d(x)  # a view: the in-place steps below need arrays, not scalars
+        shape, dtype = x.shape, x.dtype
+        x = np.atleast_1d(working(x))  # float16 in float32  # a view: the in-place steps below need arrays, not scalars
         if approximate == "none":
             cdf = erf(x * _SQRT_HALF)
         elif approximate == "tanh":
@@ -144,7 +145,7 @@ class GELU(Function):
         cdf *= 0.5
         ctx.approximate = approximate
         ctx.save_for_backward(x, cdf)
-        return (x * cdf).reshape(shape)
+        return (x * cdf).reshape(shape).astype(dtype, copy=False)
 
     def backward(ctx, g):
         x, cdf = ctx.saved_tensors
@@ -163,5 +164,5 @@ class GELU(Function):
             slope *= du
         slope *= x
         slope += cdf
-        slope *= g.reshape(slope.shape)
+        slope *= working(g).reshape(slope.shape)
         return slope.reshape(g.shape), None

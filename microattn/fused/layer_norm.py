@@ -4,7 +4,7 @@ import math
 import numpy as np
 
 from ..core import Function
-from .softmax import _row_sum
+from .softmax import _row_sum, working
 
 
 class LayerNorm(Function):
@@ -32,6 +32,8 @@ class LayerNorm(Function):
     """
 
     def forward(ctx, x, weight, bias, ndim, eps):
+        dtype = x.dtype
+        x, weight, bias = working(x), working(weight), working(bias)  # float16 in float32
         n = math.prod(x.shape[x.ndim - ndim:])
         # M spelled out, not -1 (numpy cannot infer it when N = 0); and N = 0 (a 0
         # in normalized_shape) leaves nothing to normalise, so divide by 1, not 0.
@@ -46,13 +48,13 @@ class LayerNorm(Function):
         y = x_hat if weight is None else x_hat * weight.reshape(n)
         if bias is not None:
             y = y + bias.reshape(n)
-        return y.reshape(x.shape)
+        return y.reshape(x.shape).astype(dtype, copy=False)
 
     def backward(ctx, g):
         x_hat, inv_sigma, weight = ctx.saved_tensors
         needs_x, needs_weight, needs_bias = ctx.needs_input_grad[:3]
         n, count = ctx.n, ctx.count
-        g_rows = g.reshape(x_hat.shape)                  # (..., normalized) -> (M, N)
+        g_rows = working(g).reshape(x_hat.shape)                  # (..., normalized) -> (M, N)
         dx = dweight = dbias = None
         if needs_x:
             dx = g_rows * weight.reshape(n) if weight is not None else g_rows.copy()

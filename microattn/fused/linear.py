@@ -2,6 +2,7 @@
 import math
 
 from ..core import Function
+from .softmax import working
 
 
 class Linear(Function):
@@ -19,6 +20,8 @@ class Linear(Function):
     promote = (0, 1, 2)
 
     def forward(ctx, x, weight, bias=None):
+        dtype = x.dtype
+        x, weight, bias = working(x), working(weight), working(bias)  # float16 in float32
         # N spelled out, not -1: numpy cannot infer it when a side is 0 (in or out = 0)
         n = math.prod(x.shape[:-1])
         rows = x.reshape(n, x.shape[-1])   # (..., in) -> (N, in)
@@ -30,12 +33,12 @@ class Linear(Function):
         needs_x, needs_weight = ctx.needs_input_grad[:2]
         ctx.save_for_backward(rows if needs_weight else None, weight if needs_x else None)
         ctx.input_shape = x.shape
-        return y.reshape(*x.shape[:-1], weight.shape[0])  # (N, out) -> (..., out)
+        return y.reshape(*x.shape[:-1], weight.shape[0]).astype(dtype, copy=False)  # (..., out)
 
     def backward(ctx, g):
         rows, weight = ctx.saved_tensors
         needs_x, needs_weight, needs_bias = (ctx.needs_input_grad + (False,))[:3]
-        g = g.reshape(math.prod(g.shape[:-1]), g.shape[-1])  # (..., out) -> (N, out)
+        g = working(g).reshape(math.prod(g.shape[:-1]), g.shape[-1])  # (..., out) -> (N, out)
         dx = (g @ weight).reshape(ctx.input_shape) if needs_x else None
         dweight = g.T @ rows if needs_weight else None
         dbias = g.sum(axis=0) if needs_bias else None

@@ -13,15 +13,16 @@ from ..core import Function
 # largest term far from underflow. The textbook m is each row's max. float16 is
 # computed in float32 (as PyTorch accumulates it) and rounded once at the end.
 
-def _working(x):
-    """x in the dtype the arithmetic runs in: float16 goes to float32."""
-    return x.astype(np.float32) if x.dtype == np.float16 else x
+def working(x):
+    """x in the dtype the arithmetic of every fused op runs in: float16 goes to
+    float32 (its sums and squares overflow at 65504); None stays None."""
+    return x.astype(np.float32) if x is not None and x.dtype == np.float16 else x
 
 
 def _row_sum(a):
     """sum(a, -1, keepdims=True) as a product with a vector of ones: numpy reduces
-    short rows one at a time (70 us for 32x64x64 float32), BLAS does it in one
-    call (7 us). With the shift below, see _exp_shifted for the measured gain."""
+    short rows one at a time, BLAS does it in one call (docs/performance.md).
+    Never in float16: callers pass float32 (see working)."""
     return a @ np.ones((a.shape[-1], 1), dtype=a.dtype)
 
 
@@ -34,20 +35,14 @@ def _exp_shifted(x, dim, keep_shifted=False):
     """(s, e, total): s = x - m, e = exp(s) and its sums along ``dim`` (keepdims), in
     the working dtype; s is None unless ``keep_shifted`` (else exp overwrites it).
 
-    numpy takes the max of short rows one row at a time (220 us for 32x64x64 float32,
-    against 5 us for the max of the whole array), so along the last dim the max of
-    the whole array is tried first: it keeps exp from overflowing, and the row sums
-    show whether it also kept every row from underflowing (each row's largest term
-    at least e^-20 / n: a normal number, so full precision). If a row fails (or the
-    max is not finite), every row takes its own max. A row of only -inf is shifted
-    by 0, so it gives zeros (not nan).
-
-    Measured (1 thread, forward and backward, against row maxes and numpy sums):
-    attention in a tiny GPT 257 -> 82 us per layer and in a small one 3.2 -> 1.0 ms,
-    each about 3% of the step (BLAS sums and this shift about half each); the
-    softmax op of bench_ops.py (32x64x64) 2.2 ms -> 0.14 ms.
+    Along the last dim the max of the whole array is tried first as m (numpy's
+    row maxes are slow for short rows; docs/performance.md has the timings): it
+    keeps exp from overflowing, and the row sums show whether it also kept every
+    row from underflowing (each row's largest term at least e^-20 / n). If a row
+    fails (or the max is not finite), every row takes its own max. A row of only
+    -inf is shifted by 0, so it gives zeros (not nan).
     """
-    x = _working(x)
+    x = working(x)
     if dim in (-1, x.ndim - 1) and x.size:
         top = x.max()
         if np.isfinite(top):
@@ -112,7 +107,7 @@ def log_softmax_forward(x, dim=-1):
 
 def softmax_backward(y, g, dim=-1):
     """dL/dx = y * (g - sum(g * y, dim)) for y = softmax(x) (derived in Softmax)."""
-    y, g = _working(y), _working(g)
+    y, g = working(y), working(g)
     if dim in (-1, y.ndim - 1):  # sum(g * y) without the product's array
         total = np.einsum("...i,...i->...", g, y)[..., None]
     else:
@@ -165,7 +160,7 @@ class LogSoftmax(Function):
         (y,) = ctx.saved_tensors
         if y.ndim == 0:
             return np.zeros_like(g), None
-        y, g = _working(y), _working(g)
+        y, g = working(y), working(g)
         dim = ctx.dim
         total = _row_sum(g) if dim in (-1, y.ndim - 1) else g.sum(axis=dim, keepdims=True)
         return g - np.exp(y) * total, None

@@ -19,7 +19,7 @@ import numpy as np
 from ..core import Tensor, get_default_dtype
 from ..core.tensor import as_dtype, check_device
 from ..core.tensor import unwrap
-from ..core.grad_mode import pop_module, push_module
+from ..core.grad_mode import state
 from .utils import zero_grads
 
 
@@ -83,11 +83,15 @@ class Module:
             "subclass to say what calling the module computes")
 
     def __call__(self, *args, **kwargs):
-        push_module(self._name)
+        """forward(), with the nodes it records knowing their module's dotted path
+        (``decoder.layers.0.self_attn``) for pictures of the graph."""
+        parent = state.module_path
+        state.module_path = f"{parent}.{self._name}" if parent and self._name else (
+            self._name or parent)
         try:
             return self.forward(*args, **kwargs)
         finally:
-            pop_module()
+            state.module_path = parent
 
     # -- registration --------------------------------------------------------
     # Registered objects live in the registry dicts *and* in the instance

@@ -1,5 +1,5 @@
 """PyTorch files run unchanged on microattn: install_as_torch() and
-``python -m microattn.as_torch``. The yardstick is tests/pytorch_files/tiny_gpt.py,
+``python -m microattn.as_torch``. The yardstick is tests/compat/pytorch_files/tiny_gpt.py,
 a small GPT written for PyTorch, trained under both from the same weights."""
 import json
 import os
@@ -98,7 +98,7 @@ def test_as_torch_passes_arguments_and_runs_the_script_as_main(tmp_path):
 
 
 def test_the_example_in_docs_pytorch_md_runs():
-    text = (Path(__file__).parent.parent / "docs" / "pytorch.md").read_text()
+    text = (Path(__file__).parents[2] / "docs" / "pytorch.md").read_text()
     example = text.split("```py\n", 1)[1].split("```", 1)[0]
     assert "install_as_torch" in example
     _run(["-c", example])

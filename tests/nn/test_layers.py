@@ -13,6 +13,7 @@ from microattn.gradcheck import gradient_errors
 from microattn.nn.positional import sinusoidal_table
 
 from helpers import assert_close, leaf, shapes, transposed_leaf
+from helpers import torch_parity
 
 torch = pytest.importorskip("torch")
 tnn = torch.nn
@@ -306,3 +307,43 @@ def test_clip_grad_value_matches_torch():
     torch.nn.utils.clip_grad_value_(theirs, 0.3)
     for p, t in zip(ours, theirs):
         assert_close(p.grad, t.grad.numpy(), what="clipped gradient")
+
+
+LOSSES = {
+    "CrossEntropyLoss": (lambda: nn.CrossEntropyLoss(label_smoothing=0.1),
+                         lambda: torch.nn.CrossEntropyLoss(label_smoothing=0.1), "classes"),
+    "NLLLoss": (lambda: nn.NLLLoss(reduction="sum"), lambda: torch.nn.NLLLoss(reduction="sum"),
+                "classes"),
+    "MSELoss": (nn.MSELoss, torch.nn.MSELoss, "same"),
+    "L1Loss": (nn.L1Loss, torch.nn.L1Loss, "same"),
+    "KLDivLoss": (lambda: nn.KLDivLoss(reduction="batchmean"),
+                  lambda: torch.nn.KLDivLoss(reduction="batchmean"), "probs"),
+    "BCELoss": (nn.BCELoss, torch.nn.BCELoss, "binary"),
+    "BCEWithLogitsLoss": (nn.BCEWithLogitsLoss, torch.nn.BCEWithLogitsLoss, "probs"),
+}
+
+
+ACTIVATIONS = ["Identity", "Tanh", "Sigmoid", "SiLU", "LeakyReLU", "ELU", "Softplus"]
+
+
+@pytest.mark.parametrize("name", sorted(LOSSES))
+def test_loss_modules_match_torch(name, rng):
+    make, make_torch, kind = LOSSES[name]
+    x = rng.uniform(0.05, 0.95, (4, 3)) if kind == "binary" else rng.standard_normal((4, 3))
+    if kind == "classes":
+        target = rng.integers(0, 3, 4)
+        torch_parity(lambda a: make()(a, ma.tensor(target)),
+                     lambda a: make_torch()(a, torch.tensor(target)), [x])
+        return
+    target = rng.uniform(0.05, 0.95, (4, 3)) if kind in ("probs", "binary") \
+        else rng.standard_normal((4, 3))
+    torch_parity(lambda a, t: make()(a, t), lambda a, t: make_torch()(a, t), [x, target])
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_activation_modules_match_torch(name, rng):
+    x = rng.uniform(0.2, 2.0, (3, 4)) * rng.choice([-1.0, 1.0], (3, 4))
+    torch_parity(lambda a: getattr(nn, name)()(a), lambda a: getattr(torch.nn, name)()(a), [x])
+    torch_parity(lambda a: nn.Softmax(dim=0)(a), lambda a: torch.nn.Softmax(dim=0)(a), [x])
+    torch_parity(lambda a: nn.LogSoftmax(dim=1)(a), lambda a: torch.nn.LogSoftmax(dim=1)(a),
+                 [x])

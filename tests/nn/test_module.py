@@ -8,7 +8,8 @@ import pytest
 
 import microattn as ma
 from microattn import nn
-from microattn.core.grad_mode import current_module_path
+from microattn.core.grad_mode import state
+from microattn.models import GPT
 
 torch = pytest.importorskip("torch")
 tnn = torch.nn
@@ -404,7 +405,7 @@ def test_module_paths_recorded_on_graph_nodes():
     assert {"encoder.embed", "encoder.pos", "head.0", "head.1", "head.2"} <= paths
     # containers add no level of their own
     assert not any(p.endswith("layers") or p == "head" for p in paths)
-    assert current_module_path() == ""
+    assert state.module_path == ""
 
 
 def test_module_path_is_the_same_through_a_container_or_by_index():
@@ -432,7 +433,7 @@ def test_module_stack_restored_after_an_error():
     model = Model()
     with pytest.raises(IndexError):
         model(np.array([[100]]))  # token id out of range, deep inside
-    assert current_module_path() == ""
+    assert state.module_path == ""
     assert model(np.array([[1]])).grad_fn.module_path == "head.2"
 
 
@@ -448,3 +449,75 @@ def test_deepcopy_gives_an_independent_module():
     twin(x).backward(np.ones((2, 4)))
     assert all(p.grad is None for p in block.parameters())
     assert all(q.grad is not None for q in twin.parameters())
+
+
+def linear_pair():
+    ours, theirs = nn.Linear(3, 2), torch.nn.Linear(3, 2)
+    theirs.load_state_dict({k: torch.tensor(v.data) for k, v in ours.state_dict().items()})
+    return ours, theirs
+
+
+class Boom(Exception):
+    pass
+
+
+GOOD = dict(vocab_size=11, d_model=8, nhead=2, num_layers=1, max_len=6)
+
+
+@pytest.fixture(scope="module")
+def gpt():
+    ma.manual_seed(0)
+    return GPT(**GOOD).eval()
+
+
+def test_load_state_dict_of_a_list_is_a_type_error_like_torch():
+    ours, theirs = linear_pair()
+    with pytest.raises(TypeError, match="Expected state_dict to be dict-like, got list"):
+        ours.load_state_dict([("weight", np.zeros((2, 3)))])
+    with pytest.raises(TypeError, match="dict-like"):
+        theirs.load_state_dict([("weight", torch.zeros(2, 3))])
+
+
+@pytest.mark.parametrize("bad_bias,match", [
+    ("zeros", r'parameter named "bias".*received str'),
+    ([0.0, 0.0], r'parameter named "bias".*received list'),
+    (np.zeros(2, dtype=complex), "dtype mismatch for bias: cannot copy complex128"),
+    (np.array(["a", "b"]), "dtype mismatch for bias"),
+    (np.zeros(3), r"size mismatch for bias"),
+])
+@pytest.mark.parametrize("strict", [True, False])
+def test_load_state_dict_copies_nothing_unless_every_entry_fits(bad_bias, match, strict):
+    ours, _ = linear_pair()
+    before = {k: v.data.copy() for k, v in ours.state_dict().items()}
+    state = {"weight": np.ones((2, 3)), "bias": bad_bias}   # weight first: it fits
+    with pytest.raises(RuntimeError, match=match):
+        ours.load_state_dict(state, strict=strict)
+    for key, value in ours.state_dict().items():
+        np.testing.assert_array_equal(value.data, before[key])
+
+
+def test_load_state_dict_casts_numbers_to_the_parameter_dtype():
+    ours, _ = linear_pair()
+    ours.load_state_dict({"weight": np.arange(6).reshape(2, 3), "bias": ma.tensor([True, False])})
+    assert ours.weight.dtype == np.float32 and ours.weight.data[1, 2] == 5.0
+    np.testing.assert_array_equal(ours.bias.data, [1.0, 0.0])
+
+
+@pytest.mark.parametrize("as_tensor", [False, True])
+def test_zero_grad_set_to_none_like_torch(as_tensor):
+    ours, theirs = linear_pair()
+    x = np.ones((4, 3), dtype=np.float32)
+    ours(ma.tensor(x)).sum().backward()
+    theirs(torch.tensor(x)).sum().backward()
+    if as_tensor:   # .grad is becoming a Tensor: zero_grad handles both
+        ours.weight.grad = ma.tensor(np.asarray(ours.weight.grad))
+    grad = ours.weight.grad
+    ours.zero_grad(set_to_none=False)
+    theirs.zero_grad(set_to_none=False)
+    assert ours.weight.grad is grad
+    np.testing.assert_array_equal(np.asarray(ours.weight.grad), theirs.weight.grad.numpy())
+    np.testing.assert_array_equal(np.asarray(ours.bias.grad), 0.0)
+    ours.zero_grad()
+    theirs.zero_grad()
+    assert ours.weight.grad is None and theirs.weight.grad is None
+    assert ours.bias.grad is None and theirs.bias.grad is None

@@ -216,3 +216,20 @@ def test_embedding_out_of_range_names_range_and_vocabulary(bad):
 def test_embedding_rejects_float_indices():
     with pytest.raises(TypeError, match="integer indices"):
         embedding(np.array([0.0, 1.0]), leaf(np.zeros((4, 2))))
+
+
+seeds = st.integers(0, 2**32 - 1)
+
+
+@given(shape=st.lists(st.integers(2, 4), min_size=2, max_size=3).map(tuple), seed=seeds)
+def test_setitem_with_a_tensor_value_gradcheck_and_torch(shape, seed):
+    rng = np.random.default_rng(seed)
+    x, v = rng.standard_normal(shape), rng.standard_normal(shape[1:])
+
+    def fn(x, v):
+        h = x * 2.0
+        h[1] = v * v          # a basic index: v broadcast into row 1
+        h[0, ..., [0, 1]] = 1.0  # PyTorch's int-then-list rule
+        return h
+    assert ma.gradcheck(fn, [leaf(x), leaf(v)])
+    torch_parity(fn, fn, [x, v])

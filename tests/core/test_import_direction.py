@@ -11,7 +11,7 @@ import pathlib
 
 import pytest
 
-PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "microattn"
+PACKAGE = pathlib.Path(__file__).resolve().parents[2] / "microattn"
 
 LAYERS = [
     {"core"},

@@ -8,6 +8,7 @@ import microattn as ma
 from microattn import functional as F
 from microattn.models import GPT, Seq2SeqTransformer
 from helpers import assert_close, leaf
+import math
 
 V_SRC, V_TGT, D, HEADS, FF, MAX_LEN = 9, 7, 8, 2, 12, 10
 PAD, BOS, EOS = 0, 1, 2
@@ -344,3 +345,64 @@ def test_explicit_padding_masks_hide_whatever_the_padding_holds(rng):
     after = model(src, tgt, src_mask, tgt_mask).data
     assert_close(after[~tgt_mask], before[~tgt_mask], rtol=1e-12, what="unpadded logits")
     assert not np.allclose(model(src, tgt).data[1], after[1])  # without masks they would differ
+
+
+GOOD = dict(vocab_size=11, d_model=8, nhead=2, num_layers=1, max_len=6)
+
+
+@pytest.fixture(scope="module")
+def gpt():
+    ma.manual_seed(0)
+    return GPT(**GOOD).eval()
+
+
+@pytest.mark.parametrize("name,value,error", [
+    ("num_layers", 0, ValueError),
+    ("num_layers", -1, ValueError),
+    ("d_model", 0, ValueError),
+    ("nhead", 0, ValueError),
+    ("vocab_size", 0, ValueError),
+    ("max_len", 0, ValueError),
+    ("dim_feedforward", 0, ValueError),
+    ("num_layers", 2.5, TypeError),
+    ("d_model", "8", TypeError),
+    ("max_len", None, TypeError),
+    ("nhead", True, TypeError),
+])
+def test_gpt_bad_sizes_name_the_argument(name, value, error):
+    with pytest.raises(error, match=f"GPT: {name} should be a positive int"):
+        GPT(**{**GOOD, name: value})
+
+
+def test_gpt_d_model_must_divide_into_heads():
+    with pytest.raises(ValueError, match="d_model=8 should be divisible by nhead=3"):
+        GPT(**{**GOOD, "nhead": 3})
+
+
+@pytest.mark.parametrize("kwargs,error,match", [
+    (dict(max_new_tokens=-1), ValueError, "max_new_tokens should be >= 0, got -1"),
+    (dict(max_new_tokens=2.5), TypeError, "max_new_tokens should be an int"),
+    (dict(max_new_tokens=3, temperature=math.nan), ValueError, "temperature.*got nan"),
+    (dict(max_new_tokens=3, temperature=math.inf), ValueError, "temperature.*got inf"),
+    (dict(max_new_tokens=3, temperature=-0.5), ValueError, "temperature"),
+    (dict(max_new_tokens=3, temperature="1"), TypeError, "temperature should be a number"),
+    (dict(max_new_tokens=3, top_k=2.5), TypeError, "top_k should be an int"),
+    (dict(max_new_tokens=3, top_k=0), ValueError, "top_k should be >= 1"),
+])
+def test_generate_refuses_bad_arguments(gpt, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        gpt.generate(np.zeros((2, 3), dtype=np.int64), **kwargs)
+
+
+def test_generate_refuses_an_empty_prompt(gpt):
+    with pytest.raises(ValueError, match=r"shape \(2, 0\), with no tokens"):
+        gpt.generate(np.zeros((2, 0), dtype=np.int64), max_new_tokens=3)
+
+
+def test_generate_with_no_new_tokens_returns_the_prompt(gpt):
+    prompt = np.array([[1, 2, 3]])
+    out = gpt.generate(prompt, max_new_tokens=0)
+    np.testing.assert_array_equal(out.data, prompt)
+    out = gpt.generate(prompt, max_new_tokens=np.int64(2), temperature=np.float32(0.5),
+                       top_k=np.int64(3))
+    assert out.shape == (1, 5)

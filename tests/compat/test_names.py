@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 import microattn as ma
 from helpers import leaf, shapes, torch_parity
 from microattn import functional as MF
+from helpers import broadcastable_pair
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
@@ -236,3 +237,34 @@ def test_inplace_ops_on_graph_tensors_match_torch(rng):
     arrays = [normal(rng, (3, 4)), normal(rng, (3, 4))]
     assert ma.gradcheck(fn, [leaf(a) for a in arrays])
     torch_parity(fn, fn, arrays)
+
+
+INPLACE = {
+    "add_": lambda h, w: h.add_(w, alpha=0.5),
+    "sub_": lambda h, w: h.sub_(w),
+    "mul_": lambda h, w: h.mul_(w),
+    "div_": lambda h, w: h.div_(w * w + 1.0),
+    "iadd": lambda h, w: h.__iadd__(w),
+    "imul": lambda h, w: h.__imul__(w),
+    "copy_": lambda h, w: h.copy_(w * 3.0),
+    "masked_fill_": lambda h, w: h.masked_fill_(h.detach() > 0, 0.5),
+    "clamp_": lambda h, w: h.clamp_(-0.5, 0.5),
+    "setitem_mask": lambda h, w: h.__setitem__(h.detach() < 0, 2.0) or h,
+}
+
+
+@pytest.mark.parametrize("name", sorted(INPLACE))
+@given(pair=broadcastable_pair(1, 3, 4), seed=seeds)
+def test_inplace_on_a_graph_tensor_gradcheck_and_torch(name, pair, seed):
+    """h = x * 1.5 written in place by the op, with w broadcast into h's shape."""
+    full = np.broadcast_shapes(*pair)
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0.3, 2.0, full) * rng.choice([-1.0, 1.0], full)
+    w = rng.standard_normal(pair[1])
+
+    def fn(x, w):
+        h = x * 1.5
+        return INPLACE[name](h, w).exp()
+
+    assert ma.gradcheck(fn, [leaf(x), leaf(w)])
+    torch_parity(fn, fn, [x, w])
