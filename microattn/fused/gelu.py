@@ -94,7 +94,7 @@ def erf(x):
     with np.errstate(over="ignore", invalid="ignore"):
         square = x * x
         out = plan.g(square)
-    out *= x
+        out *= x
     tail = square > _SPLIT ** 2
     if tail.any():
         xt = x[tail]

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 import microattn as ma
 from microattn import functional as F
 from microattn.ops.dropout import dropout_mask
-from helpers import assert_close, assert_fused_matches_composed, leaf, shapes, torch_parity, transposed_leaf
+from helpers import assert_close, assert_fused_matches_composed, float16_parity, leaf, shapes, torch_parity, transposed_leaf
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
@@ -278,3 +278,11 @@ def test_float16_and_float32_match_torch_on_scores_far_apart(fused, dtype, tol, 
         assert np.all(np.isfinite(g))
         np.testing.assert_allclose(g, tt.grad.numpy(), rtol=tol,
                                    atol=tol * (1 + np.abs(tt.grad.numpy()).max()))
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_float16_long_rows_with_a_large_offset_are_computed_in_float32(causal, rng):
+    q, k, v = (3 + rng.standard_normal((2, 256, 16)) for _ in range(3))
+    float16_parity(lambda *t: F.scaled_dot_product_attention(*t, is_causal=causal),
+                   lambda *t: torch.nn.functional.scaled_dot_product_attention(
+                       *t, is_causal=causal), [q, k, v], grad_tol=2e-2)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import microattn as ma
 from microattn import functional as F
-from helpers import assert_close, assert_fused_matches_composed, leaf, outputs_and_grads, shapes, torch_parity, transposed_leaf
+from helpers import assert_close, assert_fused_matches_composed, float16_parity, leaf, outputs_and_grads, shapes, torch_parity, transposed_leaf
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
@@ -213,3 +213,11 @@ def test_ignored_row_holding_minus_inf_gives_no_nan(fused):
     nll = F.nll_loss(ma.tensor(logits), ma.tensor(target))
     assert_close(nll.data, torch.nn.functional.nll_loss(torch.tensor(logits),
                                                          torch.tensor(target)).numpy())
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_float16_wide_rows_with_a_large_offset_are_computed_in_float32(fused, rng):
+    logits = 50 + 4 * rng.standard_normal((8, 4096))
+    target = rng.integers(0, 4096, 8)
+    float16_parity(lambda t: F.cross_entropy(t, ma.tensor(target), fused=fused),
+                   lambda t: TF.cross_entropy(t, torch.tensor(target)), [logits])

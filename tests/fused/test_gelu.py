@@ -6,7 +6,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from microattn import functional as F
 from microattn.fused.gelu import erf
+from helpers import float16_parity
+
+torch = pytest.importorskip("torch")
 
 F64_RTOL = 1e-14
 # float32 results may be a few float32 ulps off (inputs and arithmetic are float32).
@@ -81,3 +85,11 @@ def test_integer_input_is_computed_in_float64():
     y = erf(np.array([-3, 0, 1, 2]))
     assert y.dtype == np.float64
     assert relative_error(y[[0, 2, 3]], math_erf(np.array([-3.0, 1.0, 2.0]))).max() < F64_RTOL
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_float16_large_inputs_are_computed_in_float32(approximate):
+    # |x| > 256 overflows x * x in float16 (the tanh form's cubic term, its slope)
+    x = np.concatenate([np.linspace(-300, 300, 2048), np.linspace(-4, 4, 2048)])
+    float16_parity(lambda t: F.gelu(t, approximate=approximate),
+                   lambda t: torch.nn.functional.gelu(t, approximate=approximate), [x])

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import microattn as ma
 from microattn import functional as F
-from helpers import assert_close, assert_fused_matches_composed, leaf, shapes, torch_parity, transposed_leaf
+from helpers import assert_close, assert_fused_matches_composed, float16_parity, leaf, shapes, torch_parity, transposed_leaf
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
@@ -103,3 +103,13 @@ def test_layer_norm_shape_errors_name_the_shapes():
         F.layer_norm(ma.ones(2, 3), (4,))
     with pytest.raises(ValueError, match=r"layer_norm: weight of shape \(2,\).*\(3,\)"):
         F.layer_norm(ma.ones(2, 3), (3,), ma.ones(2))
+
+
+@pytest.mark.parametrize("affine", [False, True])
+def test_float16_wide_rows_with_a_large_offset_are_computed_in_float32(affine, rng):
+    # (4, 4096) around 50: a float16 row sum overflows; PyTorch's error is ~2e-3
+    x = 50 + rng.standard_normal((4, 4096))
+    params = [1 + 0.1 * rng.standard_normal(4096), 0.1 * rng.standard_normal(4096)]
+    float16_parity(lambda t, *wb: F.layer_norm(t, (4096,), *wb),
+                   lambda t, *wb: torch.nn.functional.layer_norm(t, (4096,), *wb),
+                   [x] + (params if affine else []))

@@ -5,7 +5,7 @@ import pytest
 
 import microattn as ma
 from microattn import functional as F
-from helpers import assert_close, leaf, transposed_leaf
+from helpers import assert_close, float16_parity, leaf, transposed_leaf
 
 torch = pytest.importorskip("torch")
 
@@ -87,3 +87,16 @@ def test_mha_key_padding_and_float_masks_match_torch(rng):
     theirs, _ = twin(*(torch.tensor(x),) * 3, key_padding_mask=torch.tensor(padding),
                      attn_mask=torch.tensor(float_mask))
     assert_close(ours.data, theirs.detach().numpy(), 1e-10, 1e-12)
+
+
+def test_linear_float16_wide_rows_with_a_large_offset_are_computed_in_float32(rng):
+    x = 50 + rng.standard_normal((4, 4096))
+    w, b = 0.01 * rng.standard_normal((8, 4096)), rng.standard_normal(8)
+    float16_parity(F.linear, torch.nn.functional.linear, [x, w, b], grad_tol=2e-2)
+
+
+def test_embedding_float16_gradient_sums_in_float32(rng):
+    weight = rng.standard_normal((5, 16))
+    ids = rng.integers(0, 5, 4096)  # each row collects ~800 gradients of 1
+    float16_parity(lambda w: F.embedding(ma.tensor(ids), w),
+                   lambda w: torch.nn.functional.embedding(torch.tensor(ids), w), [weight])

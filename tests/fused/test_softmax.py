@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import microattn as ma
-from helpers import leaf, shapes, torch_parity, transposed_leaf
+from helpers import float16_parity, leaf, shapes, torch_parity, transposed_leaf
 from microattn.fused import log_softmax, softmax
 
 torch = pytest.importorskip("torch")
@@ -150,3 +150,9 @@ def test_float16_and_float32_match_torch_on_rows_far_apart(op, dtype, tol, index
     np.testing.assert_allclose(y.data.astype(np.float64), yt.detach().numpy(), rtol=tol, atol=tol)
     np.testing.assert_allclose(np.asarray(x.grad).astype(np.float64), xt.grad.numpy(),
                                rtol=tol, atol=tol)
+
+
+@BOTH
+def test_float16_wide_rows_with_a_large_offset_are_computed_in_float32(op, rng):
+    x = 50 + 4 * rng.standard_normal((4, 4096))
+    float16_parity(lambda t: OPS[op][0](t, -1), lambda t: OPS[op][1](t, -1), [x])
