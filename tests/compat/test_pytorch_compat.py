@@ -381,3 +381,38 @@ def test_a_generator_is_a_stream_of_its_own():
     again = DataLoader(TensorDataset(ma.arange(6)), batch_size=6, shuffle=True,
                        generator=ma.Generator().manual_seed(2))
     assert next(iter(loader))[0].tolist() == next(iter(again))[0].tolist()
+
+
+def raises_like_torch(ours, theirs, match):
+    """Both calls raise; ours the same exception type as PyTorch's, with ``match``."""
+    with pytest.raises(Exception) as expected:
+        theirs()
+    with pytest.raises(type(expected.value), match=match):
+        ours()
+
+
+def test_iterating_a_0d_tensor_is_a_type_error():
+    raises_like_torch(lambda: list(ma.tensor(1.0)), lambda: list(torch.tensor(1.0)),
+                      "iteration over a 0-d tensor")
+
+
+def test_iterating_gives_the_rows_with_gradient():
+    x = ma.tensor(np.arange(6.0).reshape(3, 2), requires_grad=True)
+    rows = list(x)
+    assert len(rows) == 3 and all(r.shape == (2,) for r in rows)
+    np.testing.assert_array_equal(np.asarray(rows[1].data), [2.0, 3.0])
+    (rows[0].sum() + 2 * rows[2].sum()).backward()
+    np.testing.assert_array_equal(np.asarray(x.grad), [[1, 1], [0, 0], [2, 2]])
+    assert list(ma.zeros(0, 3)) == []
+
+
+@pytest.mark.parametrize("element", [2.0, 1.0, 1, True], ids=["2.0", "1.0", "1", "True"])
+@pytest.mark.parametrize("shape", [(2, 2), (3,), ()])
+def test_membership_looks_at_every_entry_as_pytorch(element, shape):
+    assert (element in ma.ones(shape)) == (element in torch.ones(shape))
+    assert (ma.tensor(1.0) in ma.ones(shape)) == (torch.tensor(1.0) in torch.ones(shape))
+
+
+def test_membership_of_a_list_is_refused_as_pytorch():
+    raises_like_torch(lambda: [1.0] in ma.ones(2), lambda: [1.0] in torch.ones(2),
+                      r"__contains__ only supports Tensor or scalar")

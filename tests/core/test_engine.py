@@ -287,3 +287,58 @@ def test_replacing_a_leafs_data_with_another_shape():
     p.data = np.ones(1)
     with pytest.raises(RuntimeError, match="run the forward pass again"):
         stale.backward()
+
+
+torch = pytest.importorskip("torch")
+
+
+def raises_like_torch(ours, theirs, match):
+    """Both calls raise; ours the same exception type as PyTorch's, with ``match``."""
+    with pytest.raises(Exception) as expected:
+        theirs()
+    with pytest.raises(type(expected.value), match=match):
+        ours()
+
+
+def _hook_backward(lib, leaf, hook):
+    x = lib.ones(2, requires_grad=True)
+    t = x if leaf else x * 2
+    t.register_hook(hook)
+    (t * 1).sum().backward()
+    return x
+
+
+def _named(fn, name):
+    fn.__name__ = name
+    return fn
+
+
+@pytest.mark.parametrize("leaf", [True, False], ids=["leaf", "non-leaf"])
+@pytest.mark.parametrize("shape", [(3,), (5, 2), (1,), ()])
+def test_a_hook_that_changes_the_gradient_shape_is_refused(leaf, shape):
+    raises_like_torch(
+        lambda: _hook_backward(ma, leaf, _named(lambda g: ma.ones(shape), "resize")),
+        lambda: _hook_backward(torch, leaf, _named(lambda g: torch.ones(shape), "resize")),
+        r"hook 'resize' has changed the size of value")
+
+
+@pytest.mark.parametrize("leaf", [True, False], ids=["leaf", "non-leaf"])
+@pytest.mark.parametrize("value", [1.0, [1.0, 1.0]], ids=["float", "list"])
+def test_a_hook_that_returns_no_tensor_is_refused(leaf, value):
+    raises_like_torch(lambda: _hook_backward(ma, leaf, lambda g: value),
+                      lambda: _hook_backward(torch, leaf, lambda g: value),
+                      f"hook '<lambda>' returned '{type(value).__name__}'")
+
+
+@pytest.mark.parametrize("leaf", [True, False], ids=["leaf", "non-leaf"])
+def test_a_hook_that_changes_the_gradient_dtype_is_refused(leaf):
+    raises_like_torch(lambda: _hook_backward(ma, leaf, lambda g: g.double()),
+                      lambda: _hook_backward(torch, leaf, lambda g: g.double()),
+                      "has changed the type of value")
+
+
+@pytest.mark.parametrize("leaf", [True, False], ids=["leaf", "non-leaf"])
+def test_a_hook_that_keeps_shape_and_dtype_still_replaces_the_gradient(leaf):
+    ours = _hook_backward(ma, leaf, lambda g: g * 3.0)
+    theirs = _hook_backward(torch, leaf, lambda g: g * 3.0)
+    np.testing.assert_array_equal(np.asarray(ours.grad), theirs.grad.numpy())

@@ -4,6 +4,8 @@ import pytest
 
 import microattn as ma
 from helpers import assert_close, leaf
+import re
+from microattn import nn
 
 
 @pytest.fixture
@@ -243,3 +245,128 @@ def test_numpy_array_of_a_tensor_copies_and_asarray_shares():
 def test_softmax_and_squeeze_of_a_0d_tensor_as_torch():
     assert ma.tensor(2.0).softmax(-1).item() == 1.0
     assert ma.tensor(2.0).squeeze(0).item() == 2.0
+
+
+torch = pytest.importorskip("torch")
+
+
+def raises_like_torch(ours, theirs, match):
+    """Both calls raise; ours the same exception type as PyTorch's, with ``match``."""
+    with pytest.raises(Exception) as expected:
+        theirs()
+    with pytest.raises(type(expected.value), match=match):
+        ours()
+
+
+def _assign(lib, attribute, make_value):
+    p = lib.zeros(2, 3, requires_grad=True)
+    setattr(p, attribute, make_value(lib))
+    return p
+
+
+FACTORIES = ["zeros", "ones", "randn", "rand"]
+
+
+@pytest.mark.parametrize("shape", [(3,), (1, 3), (2, 1), (3, 2), ()])
+def test_grad_of_another_shape_is_refused_even_if_it_broadcasts(shape):
+    raises_like_torch(lambda: _assign(ma, "grad", lambda lib: lib.zeros(shape)),
+                      lambda: _assign(torch, "grad", lambda lib: lib.zeros(shape)),
+                      rf"gradient of shape {re.escape(str(shape))} to a tensor of shape \(2, 3\)")
+    with pytest.raises(RuntimeError, match=r"gradient of shape"):  # an ndarray too
+        _assign(ma, "grad", lambda lib: np.zeros(shape, np.float32))
+
+
+@pytest.mark.parametrize("dtype", ["int64", "float64", "bool"])
+def test_grad_of_another_dtype_is_refused(dtype):
+    raises_like_torch(
+        lambda: _assign(ma, "grad", lambda lib: np.zeros((2, 3), dtype)),
+        lambda: _assign(torch, "grad", lambda lib: lib.zeros((2, 3), dtype=getattr(torch, dtype))),
+        f"gradient of dtype {dtype} to a tensor of dtype float32")
+
+
+@pytest.mark.parametrize("value", [[[0.0] * 3] * 2, 0.0], ids=["list", "float"])
+def test_grad_that_is_no_array_is_a_type_error(value):
+    raises_like_torch(lambda: _assign(ma, "grad", lambda lib: value),
+                      lambda: _assign(torch, "grad", lambda lib: value),
+                      f"grad expected to be a tensor, an ndarray or None, but got grad of type "
+                      f"{type(value).__name__}")
+
+
+def test_a_fitting_grad_is_taken_from_a_tensor_an_ndarray_or_none():
+    p = ma.zeros(2, 3, requires_grad=True)
+    p.grad = np.ones((2, 3), np.float32)
+    np.testing.assert_array_equal(np.asarray(p.grad), np.ones((2, 3)))
+    grad = ma.full((2, 3), 2.0)
+    p.grad = grad
+    assert p.grad is grad   # a tensor is kept as it is, as PyTorch
+    np.testing.assert_array_equal(np.asarray(p.grad), np.full((2, 3), 2.0))
+    p.grad = None
+    assert p.grad is None
+
+
+def test_data_set_to_a_list_is_a_type_error():
+    raises_like_torch(lambda: _assign(ma, "data", lambda lib: [[0.0] * 3] * 2),
+                      lambda: _assign(torch, "data", lambda lib: [[0.0] * 3] * 2),
+                      "Tensor.data must be set to an ndarray or a tensor, not list")
+
+
+@pytest.mark.parametrize("dtype", ["int64", "bool"])
+def test_integer_data_into_a_tensor_that_requires_grad_is_refused(dtype):
+    raises_like_torch(
+        lambda: _assign(ma, "data", lambda lib: np.zeros((2, 3), dtype)),
+        lambda: _assign(torch, "data", lambda lib: lib.zeros((2, 3), dtype=getattr(torch, dtype))),
+        f"data set to a tensor that requires gradients must be floating point, got dtype {dtype}")
+    p = nn.Parameter(np.zeros(3))
+    with pytest.raises(RuntimeError, match="must be floating point"):
+        p.data = np.zeros(3, dtype)
+    assert p.data.dtype == np.float64   # left as it was
+
+
+def test_data_of_another_shape_or_float_dtype_is_taken_as_pytorch():
+    p = _assign(ma, "data", lambda lib: np.ones(4))
+    t = _assign(torch, "data", lambda lib: lib.ones(4, dtype=torch.float64))
+    assert p.shape == tuple(t.shape) and p.dtype == np.float64
+    p.data = ma.full((2,), 3.0)   # a tensor's data, shared
+    np.testing.assert_array_equal(p.data, [3.0, 3.0])
+    q = ma.zeros(3)                # no grad: any dtype
+    q.data = np.arange(3)
+    assert q.dtype == np.int64
+
+
+@pytest.mark.parametrize("name", FACTORIES)
+def test_a_negative_size_names_the_factory(name):
+    raises_like_torch(lambda: getattr(ma, name)(2, -1), lambda: getattr(torch, name)(2, -1),
+                      rf"{name}\(\): Trying to create tensor with negative dimension -1")
+    raises_like_torch(lambda: getattr(ma, name)(2.5), lambda: getattr(torch, name)(2.5),
+                      rf"{name}\(\): size must be ints")
+    assert getattr(ma, name)((2, 0)).shape == (2, 0)
+    assert getattr(ma, name)([3]).shape == (3,)
+
+
+def test_arange_with_step_zero_is_a_runtime_error():
+    raises_like_torch(lambda: ma.arange(0, 5, 0), lambda: torch.arange(0, 5, 0),
+                      r"arange\(\): step must be nonzero")
+
+
+def test_manual_seed_takes_what_pytorch_takes():
+    for seed, same_as in ((-1, 2**64 - 1), (1.5, 1), (np.int64(7), 7)):
+        ma.manual_seed(seed)
+        first = np.asarray(ma.randn(3))
+        ma.manual_seed(same_as)
+        np.testing.assert_array_equal(first, np.asarray(ma.randn(3)))
+        torch.manual_seed(seed)   # PyTorch accepts the same seeds
+    raises_like_torch(lambda: ma.manual_seed(2**64), lambda: torch.manual_seed(2**64),
+                      "out of range")
+    raises_like_torch(lambda: ma.manual_seed("a"), lambda: torch.manual_seed("a"),
+                      "invalid literal")
+    ma.manual_seed(0)
+
+
+@pytest.mark.parametrize("make", [
+    lambda lib: lib.tensor([1, 2], requires_grad=True),
+    lambda lib: lib.tensor([1, 2]).requires_grad_(),
+    lambda lib: lib.tensor([True]).requires_grad_(),
+], ids=["tensor()", "requires_grad_() int", "requires_grad_() bool"])
+def test_only_floating_tensors_can_require_grad(make):
+    raises_like_torch(lambda: make(ma), lambda: make(torch),
+                      "only floating-point tensors can require gradients")

@@ -15,6 +15,7 @@ import microattn as ma
 from microattn import functional as F
 from microattn.ops.dropout import dropout_mask
 from helpers import assert_close, assert_fused_matches_composed, float16_parity, leaf, shapes, torch_parity, transposed_leaf
+import warnings
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
@@ -286,3 +287,109 @@ def test_float16_long_rows_with_a_large_offset_are_computed_in_float32(causal, r
     float16_parity(lambda *t: F.scaled_dot_product_attention(*t, is_causal=causal),
                    lambda *t: torch.nn.functional.scaled_dot_product_attention(
                        *t, is_causal=causal), [q, k, v], grad_tol=2e-2)
+
+
+FUSED = pytest.mark.parametrize("fused", [True, False], ids=["fused", "composed"])
+
+
+def leaf_pair(shape, seed=0, requires_grad=True):
+    """The same float64 values as a microattn leaf and a torch leaf."""
+    data = np.random.default_rng(seed).standard_normal(shape)
+    return (ma.tensor(data, requires_grad=requires_grad),
+            torch.tensor(data, requires_grad=requires_grad))
+
+
+def assert_same_as_torch(ours, theirs, what):
+    ours = np.asarray(ours)
+    theirs = theirs.detach().numpy()
+    assert ours.shape == theirs.shape, f"{what}: shape {ours.shape} != {theirs.shape}"
+    np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12, equal_nan=True,
+                               err_msg=what)
+
+
+@pytest.fixture
+def no_numpy_warnings():
+    """An empty dim must not make numpy complain about it (mean of empty slice)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", "Mean of empty slice", RuntimeWarning)
+        warnings.filterwarnings("error", ".*(zero-size|empty)", RuntimeWarning)
+        yield
+
+
+@FUSED
+@pytest.mark.parametrize("q_len, k_len", [(3, 0), (0, 3), (0, 0)],
+                         ids=["no keys", "no queries", "neither"])
+def test_sdpa_with_no_keys_or_no_queries(q_len, k_len, fused, no_numpy_warnings):
+    q, qt = leaf_pair((2, q_len, 4), 1)
+    k, kt = leaf_pair((2, k_len, 4), 2)
+    v, vt = leaf_pair((2, k_len, 5), 3)
+    out, weights = F.scaled_dot_product_attention(q, k, v, need_weights=True, fused=fused)
+    expected = TF.scaled_dot_product_attention(qt, kt, vt)
+    assert_same_as_torch(out, expected, "output")
+    assert weights.shape == (2, q_len, k_len)
+    g = np.random.default_rng(4).standard_normal((2, q_len, 5))
+    out.backward(g)
+    expected.backward(torch.tensor(g))
+    for ours, theirs, name in ((q, qt, "dq"), (k, kt, "dk"), (v, vt, "dv")):
+        assert_same_as_torch(ours.grad, theirs.grad, name)
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_sdpa_with_no_keys_and_a_mask(causal, no_numpy_warnings):
+    q, k, v = ma.randn(2, 3, 4), ma.randn(2, 0, 4), ma.randn(2, 0, 4)
+    out = F.scaled_dot_product_attention(q, k, v, attn_mask=ma.ones((3, 0), dtype=bool),
+                                         is_causal=causal)
+    np.testing.assert_array_equal(np.asarray(out), np.zeros((2, 3, 4)))
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_attention_with_zero_features_is_uniform_as_pytorch(fused):
+    """d = 0: every score is 0 (an empty dot product), so 1/sqrt(d) must not divide by 0."""
+    value = np.random.default_rng(0).standard_normal((1, 3, 2))
+    q = ma.tensor(np.zeros((1, 2, 0)), requires_grad=True)
+    k = ma.tensor(np.zeros((1, 3, 0)))
+    v, vt = ma.tensor(value, requires_grad=True), torch.tensor(value, requires_grad=True)
+    out = F.scaled_dot_product_attention(q, k, v, fused=fused)
+    expected = TF.scaled_dot_product_attention(torch.zeros(1, 2, 0, dtype=torch.float64),
+                                               torch.zeros(1, 3, 0, dtype=torch.float64), vt)
+    np.testing.assert_allclose(np.asarray(out.data), expected.detach().numpy(), rtol=1e-12)
+    out.sum().backward()
+    expected.sum().backward()
+    np.testing.assert_allclose(np.asarray(v.grad), vt.grad.numpy(), rtol=1e-12)
+    assert np.asarray(q.grad).shape == (1, 2, 0)
+
+
+SIDES = st.sampled_from([0, 1, 2, 3])
+
+
+@st.composite
+def edge_attention_case(draw):
+    """q, k, v with batch, Tq, Tk and d drawn from {0, 1, 2, 3} (any may be 0), and
+    a boolean mask broadcasting from (Tq or 1, Tk or 1), or is_causal, or neither
+    (PyTorch takes one or the other)."""
+    batch, q_len, k_len, d, dv = (draw(SIDES) for _ in range(5))
+    rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+    arrays = [rng.standard_normal(shape) for shape in ((batch, q_len, d), (batch, k_len, d),
+                                                       (batch, k_len, dv))]
+    mask = None
+    if draw(st.booleans()):
+        shape = (draw(st.sampled_from([1, q_len])), draw(st.sampled_from([1, k_len])))
+        mask = rng.random(shape) < 0.6
+    return arrays, mask, mask is None and draw(st.booleans())
+
+
+@given(edge_attention_case(), st.booleans())
+def test_attention_with_any_side_empty_or_one(case, fused):
+    (q, k, v), mask, causal = case
+    ours = [ma.tensor(a, requires_grad=True) for a in (q, k, v)]
+    theirs = [torch.tensor(a, requires_grad=True) for a in (q, k, v)]
+    out = F.scaled_dot_product_attention(*ours, attn_mask=mask, is_causal=causal, fused=fused)
+    expected = TF.scaled_dot_product_attention(
+        *theirs, attn_mask=None if mask is None else torch.tensor(mask), is_causal=causal)
+    np.testing.assert_allclose(np.asarray(out.data), expected.detach().numpy(),
+                               rtol=1e-10, atol=1e-12)
+    g = np.random.default_rng(1).standard_normal(expected.shape)
+    out.backward(g)
+    expected.backward(torch.tensor(g))
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(np.asarray(a.grad), b.grad.numpy(), rtol=1e-9, atol=1e-12)

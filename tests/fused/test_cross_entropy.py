@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 import microattn as ma
 from microattn import functional as F
 from helpers import assert_close, assert_fused_matches_composed, float16_parity, leaf, outputs_and_grads, shapes, torch_parity, transposed_leaf
+import warnings
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
@@ -221,3 +222,120 @@ def test_float16_wide_rows_with_a_large_offset_are_computed_in_float32(fused, rn
     target = rng.integers(0, 4096, 8)
     float16_parity(lambda t: F.cross_entropy(t, ma.tensor(target), fused=fused),
                    lambda t: TF.cross_entropy(t, torch.tensor(target)), [logits])
+
+
+FUSED = pytest.mark.parametrize("fused", [True, False], ids=["fused", "composed"])
+
+
+def leaf_pair(shape, seed=0, requires_grad=True):
+    """The same float64 values as a microattn leaf and a torch leaf."""
+    data = np.random.default_rng(seed).standard_normal(shape)
+    return (ma.tensor(data, requires_grad=requires_grad),
+            torch.tensor(data, requires_grad=requires_grad))
+
+
+def assert_same_as_torch(ours, theirs, what):
+    ours = np.asarray(ours)
+    theirs = theirs.detach().numpy()
+    assert ours.shape == theirs.shape, f"{what}: shape {ours.shape} != {theirs.shape}"
+    np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12, equal_nan=True,
+                               err_msg=what)
+
+
+@pytest.fixture
+def no_numpy_warnings():
+    """An empty dim must not make numpy complain about it (mean of empty slice)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", "Mean of empty slice", RuntimeWarning)
+        warnings.filterwarnings("error", ".*(zero-size|empty)", RuntimeWarning)
+        yield
+
+
+@FUSED
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_on_an_empty_batch(reduction, fused, no_numpy_warnings):
+    x, xt = leaf_pair((0, 5))
+    target = np.zeros(0, dtype=np.int64)
+    loss = F.cross_entropy(x, target, reduction=reduction, fused=fused)
+    loss_t = TF.cross_entropy(xt, torch.tensor(target), reduction=reduction)
+    assert_same_as_torch(loss, loss_t, "loss")   # mean over nothing: nan, as PyTorch
+    loss.sum().backward()
+    loss_t.sum().backward()
+    assert_same_as_torch(x.grad, xt.grad, "d logits")   # (0, 5), never nan
+
+
+def raises_like_torch(ours, theirs, match):
+    """Both calls raise; ours the same exception type as PyTorch's, with ``match``."""
+    with pytest.raises(Exception) as expected:
+        theirs()
+    with pytest.raises(type(expected.value), match=match):
+        ours()
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "bool"])
+@pytest.mark.parametrize("fused", [True, False])
+def test_cross_entropy_refuses_integer_logits(dtype, fused):
+    logits = np.array([[1, 4, 2], [0, 0, 1]]).astype(dtype)
+    target = np.array([1, 2])
+    raises_like_torch(
+        lambda: F.cross_entropy(ma.tensor(logits), target, fused=fused),
+        lambda: TF.cross_entropy(torch.tensor(logits), torch.tensor(target)),
+        f"cross_entropy: expected floating-point input, got dtype {dtype}")
+
+
+def test_cross_entropy_on_float_logits_of_the_same_values_is_exact():
+    logits = np.array([[1, 4, 2], [0, 0, 1]])
+    ours = F.cross_entropy(ma.tensor(logits.astype(np.float64)), np.array([1, 2])).item()
+    theirs = TF.cross_entropy(torch.tensor(logits, dtype=torch.float64),
+                              torch.tensor([1, 2])).item()
+    assert ours == pytest.approx(theirs, rel=1e-12) and ours != int(ours)
+
+
+def test_cross_entropy_refuses_0d_input():
+    raises_like_torch(lambda: F.cross_entropy(ma.tensor(1.0), ma.tensor(0)),
+                      lambda: TF.cross_entropy(torch.tensor(1.0), torch.tensor(0)),
+                      r"cross_entropy: input is 0-d; expected at least one dim")
+
+
+def test_nll_loss_refuses_integer_and_0d_input():
+    raises_like_torch(lambda: F.nll_loss(ma.tensor([[1, 2]]), np.array([0])),
+                      lambda: TF.nll_loss(torch.tensor([[1, 2]]), torch.tensor([0])),
+                      "nll_loss: expected floating-point input, got dtype int64")
+    raises_like_torch(lambda: F.nll_loss(ma.tensor(1.0), ma.tensor(0)),
+                      lambda: TF.nll_loss(torch.tensor(1.0), torch.tensor(0)),
+                      "nll_loss: input is 0-d")
+
+
+def test_cross_entropy_on_1d_logits_still_matches_torch():
+    ours = F.cross_entropy(ma.tensor([1.0, 2.0], dtype="float64"), ma.tensor(0)).item()
+    theirs = TF.cross_entropy(torch.tensor([1.0, 2.0], dtype=torch.float64),
+                              torch.tensor(0)).item()
+    assert ours == pytest.approx(theirs, rel=1e-12)
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "nll_loss"])
+@pytest.mark.parametrize("dtype", ["float32", "bool"])
+def test_a_target_that_is_not_class_indices_is_a_runtime_error(loss, dtype):
+    target = np.array([0, 1]).astype(dtype)
+    raises_like_torch(lambda: getattr(F, loss)(ma.zeros(2, 3), ma.tensor(target)),
+                      lambda: getattr(TF, loss)(torch.zeros(2, 3), torch.tensor(target)),
+                      f"{loss}: expected integer class indices as target, got dtype {dtype}")
+
+
+@given(st.sampled_from([(0, 3), (2, 1), (2, 3), (0, 3, 2), (2, 3, 0), (2, 1, 1), (1, 3, 4)]),
+       st.sampled_from(["mean", "sum", "none"]), st.floats(0.0, 0.5), st.booleans())
+def test_cross_entropy_in_pytorch_layouts_with_edge_sizes(shape, reduction, smoothing, fused):
+    rng = np.random.default_rng(0)
+    logits = rng.standard_normal(shape)
+    target = rng.integers(0, shape[1], size=shape[:1] + shape[2:])
+    if target.size:
+        target.flat[0] = -100   # one ignored position
+    x, xt = ma.tensor(logits, requires_grad=True), torch.tensor(logits, requires_grad=True)
+    loss = F.cross_entropy(x, target, reduction=reduction, label_smoothing=smoothing, fused=fused)
+    expected = TF.cross_entropy(xt, torch.tensor(target), reduction=reduction,
+                                label_smoothing=smoothing)
+    np.testing.assert_allclose(np.asarray(loss.data), expected.detach().numpy(), rtol=1e-10,
+                               atol=1e-12, equal_nan=True)
+    loss.sum().backward()
+    expected.sum().backward()
+    np.testing.assert_allclose(np.asarray(x.grad), xt.grad.numpy(), rtol=1e-9, atol=1e-12)

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 import microattn as ma
 from microattn import functional as F
 from helpers import assert_close, assert_fused_matches_composed, float16_parity, leaf, shapes, torch_parity, transposed_leaf
+import warnings
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
@@ -113,3 +114,124 @@ def test_float16_wide_rows_with_a_large_offset_are_computed_in_float32(affine, r
     float16_parity(lambda t, *wb: F.layer_norm(t, (4096,), *wb),
                    lambda t, *wb: torch.nn.functional.layer_norm(t, (4096,), *wb),
                    [x] + (params if affine else []))
+
+
+FUSED = pytest.mark.parametrize("fused", [True, False], ids=["fused", "composed"])
+
+
+def leaf_pair(shape, seed=0, requires_grad=True):
+    """The same float64 values as a microattn leaf and a torch leaf."""
+    data = np.random.default_rng(seed).standard_normal(shape)
+    return (ma.tensor(data, requires_grad=requires_grad),
+            torch.tensor(data, requires_grad=requires_grad))
+
+
+def assert_same_as_torch(ours, theirs, what):
+    ours = np.asarray(ours)
+    theirs = theirs.detach().numpy()
+    assert ours.shape == theirs.shape, f"{what}: shape {ours.shape} != {theirs.shape}"
+    np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12, equal_nan=True,
+                               err_msg=what)
+
+
+@pytest.fixture
+def no_numpy_warnings():
+    """An empty dim must not make numpy complain about it (mean of empty slice)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", "Mean of empty slice", RuntimeWarning)
+        warnings.filterwarnings("error", ".*(zero-size|empty)", RuntimeWarning)
+        yield
+
+
+@FUSED
+@pytest.mark.parametrize("shape, normalized", [((0, 5), (5,)), ((3, 0), (0,)),
+                                               ((2, 0, 3), (3,))])
+def test_layer_norm_on_empty_input(shape, normalized, fused, no_numpy_warnings):
+    x, xt = leaf_pair(shape)
+    w, wt = leaf_pair(normalized, 1)
+    b, bt = leaf_pair(normalized, 2)
+    if not fused and 0 in normalized:
+        # the composed graph takes a variance over nothing and says so, as PyTorch's var
+        with pytest.warns(UserWarning, match="degrees of freedom"):
+            y = F.layer_norm(x, normalized, w, b, fused=fused)
+    else:
+        y = F.layer_norm(x, normalized, w, b, fused=fused)
+    y_t = TF.layer_norm(xt, normalized, wt, bt)
+    assert_same_as_torch(y, y_t, "output")
+    y.sum().backward()
+    y_t.sum().backward()
+    for ours, theirs, name in ((x, xt, "dx"), (w, wt, "d weight"), (b, bt, "d bias")):
+        assert_same_as_torch(ours.grad, theirs.grad, name)
+
+
+def raises_like_torch(ours, theirs, match):
+    """Both calls raise; ours the same exception type as PyTorch's, with ``match``."""
+    with pytest.raises(Exception) as expected:
+        theirs()
+    with pytest.raises(type(expected.value), match=match):
+        ours()
+
+
+@pytest.mark.parametrize("shape", [2.5, None, "3", (3.0,)])
+def test_layer_norm_names_a_normalized_shape_that_is_not_ints(shape):
+    raises_like_torch(lambda: F.layer_norm(ma.zeros(2, 3), shape),
+                      lambda: TF.layer_norm(torch.zeros(2, 3), shape),
+                      "layer_norm: normalized_shape must be an int or a tuple of ints")
+
+
+SIDES = st.sampled_from([0, 1, 2, 3])
+
+
+@st.composite
+def edge_arrays(draw, min_dims=0, max_dims=3):
+    """float64 data of a shape with 0-, 1- and 2-sized sides, sometimes
+    non-contiguous (the transpose of a contiguous array)."""
+    shape = tuple(draw(st.lists(SIDES, min_size=min_dims, max_size=max_dims)))
+    data = np.random.default_rng(draw(st.integers(0, 2**16))).standard_normal(shape)
+    if len(shape) >= 2 and draw(st.booleans()):
+        data = np.ascontiguousarray(data.swapaxes(0, -1)).swapaxes(0, -1)
+    return data
+
+
+def run_both(fn_ours, fn_torch, data):
+    """Run each library on the same data. Returns (ours, theirs, x, xt) or, when
+    PyTorch raises, asserts that we raise the same type and returns None."""
+    x = ma.tensor(data, requires_grad=True)
+    xt = torch.tensor(np.array(data), requires_grad=True)
+    try:
+        theirs = fn_torch(xt)
+    except Exception as error:  # noqa: BLE001 - any error PyTorch raises, we must too
+        with pytest.raises(type(error)):
+            fn_ours(x)
+        return None
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", "Mean of empty slice", RuntimeWarning)
+        ours = fn_ours(x)
+    return ours, theirs, x, xt
+
+
+def check(fn_ours, fn_torch, data):
+    """Values and gradients agree with PyTorch (or both raise the same type)."""
+    result = run_both(fn_ours, fn_torch, data)
+    if result is None:
+        return
+    ours, theirs, x, xt = result
+    if isinstance(theirs, tuple):
+        ours, theirs = ours[0], theirs[0]
+    expected = theirs.detach().numpy()
+    assert ours.shape == expected.shape
+    np.testing.assert_allclose(np.asarray(ours.data), expected, rtol=1e-10, atol=1e-12,
+                               equal_nan=True)
+    if not theirs.requires_grad:
+        return
+    g = np.random.default_rng(0).standard_normal(expected.shape)
+    ours.backward(g)
+    theirs.backward(torch.tensor(g))
+    np.testing.assert_allclose(np.asarray(x.grad), xt.grad.numpy(), rtol=1e-8, atol=1e-12,
+                               equal_nan=True)
+
+
+@given(edge_arrays(min_dims=1))
+def test_layer_norm_any_shape(data):
+    shape = data.shape[-1:]
+    check(lambda x: F.layer_norm(x, shape), lambda x: TF.layer_norm(x, shape), data)

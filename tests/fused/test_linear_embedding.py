@@ -6,6 +6,10 @@ import pytest
 import microattn as ma
 from microattn import functional as F
 from helpers import assert_close, float16_parity, leaf, transposed_leaf
+from microattn import nn
+import warnings
+from hypothesis import given
+from hypothesis import strategies as st
 
 torch = pytest.importorskip("torch")
 
@@ -100,3 +104,98 @@ def test_embedding_float16_gradient_sums_in_float32(rng):
     ids = rng.integers(0, 5, 4096)  # each row collects ~800 gradients of 1
     float16_parity(lambda w: F.embedding(ma.tensor(ids), w),
                    lambda w: torch.nn.functional.embedding(torch.tensor(ids), w), [weight])
+
+
+TF = torch.nn.functional
+
+
+def raises_like_torch(ours, theirs, match):
+    """Both calls raise; ours the same exception type as PyTorch's, with ``match``."""
+    with pytest.raises(Exception) as expected:
+        theirs()
+    with pytest.raises(type(expected.value), match=match):
+        ours()
+
+
+@pytest.mark.parametrize("shape", [(3,), ()])
+def test_embedding_weight_must_be_2d(shape):
+    raises_like_torch(lambda: F.embedding(ma.tensor([1]), ma.zeros(shape)),
+                      lambda: TF.embedding(torch.tensor([1]), torch.zeros(shape)),
+                      r"embedding: weight of shape .* must be 2-D")
+
+
+@pytest.mark.parametrize("padding_idx", [3, 10, -4])
+def test_functional_embedding_padding_idx_out_of_range_is_refused(padding_idx):
+    weight = ma.zeros(3, 2, requires_grad=True)
+    with pytest.raises(AssertionError):   # PyTorch asserts; we name it
+        TF.embedding(torch.tensor([1]), torch.zeros(3, 2), padding_idx=padding_idx)
+    with pytest.raises(ValueError, match=rf"embedding: padding_idx {padding_idx} must be within "
+                                         r"num_embeddings \(3\)"):
+        F.embedding(ma.tensor([1]), weight, padding_idx=padding_idx)
+
+
+def test_functional_embedding_negative_padding_idx_counts_from_the_end():
+    weight = ma.tensor(np.arange(6.0).reshape(3, 2), requires_grad=True)
+    F.embedding(ma.tensor([0, 2, 2]), weight, padding_idx=-1).sum().backward()
+    np.testing.assert_array_equal(np.asarray(weight.grad), [[1, 1], [0, 0], [0, 0]])
+
+
+def run_both(fn_ours, fn_torch, data):
+    """Run each library on the same data. Returns (ours, theirs, x, xt) or, when
+    PyTorch raises, asserts that we raise the same type and returns None."""
+    x = ma.tensor(data, requires_grad=True)
+    xt = torch.tensor(np.array(data), requires_grad=True)
+    try:
+        theirs = fn_torch(xt)
+    except Exception as error:  # noqa: BLE001 - any error PyTorch raises, we must too
+        with pytest.raises(type(error)):
+            fn_ours(x)
+        return None
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", "Mean of empty slice", RuntimeWarning)
+        ours = fn_ours(x)
+    return ours, theirs, x, xt
+
+
+def check(fn_ours, fn_torch, data):
+    """Values and gradients agree with PyTorch (or both raise the same type)."""
+    result = run_both(fn_ours, fn_torch, data)
+    if result is None:
+        return
+    ours, theirs, x, xt = result
+    if isinstance(theirs, tuple):
+        ours, theirs = ours[0], theirs[0]
+    expected = theirs.detach().numpy()
+    assert ours.shape == expected.shape
+    np.testing.assert_allclose(np.asarray(ours.data), expected, rtol=1e-10, atol=1e-12,
+                               equal_nan=True)
+    if not theirs.requires_grad:
+        return
+    g = np.random.default_rng(0).standard_normal(expected.shape)
+    ours.backward(g)
+    theirs.backward(torch.tensor(g))
+    np.testing.assert_allclose(np.asarray(x.grad), xt.grad.numpy(), rtol=1e-8, atol=1e-12,
+                               equal_nan=True)
+
+
+@pytest.mark.filterwarnings("ignore:Initializing zero-element tensors:UserWarning")  # torch's
+@given(st.sampled_from([(0, 3), (3, 0), (0, 0), (3, 2)]),
+       st.sampled_from([(2, 5), (0,), (), (1, 0)]))
+def test_linear_with_no_inputs_outputs_or_rows(features, lead):
+    in_features, out_features = features
+    rng = np.random.default_rng(0)
+    weight = rng.standard_normal((out_features, in_features))
+    bias = rng.standard_normal(out_features)
+    ours = nn.Linear(in_features, out_features).double()
+    theirs = torch.nn.Linear(in_features, out_features, dtype=torch.float64)
+    with torch.no_grad():
+        theirs.weight.copy_(torch.tensor(weight))
+        theirs.bias.copy_(torch.tensor(bias))
+    with ma.no_grad():
+        ours.weight.data[...] = weight
+        ours.bias.data[...] = bias
+    check(ours, theirs, rng.standard_normal(lead + (in_features,)))
+    np.testing.assert_allclose(np.asarray(ours.weight.grad), theirs.weight.grad.numpy(),
+                               rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(np.asarray(ours.bias.grad), theirs.bias.grad.numpy(),
+                               rtol=1e-10, atol=1e-12)

@@ -8,6 +8,8 @@ from hypothesis import strategies as st
 import microattn as ma
 from helpers import float16_parity, leaf, shapes, torch_parity, transposed_leaf
 from microattn.fused import log_softmax, softmax
+import warnings
+from microattn import functional as F
 
 torch = pytest.importorskip("torch")
 
@@ -156,3 +158,166 @@ def test_float16_and_float32_match_torch_on_rows_far_apart(op, dtype, tol, index
 def test_float16_wide_rows_with_a_large_offset_are_computed_in_float32(op, rng):
     x = 50 + 4 * rng.standard_normal((4, 4096))
     float16_parity(lambda t: OPS[op][0](t, -1), lambda t: OPS[op][1](t, -1), [x])
+
+
+TF = torch.nn.functional
+
+
+FUSED = pytest.mark.parametrize("fused", [True, False], ids=["fused", "composed"])
+
+
+def leaf_pair(shape, seed=0, requires_grad=True):
+    """The same float64 values as a microattn leaf and a torch leaf."""
+    data = np.random.default_rng(seed).standard_normal(shape)
+    return (ma.tensor(data, requires_grad=requires_grad),
+            torch.tensor(data, requires_grad=requires_grad))
+
+
+def assert_same_as_torch(ours, theirs, what):
+    ours = np.asarray(ours)
+    theirs = theirs.detach().numpy()
+    assert ours.shape == theirs.shape, f"{what}: shape {ours.shape} != {theirs.shape}"
+    np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12, equal_nan=True,
+                               err_msg=what)
+
+
+@pytest.fixture
+def no_numpy_warnings():
+    """An empty dim must not make numpy complain about it (mean of empty slice)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", "Mean of empty slice", RuntimeWarning)
+        warnings.filterwarnings("error", ".*(zero-size|empty)", RuntimeWarning)
+        yield
+
+
+@FUSED
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("shape", [(3, 0), (0, 3), (2, 0, 4)])
+def test_softmax_over_and_beside_an_empty_dim(name, shape, fused, no_numpy_warnings):
+    for dim in range(-len(shape), len(shape)):
+        x, xt = leaf_pair(shape)
+        y = getattr(F, name)(x, dim, fused=fused)
+        yt = getattr(TF, name)(xt, dim)
+        assert_same_as_torch(y, yt, f"{name}{shape} dim={dim}")
+        y.backward(np.ones(shape))
+        yt.backward(torch.ones(shape, dtype=torch.float64))
+        assert_same_as_torch(x.grad, xt.grad, f"d {name}{shape} dim={dim}")
+
+
+@pytest.mark.parametrize("shape", [(), (3,), (2, 3), (2, 3, 4), (2, 3, 4, 5)])
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("fused", [True, False])
+def test_softmax_without_dim_picks_pytorchs_implicit_dim_and_warns(name, shape, fused):
+    data = np.random.default_rng(0).standard_normal(shape)
+    with pytest.warns(UserWarning, match=f"Implicit dimension choice for {name}"):
+        ours = getattr(F, name)(ma.tensor(data), fused=fused)
+    with pytest.warns(UserWarning, match=f"Implicit dimension choice for {name}"):
+        theirs = getattr(TF, name)(torch.tensor(data))
+    np.testing.assert_allclose(np.asarray(ours), theirs.numpy(), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("dim", [None, 1.0, (0, 1), True])
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_softmax_methods_take_only_an_int_dim(name, dim):
+    x = ma.ones(2, 3)
+    with pytest.raises(TypeError) as expected:
+        getattr(torch.ones(2, 3), name)(dim)
+    with pytest.raises(type(expected.value), match=rf"{name}\(\): argument 'dim' must be int"):
+        getattr(x, name)(dim)
+    with pytest.raises(TypeError, match=rf"{name}\(\): argument 'dim' must be int"):
+        getattr(F, name)(x, dim if dim is not None else 1.0)
+
+
+@pytest.mark.parametrize("dim", [2, -3])
+@pytest.mark.parametrize("fused", [True, False])
+def test_softmax_dim_out_of_range_is_an_index_error(dim, fused):
+    with pytest.raises(IndexError):
+        torch.ones(2, 3).softmax(dim)
+    with pytest.raises(IndexError, match=rf"softmax\(\): dim {dim} is out of range"):
+        F.softmax(ma.ones(2, 3), dim, fused=fused)
+
+
+def raises_like_torch(ours, theirs, match):
+    """Both calls raise; ours the same exception type as PyTorch's, with ``match``."""
+    with pytest.raises(Exception) as expected:
+        theirs()
+    with pytest.raises(type(expected.value), match=match):
+        ours()
+
+
+INTEGER_CALLS = {
+    "softmax": (lambda x: x.softmax(-1), lambda x: x.softmax(-1)),
+    "log_softmax": (lambda x: x.log_softmax(-1), lambda x: x.log_softmax(-1)),
+    "layer_norm": (lambda x: F.layer_norm(x, (3,)), lambda x: TF.layer_norm(x, (3,))),
+}
+
+
+@pytest.mark.parametrize("name", INTEGER_CALLS)
+def test_integer_input_to_softmax_and_layer_norm_is_refused(name):
+    ours, theirs = INTEGER_CALLS[name]
+    data = np.array([[1, 2, 3]])
+    raises_like_torch(lambda: ours(ma.tensor(data)), lambda: theirs(torch.tensor(data)),
+                      f"{name}: expected floating-point input, got dtype int64")
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_composed_softmax_refuses_integer_input_too(name):
+    with pytest.raises(NotImplementedError, match=f"{name}: expected floating-point input"):
+        getattr(F, name)(ma.tensor([1, 2, 3]), 0, fused=False)
+
+
+SIDES = st.sampled_from([0, 1, 2, 3])
+
+
+@st.composite
+def edge_arrays(draw, min_dims=0, max_dims=3):
+    """float64 data of a shape with 0-, 1- and 2-sized sides, sometimes
+    non-contiguous (the transpose of a contiguous array)."""
+    shape = tuple(draw(st.lists(SIDES, min_size=min_dims, max_size=max_dims)))
+    data = np.random.default_rng(draw(st.integers(0, 2**16))).standard_normal(shape)
+    if len(shape) >= 2 and draw(st.booleans()):
+        data = np.ascontiguousarray(data.swapaxes(0, -1)).swapaxes(0, -1)
+    return data
+
+
+def run_both(fn_ours, fn_torch, data):
+    """Run each library on the same data. Returns (ours, theirs, x, xt) or, when
+    PyTorch raises, asserts that we raise the same type and returns None."""
+    x = ma.tensor(data, requires_grad=True)
+    xt = torch.tensor(np.array(data), requires_grad=True)
+    try:
+        theirs = fn_torch(xt)
+    except Exception as error:  # noqa: BLE001 - any error PyTorch raises, we must too
+        with pytest.raises(type(error)):
+            fn_ours(x)
+        return None
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", "Mean of empty slice", RuntimeWarning)
+        ours = fn_ours(x)
+    return ours, theirs, x, xt
+
+
+def check(fn_ours, fn_torch, data):
+    """Values and gradients agree with PyTorch (or both raise the same type)."""
+    result = run_both(fn_ours, fn_torch, data)
+    if result is None:
+        return
+    ours, theirs, x, xt = result
+    if isinstance(theirs, tuple):
+        ours, theirs = ours[0], theirs[0]
+    expected = theirs.detach().numpy()
+    assert ours.shape == expected.shape
+    np.testing.assert_allclose(np.asarray(ours.data), expected, rtol=1e-10, atol=1e-12,
+                               equal_nan=True)
+    if not theirs.requires_grad:
+        return
+    g = np.random.default_rng(0).standard_normal(expected.shape)
+    ours.backward(g)
+    theirs.backward(torch.tensor(g))
+    np.testing.assert_allclose(np.asarray(x.grad), xt.grad.numpy(), rtol=1e-8, atol=1e-12,
+                               equal_nan=True)
+
+
+@given(edge_arrays(min_dims=1), st.sampled_from(["softmax", "log_softmax"]), st.integers(-3, 2))
+def test_softmax_any_shape(data, name, dim):
+    check(lambda x: getattr(x, name)(dim), lambda x: getattr(x, name)(dim), data)

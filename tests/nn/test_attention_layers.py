@@ -10,6 +10,7 @@ from microattn import nn
 from helpers import PARITY_RTOL, assert_close, leaf, transposed_leaf
 from layer_helpers import (MASK_CASES, as_torch, blocked_mask, causal_blocked, check_layer_gradients,
                            make_masks, module_parity, padding_mask)
+import warnings
 
 torch = pytest.importorskip("torch")
 
@@ -322,3 +323,92 @@ def test_mha_capture_graph_keeps_differentiable_weights_and_scores():
     layer.capture_graph = False
     layer(x, x, x)
     assert not layer.last_attn_weights.requires_grad
+
+
+def leaf_pair(shape, seed=0, requires_grad=True):
+    """The same float64 values as a microattn leaf and a torch leaf."""
+    data = np.random.default_rng(seed).standard_normal(shape)
+    return (ma.tensor(data, requires_grad=requires_grad),
+            torch.tensor(data, requires_grad=requires_grad))
+
+
+def assert_same_as_torch(ours, theirs, what):
+    ours = np.asarray(ours)
+    theirs = theirs.detach().numpy()
+    assert ours.shape == theirs.shape, f"{what}: shape {ours.shape} != {theirs.shape}"
+    np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12, equal_nan=True,
+                               err_msg=what)
+
+
+@pytest.fixture
+def no_numpy_warnings():
+    """An empty dim must not make numpy complain about it (mean of empty slice)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", "Mean of empty slice", RuntimeWarning)
+        warnings.filterwarnings("error", ".*(zero-size|empty)", RuntimeWarning)
+        yield
+
+
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("q_len, k_len", [(3, 0), (0, 3), (0, 0)],
+                         ids=["no keys", "no queries", "neither"])
+def test_multihead_attention_with_length_zero(q_len, k_len, fused, no_numpy_warnings):
+    ma.manual_seed(0)
+    mha = nn.MultiheadAttention(4, 2, batch_first=True, fused=fused)
+    reference = torch.nn.MultiheadAttention(4, 2, batch_first=True, dtype=torch.float64)
+    with torch.no_grad():  # the same weights: PyTorch packs q, k, v into one matrix
+        reference.in_proj_weight.copy_(torch.tensor(np.concatenate(
+            [np.asarray(m.weight.data, np.float64) for m in (mha.q_proj, mha.k_proj,
+                                                             mha.v_proj)])))
+        reference.in_proj_bias.fill_(0.25)
+        reference.out_proj.weight.copy_(torch.tensor(np.asarray(mha.out_proj.weight.data,
+                                                                np.float64)))
+        reference.out_proj.bias.fill_(0.5)
+    mha.double()
+    with ma.no_grad():
+        for m in (mha.q_proj, mha.k_proj, mha.v_proj):
+            m.bias.data[...] = 0.25
+        mha.out_proj.bias.data[...] = 0.5
+    query, query_t = leaf_pair((2, q_len, 4), 5)
+    key, key_t = leaf_pair((2, k_len, 4), 6)
+    out, weights = mha(query, key, key)
+    out_t, weights_t = reference(query_t, key_t, key_t)
+    assert_same_as_torch(out, out_t, "output")    # no keys: out_proj.bias, as PyTorch
+    assert_same_as_torch(weights, weights_t, "weights")
+    out.sum().backward()
+    out_t.sum().backward()
+    assert_same_as_torch(query.grad, query_t.grad, "d query")
+    assert_same_as_torch(key.grad, key_t.grad, "d key")
+    assert_same_as_torch(mha.out_proj.bias.grad, reference.out_proj.bias.grad, "d out_proj.bias")
+
+
+def raises_like_torch(ours, theirs, match):
+    """Both calls raise; ours the same exception type as PyTorch's, with ``match``."""
+    with pytest.raises(Exception) as expected:
+        theirs()
+    with pytest.raises(type(expected.value), match=match):
+        ours()
+
+
+def test_key_padding_mask_as_a_list_is_a_type_error():
+    query = np.random.default_rng(0).standard_normal((2, 3, 4)).astype(np.float32)
+    mask = [[False, False, True], [False, True, True]]
+    ours = nn.MultiheadAttention(4, 2, batch_first=True)
+    theirs = torch.nn.MultiheadAttention(4, 2, batch_first=True)
+    q, qt = ma.tensor(query), torch.tensor(query)
+    raises_like_torch(lambda: ours(q, q, q, key_padding_mask=mask),
+                      lambda: theirs(qt, qt, qt, key_padding_mask=mask),
+                      r"MultiheadAttention: key_padding_mask must be a tensor or an ndarray, "
+                      r"not list")
+
+
+@pytest.mark.parametrize("name", ["attn_mask", "key_padding_mask"])
+def test_masks_as_tensors_or_arrays_still_work(name):
+    mha = nn.MultiheadAttention(4, 2, batch_first=True)
+    q = ma.randn(2, 3, 4)
+    shape = (3, 3) if name == "attn_mask" else (2, 3)
+    mask = np.zeros(shape, dtype=bool)
+    mask[..., -1] = True
+    out_array, _ = mha(q, q, q, **{name: mask})
+    out_tensor, _ = mha(q, q, q, **{name: ma.tensor(mask)})
+    np.testing.assert_array_equal(np.asarray(out_array), np.asarray(out_tensor))

@@ -347,3 +347,35 @@ def test_activation_modules_match_torch(name, rng):
     torch_parity(lambda a: nn.Softmax(dim=0)(a), lambda a: torch.nn.Softmax(dim=0)(a), [x])
     torch_parity(lambda a: nn.LogSoftmax(dim=1)(a), lambda a: torch.nn.LogSoftmax(dim=1)(a),
                  [x])
+
+
+def raises_like_torch(ours, theirs, match):
+    """Both calls raise; ours the same exception type as PyTorch's, with ``match``."""
+    with pytest.raises(Exception) as expected:
+        theirs()
+    with pytest.raises(type(expected.value), match=match):
+        ours()
+
+
+@pytest.mark.parametrize("layer, args, match", [
+    ("Linear", (-1, 3), "Linear: in_features must be non-negative, got -1"),
+    ("Linear", (2.5, 3), "Linear: in_features must be an int, got 2.5"),
+    ("Embedding", (3, -2), "Embedding: embedding_dim must be non-negative, got -2"),
+])
+def test_layer_sizes_are_checked_by_name(layer, args, match):
+    raises_like_torch(lambda: getattr(nn, layer)(*args), lambda: getattr(torch.nn, layer)(*args),
+                      match)
+
+
+@pytest.mark.parametrize("layer", [lambda: nn.PositionalEncoding(4),
+                                   lambda: nn.LearnedPositionalEmbedding(10, 4)],
+                         ids=["sinusoidal", "learned"])
+def test_positional_layers_name_a_wrong_input_shape(layer):
+    module = layer()
+    name = type(module).__name__
+    for shape in [(2, 3, 5), (4,), ()]:
+        with pytest.raises(ValueError,
+                           match=rf"{name}: input of shape .* should be \(\.\.\., T, 4\)"):
+            module(ma.zeros(shape))
+    assert module(ma.zeros(2, 0, 4)).shape == (2, 0, 4)   # no positions: nothing added
+    assert module(ma.zeros(3, 4)).shape == (3, 4)

@@ -7,6 +7,8 @@ from hypothesis import strategies as st
 import microattn as ma
 from helpers import assert_close, leaf, shapes, torch_parity, transposed_leaf
 from microattn.ops import reduce as R
+import warnings
+from microattn import functional as F
 
 torch = pytest.importorskip("torch")
 
@@ -237,3 +239,183 @@ def test_bad_dims_are_rejected():
         x.max((0, 1))
     with pytest.raises(TypeError, match=r"mean\(\): dim must be an int"):
         x.mean(1.0)
+
+
+def leaf_pair(shape, seed=0, requires_grad=True):
+    """The same float64 values as a microattn leaf and a torch leaf."""
+    data = np.random.default_rng(seed).standard_normal(shape)
+    return (ma.tensor(data, requires_grad=requires_grad),
+            torch.tensor(data, requires_grad=requires_grad))
+
+
+def assert_same_as_torch(ours, theirs, what):
+    ours = np.asarray(ours)
+    theirs = theirs.detach().numpy()
+    assert ours.shape == theirs.shape, f"{what}: shape {ours.shape} != {theirs.shape}"
+    np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12, equal_nan=True,
+                               err_msg=what)
+
+
+@pytest.fixture
+def no_numpy_warnings():
+    """An empty dim must not make numpy complain about it (mean of empty slice)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", "Mean of empty slice", RuntimeWarning)
+        warnings.filterwarnings("error", ".*(zero-size|empty)", RuntimeWarning)
+        yield
+
+
+@pytest.mark.parametrize("dim", [None, 0, 1, (0, 1)])
+def test_mean_over_nothing_is_nan_as_pytorch(dim, no_numpy_warnings):
+    x, xt = leaf_pair((3, 0))
+    y = x.mean() if dim is None else x.mean(dim)
+    y_t = xt.mean() if dim is None else xt.mean(dim)
+    assert_same_as_torch(y, y_t, f"mean(dim={dim})")
+    y.sum().backward()
+    y_t.sum().backward()
+    assert_same_as_torch(x.grad, xt.grad, "grad")
+
+
+def test_var_with_no_degrees_of_freedom_warns_as_pytorch(no_numpy_warnings):
+    x, xt = leaf_pair((3, 1))
+    with pytest.warns(UserWarning, match="degrees of freedom"):
+        y = x.var(1)
+    with pytest.warns(UserWarning, match="degrees of freedom"):
+        y_t = xt.var(1)
+    assert_same_as_torch(y, y_t, "var")
+    y.sum().backward()
+    y_t.sum().backward()
+    assert_same_as_torch(x.grad, xt.grad, "grad")
+
+
+NAN = float("nan")
+
+
+def nan_grads(fn, data):
+    """(our gradient, PyTorch's) of fn(x).sum() at float64 ``data``."""
+    ours = ma.tensor(np.asarray(data, np.float64), requires_grad=True)
+    theirs = torch.tensor(np.asarray(data, np.float64), requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no numpy complaint at the NaN
+        fn(ours).sum().backward()
+    fn(theirs).sum().backward()
+    return np.asarray(ours.grad), theirs.grad.numpy()
+
+
+def assert_same_with_nans(ours, theirs):
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, equal_nan=True)
+
+
+DATA = [[1.0, NAN, 3.0, NAN], [1.0, NAN, 3.0], [NAN], [[1.0, NAN], [3.0, 0.5]],
+        [[2.0, 2.0], [NAN, NAN]], [1.0, 3.0, 3.0]]
+
+
+@pytest.mark.parametrize("data", DATA)
+@pytest.mark.parametrize("op", ["amax", "amin"])
+def test_amax_and_amin_at_nan_as_pytorch(op, data):
+    ours, theirs = nan_grads(lambda x: getattr(x, op)(), data)
+    assert_same_with_nans(ours, theirs)
+    if np.ndim(data) == 2:
+        ours, theirs = nan_grads(lambda x: getattr(x, op)(1), data)
+        assert_same_with_nans(ours, theirs)
+
+
+TF = torch.nn.functional
+
+
+def raises_like_torch(ours, theirs, match):
+    """Both calls raise; ours the same exception type as PyTorch's, with ``match``."""
+    with pytest.raises(Exception) as expected:
+        theirs()
+    with pytest.raises(type(expected.value), match=match):
+        ours()
+
+
+@pytest.mark.parametrize("name, ours, theirs", [
+    ("mean", lambda x: x.mean(), lambda x: x.mean()),
+    ("var", lambda x: x.var(), lambda x: x.var()),
+    ("mse_loss", lambda x: F.mse_loss(x, x), lambda x: TF.mse_loss(x, x)),
+])
+def test_integer_input_to_mean_var_and_mse_raises_as_pytorch(name, ours, theirs):
+    raises_like_torch(lambda: ours(ma.tensor([1, 2])), lambda: theirs(torch.tensor([1, 2])),
+                      rf"{name}(\(\))?: .*floating-point")
+
+
+SIDES = st.sampled_from([0, 1, 2, 3])
+
+
+@st.composite
+def edge_arrays(draw, min_dims=0, max_dims=3):
+    """float64 data of a shape with 0-, 1- and 2-sized sides, sometimes
+    non-contiguous (the transpose of a contiguous array)."""
+    shape = tuple(draw(st.lists(SIDES, min_size=min_dims, max_size=max_dims)))
+    data = np.random.default_rng(draw(st.integers(0, 2**16))).standard_normal(shape)
+    if len(shape) >= 2 and draw(st.booleans()):
+        data = np.ascontiguousarray(data.swapaxes(0, -1)).swapaxes(0, -1)
+    return data
+
+
+def run_both(fn_ours, fn_torch, data):
+    """Run each library on the same data. Returns (ours, theirs, x, xt) or, when
+    PyTorch raises, asserts that we raise the same type and returns None."""
+    x = ma.tensor(data, requires_grad=True)
+    xt = torch.tensor(np.array(data), requires_grad=True)
+    try:
+        theirs = fn_torch(xt)
+    except Exception as error:  # noqa: BLE001 - any error PyTorch raises, we must too
+        with pytest.raises(type(error)):
+            fn_ours(x)
+        return None
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", "Mean of empty slice", RuntimeWarning)
+        ours = fn_ours(x)
+    return ours, theirs, x, xt
+
+
+def check(fn_ours, fn_torch, data):
+    """Values and gradients agree with PyTorch (or both raise the same type)."""
+    result = run_both(fn_ours, fn_torch, data)
+    if result is None:
+        return
+    ours, theirs, x, xt = result
+    if isinstance(theirs, tuple):
+        ours, theirs = ours[0], theirs[0]
+    expected = theirs.detach().numpy()
+    assert ours.shape == expected.shape
+    np.testing.assert_allclose(np.asarray(ours.data), expected, rtol=1e-10, atol=1e-12,
+                               equal_nan=True)
+    if not theirs.requires_grad:
+        return
+    g = np.random.default_rng(0).standard_normal(expected.shape)
+    ours.backward(g)
+    theirs.backward(torch.tensor(g))
+    np.testing.assert_allclose(np.asarray(x.grad), xt.grad.numpy(), rtol=1e-8, atol=1e-12,
+                               equal_nan=True)
+
+
+REDUCTION_NAMES = ["max", "min", "amax", "amin", "argmax", "argmin", "sum", "mean"]
+
+
+@given(edge_arrays(), st.sampled_from(REDUCTION_NAMES))
+def test_reductions_of_everything(data, op):
+    check(lambda x: getattr(x, op)(), lambda x: getattr(x, op)(), data)
+
+
+@given(edge_arrays(min_dims=1), st.sampled_from(REDUCTION_NAMES), st.integers(-3, 2),
+       st.booleans())
+def test_reductions_along_a_dim(data, op, dim, keepdim):
+    dim = dim % data.ndim
+    check(lambda x: getattr(x, op)(dim, keepdim=keepdim),
+          lambda x: getattr(x, op)(dim, keepdim=keepdim), data)
+
+
+@pytest.mark.parametrize("op", ["max", "min", "amax", "amin", "argmax", "argmin"])
+def test_reductions_over_an_empty_dim_name_it(op):
+    x = ma.zeros(3, 0)
+    with pytest.raises(IndexError, match=rf"{op}\(\): Expected reduction dim 1 to have non-zero "
+                                         r"size \(the tensor has shape \(3, 0\)\)"):
+        getattr(x, op)(1)
+    error = IndexError if op.startswith("arg") else RuntimeError
+    with pytest.raises(error, match=rf"{op}\(\): Expected reduction dim to be specified"):
+        getattr(x, op)()
+    assert getattr(x, op)(0)[0].shape == (0,) if op in ("max", "min") else True

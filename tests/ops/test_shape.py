@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 import microattn as ma
 from microattn.ops import cat, expand, flatten, stack
 from helpers import leaf, shapes, torch_parity, transposed_leaf
+import warnings
 
 torch = pytest.importorskip("torch")
 
@@ -327,3 +328,102 @@ def test_view_refuses_a_non_contiguous_input_as_torch():
         torch.arange(6.0).reshape(2, 3).T.view(6)
     np.testing.assert_array_equal(t.reshape(6).data, t.data.reshape(6))
     assert t.view(1, 2, 3).data.base is not None  # a view where the strides allow it
+
+
+def raises_like_torch(ours, theirs, match):
+    """Both calls raise; ours the same exception type as PyTorch's, with ``match``."""
+    with pytest.raises(Exception) as expected:
+        theirs()
+    with pytest.raises(type(expected.value), match=match):
+        ours()
+
+
+def test_unsqueeze_out_of_range_names_the_dim():
+    raises_like_torch(lambda: ma.zeros(3).unsqueeze(3), lambda: torch.zeros(3).unsqueeze(3),
+                      r"Unsqueeze.*dim 3 is out of range")
+    assert ma.zeros(3).unsqueeze(-2).shape == tuple(torch.zeros(3).unsqueeze(-2).shape)
+    assert ma.zeros(3).unsqueeze(1).shape == (3, 1)
+
+
+@pytest.mark.parametrize("call", [
+    lambda: ma.zeros(2, 3).transpose(0, None),
+    lambda: ma.zeros(2, 3).unsqueeze(None),
+    lambda: ma.zeros(2, 3).squeeze(1.0),
+    lambda: ma.zeros(2, 3).flatten(None),
+], ids=["transpose", "unsqueeze", "squeeze", "flatten"])
+def test_shape_ops_name_a_dim_that_is_not_an_int(call):
+    with pytest.raises(TypeError, match="dim must be an int, got"):
+        call()
+
+
+SIDES = st.sampled_from([0, 1, 2, 3])
+
+
+@st.composite
+def edge_arrays(draw, min_dims=0, max_dims=3):
+    """float64 data of a shape with 0-, 1- and 2-sized sides, sometimes
+    non-contiguous (the transpose of a contiguous array)."""
+    shape = tuple(draw(st.lists(SIDES, min_size=min_dims, max_size=max_dims)))
+    data = np.random.default_rng(draw(st.integers(0, 2**16))).standard_normal(shape)
+    if len(shape) >= 2 and draw(st.booleans()):
+        data = np.ascontiguousarray(data.swapaxes(0, -1)).swapaxes(0, -1)
+    return data
+
+
+def run_both(fn_ours, fn_torch, data):
+    """Run each library on the same data. Returns (ours, theirs, x, xt) or, when
+    PyTorch raises, asserts that we raise the same type and returns None."""
+    x = ma.tensor(data, requires_grad=True)
+    xt = torch.tensor(np.array(data), requires_grad=True)
+    try:
+        theirs = fn_torch(xt)
+    except Exception as error:  # noqa: BLE001 - any error PyTorch raises, we must too
+        with pytest.raises(type(error)):
+            fn_ours(x)
+        return None
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", "Mean of empty slice", RuntimeWarning)
+        ours = fn_ours(x)
+    return ours, theirs, x, xt
+
+
+def check(fn_ours, fn_torch, data):
+    """Values and gradients agree with PyTorch (or both raise the same type)."""
+    result = run_both(fn_ours, fn_torch, data)
+    if result is None:
+        return
+    ours, theirs, x, xt = result
+    if isinstance(theirs, tuple):
+        ours, theirs = ours[0], theirs[0]
+    expected = theirs.detach().numpy()
+    assert ours.shape == expected.shape
+    np.testing.assert_allclose(np.asarray(ours.data), expected, rtol=1e-10, atol=1e-12,
+                               equal_nan=True)
+    if not theirs.requires_grad:
+        return
+    g = np.random.default_rng(0).standard_normal(expected.shape)
+    ours.backward(g)
+    theirs.backward(torch.tensor(g))
+    np.testing.assert_allclose(np.asarray(x.grad), xt.grad.numpy(), rtol=1e-8, atol=1e-12,
+                               equal_nan=True)
+
+
+@given(edge_arrays(), st.integers(-2, 1), st.integers(-2, 1))
+def test_transpose_any_shape(data, dim0, dim1):
+    check(lambda x: x.transpose(dim0, dim1), lambda x: x.transpose(dim0, dim1), data)
+
+
+@given(edge_arrays(), st.integers(-3, 2))
+def test_squeeze_any_shape(data, dim):
+    check(lambda x: x.squeeze(dim), lambda x: x.squeeze(dim), data)
+
+
+def test_transpose_and_squeeze_of_a_0d_tensor_as_pytorch():
+    x = ma.tensor(2.0, requires_grad=True)
+    y = x.transpose(0, -1)
+    y.backward()
+    assert y.shape == () and y.item() == 2.0 and x.grad.item() == 1.0
+    with pytest.raises(IndexError, match=r"Squeeze.*dim 1 is out of range"):
+        x.squeeze(1)
+    with pytest.raises(IndexError, match=r"Transpose.*dim 1 is out of range"):
+        x.transpose(0, 1)
