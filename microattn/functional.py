@@ -494,8 +494,8 @@ def pad(input, pad, mode="constant", value=None):
 
 
 def _reduce(loss, reduction):
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    """The per-element ``loss`` reduced as ``reduction`` says ('mean', 'sum', 'none')."""
+    _check_reduction(reduction)
     if reduction == "none":
         return loss
     return loss.sum() if reduction == "sum" else loss.mean()
