@@ -10,7 +10,59 @@ import numpy as np
 
 from ..core import Function, Tensor
 from ..core.tensor import sizes
-from ..ops.shape import _dim
+from ..ops.shape import Reshape, _dim
+
+
+class View(Reshape):
+    """y = x with a new shape, sharing x's memory: only where the new shape fits x's
+    strides, as PyTorch's view (a transposed x must be ``.contiguous()`` or
+    ``.reshape``d, which copies).   dL/dx = g reshaped to x's shape"""
+
+    def forward(ctx, x, shape):
+        ctx.input_shape = x.shape
+        y = x.view()
+        try:
+            y.shape = shape  # numpy refuses what would need a copy
+        except AttributeError:
+            raise RuntimeError(
+                f"view size {shape} is not compatible with the input's size {x.shape} and "
+                "stride (at least one dimension spans across two contiguous subspaces): "
+                "use .reshape(...) instead") from None
+        return y
+
+
+class Contiguous(Function):
+    """y = x with its elements laid out in row-major order (a copy if they are not).
+    dL/dx = g"""
+
+    def forward(ctx, x):
+        return np.ascontiguousarray(x)
+
+    def backward(ctx, g):
+        return g
+
+
+def view(x, *shape):
+    """x with a new shape sharing its memory (varargs or one tuple; one size may be
+    -1); a RuntimeError, as PyTorch, when the strides do not allow it."""
+    return View.apply(x, sizes(shape))
+
+
+def flatten(x, start_dim=0, end_dim=-1):
+    """x with dims start_dim..end_dim (inclusive) merged into one."""
+    if x.ndim == 0:
+        return Reshape.apply(x, (1,))
+    start, end = _dim(start_dim, x.ndim), _dim(end_dim, x.ndim)
+    if start > end:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} "
+                         f"for shape {x.shape}")
+    shape = x.shape
+    return Reshape.apply(x, shape[:start] + (int(np.prod(shape[start:end + 1])),) + shape[end + 1:])
+
+
+def contiguous(x):
+    """x itself if its elements are in row-major order, else a row-major copy (as PyTorch)."""
+    return x if x.data.flags.c_contiguous else Contiguous.apply(x)
 
 
 def _slice_along(x, axis, start, stop):
@@ -197,6 +249,7 @@ def swapaxes(x, axis0, axis1):
 
 
 SHAPE_METHODS = {
+    "view": view, "flatten": flatten, "contiguous": contiguous,
     "split": split, "chunk": chunk, "unbind": unbind, "narrow": narrow, "repeat": repeat,
     "repeat_interleave": repeat_interleave, "flip": flip, "fliplr": fliplr, "flipud": flipud,
     "roll": roll, "tril": tril, "triu": triu, "movedim": movedim, "moveaxis": movedim,

@@ -9,8 +9,8 @@ from . import elementwise as _ew
 from . import methods  # noqa: F401  (binds operators and methods onto Tensor)
 from .linalg import Matmul as _Matmul
 from .reduce import amax, mean, sum, var
-from .shape import (cat, contiguous, expand, flatten, getitem, permute, reshape, squeeze,
-                    stack, transpose, unsqueeze, view)
+from .shape import (cat, expand, getitem, permute, reshape, squeeze, stack, transpose,
+                    unsqueeze)
 
 add, sub, mul, div = _ew.Add.apply, _ew.Sub.apply, _ew.Mul.apply, _ew.Div.apply
 pow, neg, abs = _ew.Pow.apply, _ew.Neg.apply, _ew.Abs.apply
@@ -20,6 +20,6 @@ where, masked_fill, matmul = _ew.Where.apply, _ew.MaskedFill.apply, _Matmul.appl
 
 __all__ = ["abs", "add", "div", "exp", "log", "masked_fill", "mul", "neg", "pow",
            "relu", "sigmoid", "sqrt", "sub", "tanh", "where", "matmul", "amax", "mean",
-           "sum", "var", "cat", "contiguous",
-           "expand", "flatten", "getitem", "permute", "reshape", "squeeze", "stack",
-           "transpose", "unsqueeze", "view"]
+           "sum", "var", "cat",
+           "expand", "getitem", "permute", "reshape", "squeeze", "stack", "transpose",
+           "unsqueeze"]

@@ -60,10 +60,10 @@ Tensor.__ge__ = compare(np.greater_equal)
 Tensor.sum, Tensor.mean, Tensor.var, Tensor.amax = reduce.sum, reduce.mean, reduce.var, reduce.amax
 
 Tensor.__getitem__ = shape.getitem
-Tensor.reshape, Tensor.view, Tensor.flatten = shape.reshape, shape.view, shape.flatten
+Tensor.reshape = shape.reshape
 Tensor.transpose, Tensor.permute = shape.transpose, shape.permute
 Tensor.unsqueeze, Tensor.squeeze = shape.unsqueeze, shape.squeeze
-Tensor.expand, Tensor.contiguous = shape.expand, shape.contiguous
+Tensor.expand = shape.expand
 Tensor.T = property(shape.t, doc="The tensor with its dimensions reversed (a transpose for 2-D).")
 
 

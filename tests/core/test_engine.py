@@ -342,3 +342,11 @@ def test_a_hook_that_keeps_shape_and_dtype_still_replaces_the_gradient(leaf):
     ours = _hook_backward(ma, leaf, lambda g: g * 3.0)
     theirs = _hook_backward(torch, leaf, lambda g: g * 3.0)
     np.testing.assert_array_equal(np.asarray(ours.grad), theirs.grad.numpy())
+
+
+def test_an_op_error_names_the_op_and_shapes_and_keeps_numpys_error_as_its_cause():
+    a, b = leaf(np.ones((2, 3))), leaf(np.ones((4, 5)))
+    with pytest.raises(ValueError, match=r"Add\(\(2, 3\), \(4, 5\)\)") as info:
+        a + b
+    assert isinstance(info.value.__cause__, ValueError)  # numpy's, with its traceback
+    assert "broadcast" in str(info.value.__cause__)

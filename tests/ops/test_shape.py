@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import microattn as ma
-from microattn.ops import cat, expand, flatten, stack
+from microattn.ops import cat, expand, stack
 from helpers import leaf, shapes, torch_parity, transposed_leaf
 import warnings
 
@@ -103,12 +103,12 @@ def flatten_dims(draw):
 @given(flatten_dims())
 def test_flatten_gradcheck_and_torch(make, case):
     shape, start, end = case
-    assert ma.gradcheck(lambda x: flatten(x, start, end), leaves(make, shape))
+    assert ma.gradcheck(lambda x: ma.flatten(x, start, end), leaves(make, shape))
     torch_parity(lambda x: x.flatten(start, end), lambda x: x.flatten(start, end), data(shape))
 
 
 def test_flatten_of_a_scalar_is_one_element():
-    assert flatten(leaf(np.array(3.0))).shape == (1,)
+    assert ma.flatten(leaf(np.array(3.0))).shape == (1,)
 
 
 # -- transpose / permute / .T ---------------------------------------------------
