@@ -46,12 +46,12 @@ def distinct(rng, shape):
 REDUCTIONS = {
     "sum": (R.sum, lambda x, d, k: torch.sum(x, dim=d, keepdim=k)),
     "mean": (R.mean, lambda x, d, k: torch.mean(x, dim=d, keepdim=k)),
-    "var": (lambda x, d, k: R.var(x, d, keepdim=k), lambda x, d, k: torch.var(x, dim=d, keepdim=k)),
-    "var_correction_0": (lambda x, d, k: R.var(x, d, keepdim=k, correction=0),
+    "var": (lambda x, d, k: ma.var(x, d, keepdim=k), lambda x, d, k: torch.var(x, dim=d, keepdim=k)),
+    "var_correction_0": (lambda x, d, k: ma.var(x, d, keepdim=k, correction=0),
                          lambda x, d, k: torch.var(x, dim=d, keepdim=k, correction=0)),
-    "var_unbiased_false": (lambda x, d, k: R.var(x, d, False, k),
+    "var_unbiased_false": (lambda x, d, k: ma.var(x, d, False, k),
                            lambda x, d, k: torch.var(x, dim=d, keepdim=k, unbiased=False)),
-    "amax": (R.amax, lambda x, d, k: torch.amax(x, dim=d, keepdim=k)),
+    "amax": (ma.amax, lambda x, d, k: torch.amax(x, dim=d, keepdim=k)),
     "amin": (ma.amin, lambda x, d, k: torch.amin(x, dim=d, keepdim=k)),
 }
 
