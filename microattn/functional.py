@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 
+from .attention_path import attention_path, takes_tiled_path  # noqa: F401
 from .autograd import Tensor
 from .autograd.tensor import unwrap
 from .ops import sigmoid, tanh
@@ -20,6 +21,7 @@ from .ops.dropout import Dropout, check_probability, dropout_mask
 from .ops.fused import (GELU, REDUCTIONS, CrossEntropy, Embedding, LayerNorm, Linear,
                         LogSoftmax, ScaledDotProductAttention, Softmax, check_floating,
                         counted_targets, softmax_dim)
+from .ops.tiled_attention import TiledAttention
 
 __all__ = ["relu", "gelu", "sigmoid", "tanh", "softmax", "log_softmax", "dropout", "linear",
            "embedding", "layer_norm", "cross_entropy", "nll_loss", "mse_loss",
@@ -394,6 +396,11 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     ``fused=True`` (one ScaledDotProductAttention node) the weights are a
     constant tensor, for inspection; with ``fused=False`` (the composed graph)
     they are the graph's softmax output and carry gradient.
+
+    Where nothing needs the weights and the sequence is long, the tiled op
+    (ops/tiled_attention.py) runs instead: the same numbers to rounding,
+    without ever holding the (..., Tq, Tk) weights; ``attention_path`` forces
+    either and says when each runs.
     """
     for name, t in (("query", query), ("key", key), ("value", value)):
         if t.ndim < 2:
@@ -417,6 +424,10 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         if len(shape) < 2 or not all(m in (1, n) for m, n in zip(shape[-2:], (q_len, k_len))):
             raise ValueError(f"scaled_dot_product_attention: attn_mask of shape {shape} does "
                              f"not broadcast to the scores (..., {q_len}, {k_len})")
+    if takes_tiled_path(q_len, k_len, need_weights, fused, dropout_p,
+                        isinstance(mask, Tensor) and mask.requires_grad):
+        return TiledAttention.apply(query, key, value, None if mask is None else unwrap(mask),
+                                    is_causal, scale)
     if is_causal:
         mask = _add_masks(mask, causal_mask(q_len, k_len, query.dtype))
     dropout = None

@@ -35,8 +35,8 @@ class AlignmentMeter:
             return
         kind = expected[0][0]
         modules = attention_modules(self.model, kind)
-        if not modules:
-            return
+        if not modules or any(m.last_attn_weights is None for _, _, m in modules):
+            return  # no attention, or the tiled attention ran and kept no weights
         self.kind, self.names = kind, [name for name, _, _ in modules]
         weights = np.stack([_weights(m) for _, _, m in modules])     # (L, B, H, Tq, Tk)
         mask = _padded_masks([m for _, m in expected], weights.shape[1:2] + weights.shape[3:])
