@@ -11,7 +11,7 @@ F.scaled_dot_product_attention and nn.MultiheadAttention ask
 # "auto" takes the tiled op from Tq * Tk = TILED_FROM ** 2 scores per head: the
 # crossover of one causal MultiheadAttention forward+backward measured by
 # benchmarks/bench_attention_scaling.py (docs/performance.md has the table).
-TILED_FROM = 512
+TILED_FROM = 256
 
 PATHS = ("auto", "tiled", "materialized")
 
