@@ -91,6 +91,18 @@ def test_tiled_gradcheck_float64(case):
                                                              *blocks), leaves)
 
 
+def test_leading_dims_broadcast_between_q_k_v_and_the_mask():
+    rng = np.random.default_rng(5)
+    arrays = [rng.standard_normal(s) for s in ((2, 1, 5, 3), (1, 3, 7, 3), (3, 7, 2))]
+    mask = np.where(rng.random((4, 1, 1, 1, 7)) < 0.3, -np.inf, 0.0)  # adds a leading dim
+    tiled, reference = run_both(arrays, mask, True, (2, 3), np.float64)
+    for name, a, b in zip(("output", "dq", "dk", "dv"), tiled, reference):
+        assert_close(a, b, rtol=1e-12, atol=1e-12, what=name)
+    leaves = [ma.tensor(a, requires_grad=True) for a in arrays]
+    assert ma.gradcheck(lambda q, k, v: TiledAttention.apply(q, k, v, mask, True, 0.5, 2, 3),
+                        leaves)
+
+
 def test_rows_that_see_nothing_give_zeros_and_no_gradient():
     rng = np.random.default_rng(0)
     arrays = [rng.standard_normal((2, 5, 3)) for _ in range(3)]
