@@ -111,10 +111,12 @@ def _online_softmax(q_rows, k, v, bias, causal, rows, tiles, per_row):
     tile per row if a row fell too far below the block's max (or saw nothing).
     """
     m = np.array(-np.inf, q_rows.dtype)
-    total = acc = 0
+    total = acc = np.zeros((), q_rows.dtype)
     for cols in tiles:
         s = _scores(q_rows, k, bias, causal, rows, cols)
-        m_new = np.maximum(m, s.max(axis=-1, keepdims=True) if per_row else s.max())
+        top = (s.max(axis=-1, keepdims=True, initial=-np.inf) if per_row  # initial: no rows
+               else s.max(initial=-np.inf))
+        m_new = np.maximum(m, top)
         shift = np.where(np.isneginf(m_new), 0, m_new)             # nothing seen yet: no shift
         s -= shift
         p = np.exp(s, out=s)
@@ -135,7 +137,8 @@ def _tiled_forward(q, k, v, bias, causal, lead, block_q, block_k):
         q_rows = q[..., rows[0]:rows[1], :]
         tiles = key_tiles(bias, causal, rows, k_len, block_k)
         acc, total, m = _online_softmax(q_rows, k, v, bias, causal, rows, tiles, False)
-        if np.min(total) < _safe_total(q.dtype):  # some row far below the block's max, or empty
+        # some row far below the block's max, or seeing nothing
+        if np.min(total, initial=np.inf) < _safe_total(q.dtype):
             acc, total, m = _online_softmax(q_rows, k, v, bias, causal, rows, tiles, True)
         seen = np.broadcast_to(total > 0, lead + (rows[1] - r0, 1))
         out[..., rows[0]:rows[1], :] = np.where(seen, acc / np.where(seen, total, 1), 0)

@@ -62,7 +62,7 @@ def run_both(arrays, mask, causal, blocks, dtype, seed=0):
     results = []
     for op in ("tiled", "materialised"):
         leaves = [ma.tensor(a.astype(dtype), requires_grad=True) for a in arrays]
-        scale = leaves[0].shape[-1] ** -0.5
+        scale = max(leaves[0].shape[-1], 1) ** -0.5
         if op == "tiled":
             out = TiledAttention.apply(*leaves, mask, causal, scale, *blocks)
         else:
@@ -101,6 +101,17 @@ def test_leading_dims_broadcast_between_q_k_v_and_the_mask():
     leaves = [ma.tensor(a, requires_grad=True) for a in arrays]
     assert ma.gradcheck(lambda q, k, v: TiledAttention.apply(q, k, v, mask, True, 0.5, 2, 3),
                         leaves)
+
+
+@pytest.mark.parametrize("shapes", [((0, 3, 4), (0, 5, 4), (0, 5, 3)),   # no batch rows
+                                    ((2, 0, 4), (2, 5, 4), (2, 5, 3)),   # no queries
+                                    ((2, 3, 4), (2, 0, 4), (2, 0, 3)),   # no keys
+                                    ((2, 3, 0), (2, 5, 0), (2, 5, 3))])  # d = 0
+def test_empty_sides_give_what_the_materialising_path_gives(shapes):
+    arrays = [np.random.default_rng(6).standard_normal(s) for s in shapes]
+    tiled, reference = run_both(arrays, None, True, (2, 2), np.float64)
+    for name, a, b in zip(("output", "dq", "dk", "dv"), tiled, reference):
+        assert_close(a, b, rtol=1e-12, atol=1e-12, what=name)
 
 
 def test_rows_that_see_nothing_give_zeros_and_no_gradient():
