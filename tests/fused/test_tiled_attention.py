@@ -264,3 +264,18 @@ def test_recording_attention_forces_the_materialising_path():
     for module in model.modules():
         if isinstance(module, nn.MultiheadAttention):
             assert module.last_attn_weights is not None
+
+
+def test_evaluation_measures_no_alignment_where_the_tiled_path_kept_no_weights():
+    from microattn.data import load_task
+    from microattn.train import Config, build_model
+    from microattn.train.evaluate import evaluate
+
+    ma.manual_seed(0)
+    task = load_task("reverse")
+    model = build_model(task, Config.for_task(task, d_model=16, heads=2, layers=1, ff=32))
+    examples = task.held_out[:8]
+    assert evaluate(task, model, examples, predictions=False)["alignment"] is not None
+    with F.attention_path("tiled"):
+        result = evaluate(task, model, examples, predictions=False)
+    assert result["alignment"] is None and np.isfinite(result["loss"])
