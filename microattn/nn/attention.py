@@ -152,7 +152,8 @@ class MultiheadAttention(Module):
         k = self._split_heads(self.k_proj(key))     # (B, heads, Tk, head_dim)
         v = self._split_heads(self.v_proj(value))   # (B, heads, Tk, head_dim)
         mask = self._mask(attn_mask, key_padding_mask, batch, q_len, k_len, q.dtype)
-        dropout, fused = self.dropout if self.training else 0.0, self.fused and not self.capture_graph
+        dropout = self.dropout if self.training else 0.0
+        fused = self.fused and not self.capture_graph
         # the weights are kept (last_attn_weights) unless the tiled op, which has none, runs
         tiled = F.takes_tiled_path(q_len, k_len, need_weights, fused, dropout,
                                    getattr(mask, "requires_grad", False))
