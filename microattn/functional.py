@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 
 from .core import Tensor
+from .fused.attention_path import attention_path, takes_tiled_path  # noqa: F401
 from .core.tensor import unwrap
 from .fused.attention import ScaledDotProductAttention
 from .fused.cross_entropy import REDUCTIONS, BinaryCrossEntropy, CrossEntropy, counted_targets
@@ -20,6 +21,7 @@ from .fused.embedding import Embedding
 from .fused.gelu import GELU
 from .fused.layer_norm import LayerNorm
 from .fused.linear import Linear
+from .fused.tiled_attention import TiledAttention
 from .fused.softmax import LogSoftmax, Softmax, check_floating, softmax_dim
 from .ops import cat, sigmoid, tanh
 from .ops.dropout import Dropout, check_probability, dropout_mask
@@ -83,7 +85,7 @@ def softmax(input, dim=None, fused=True, dtype=None):
     ``dim`` left out: PyTorch's implicit choice with its warning (dim 0 for 0-,
     1- and 3-d input, else 1); pass it.
 
-    ``fused=True``: one Softmax node (its backward in ops/fused.py).
+    ``fused=True``: one Softmax node (its backward in fused/softmax.py).
     ``fused=False``: composed from primitive ops, exp(x - m) / sum(exp(x - m))
     with m the max along ``dim``, so the graph shows every step. m is detached:
     softmax does not change when every entry shifts by the same amount, so no
@@ -401,6 +403,11 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     ``fused=True`` (one ScaledDotProductAttention node) the weights are a
     constant tensor, for inspection; with ``fused=False`` (the composed graph)
     they are the graph's softmax output and carry gradient.
+
+    Where nothing needs the weights and the sequence is long, the tiled op
+    (fused/tiled_attention.py) runs instead: the same numbers to rounding,
+    without ever holding the (..., Tq, Tk) weights; ``attention_path`` forces
+    either and says when each runs.
     """
     for name, t in (("query", query), ("key", key), ("value", value)):
         if t.ndim < 2:
@@ -425,6 +432,10 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         if len(shape) < 2 or not all(m in (1, n) for m, n in zip(shape[-2:], (q_len, k_len))):
             raise ValueError(f"scaled_dot_product_attention: attn_mask of shape {shape} does "
                              f"not broadcast to the scores (..., {q_len}, {k_len})")
+    if takes_tiled_path(q_len, k_len, need_weights, fused, dropout_p,
+                        isinstance(mask, Tensor) and mask.requires_grad):
+        return TiledAttention.apply(query, key, value, None if mask is None else unwrap(mask),
+                                    is_causal, scale)
     if is_causal:
         mask = _add_masks(mask, causal_mask(q_len, k_len, query.dtype))
     dropout = None

@@ -43,6 +43,12 @@ _ALLOWED = np.array([[True, False, True, True, False],
                      [True, True, True, True, True]])                 # (3, 5)
 
 
+def _tiled_attention(q, k, v, **options):
+    """Attention on the tiled path (fused/tiled_attention.py), forced at this short length."""
+    with F.attention_path("tiled"):
+        return F.scaled_dot_product_attention(q, k, v, **options)
+
+
 def _with_seed(fn, *args):
     """fn(*args) with the generator reseeded first, so every call draws the same
     random mask (finite differences call fn many times)."""
@@ -144,6 +150,9 @@ CASES = [
          (2, 3, 4), (2, 5, 4), (2, 5, 4)),
     Case("scaled_dot_product_attention", "bool mask (Tq, Tk)",
          lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=_ALLOWED),
+         (2, 3, 4), (2, 5, 4), (2, 5, 3)),
+    Case("scaled_dot_product_attention", "tiled path, causal, bool mask",
+         lambda q, k, v: _tiled_attention(q, k, v, attn_mask=_ALLOWED, is_causal=True),
          (2, 3, 4), (2, 5, 4), (2, 5, 3)),
 ]
 

@@ -40,6 +40,7 @@ EXPECTED = {
     "13_pytorch_file_on_microattn": (["loss.png", "graph.svg"],
                                      "gradcheck of CausalSelfAttention: True"),
     "14_char_gpt_on_python_docs": (["loss.png", "attention.png"], "--- sample after"),
+    "15_tiled_attention": (["scaling.png"], "both paths agree"),
 }
 # Demos that train with microattn.train leave their run folder in out/run.
 RUN_FOLDER = {"09_three_kinds_of_attention", "10_word_relations",
@@ -191,13 +192,21 @@ def _check_14(stdout):
     assert after < baseline < before and ratio < 0.8
 
 
+def _check_15(stdout):
+    (worst,), = _rows(stdout, r"^both paths (agree): largest difference in float64 "
+                              r"([\d.e+-]+)").values()
+    assert worst < 1e-12
+    growth = _rows(stdout, r"^(materialized|tiled): peak memory x([\d.]+) from T")
+    assert growth["materialized"][0] > 3 and growth["tiled"][0] < 2.5   # T^2 against T
+
+
 CLAIMS = {"02_qkv_soft_lookup": _check_02, "03_nadaraya_watson": _check_03,
           "04_scoring_functions": _check_04, "05_why_sqrt_dk": _check_05,
           "06_masks": _check_06, "07_positional_encoding": _check_07,
           "08_multi_head": _check_08, "09_three_kinds_of_attention": _check_09,
           "10_word_relations": _check_10, "11_watching_attention_learn": _check_11,
           "12_fused_vs_composed": _check_12, "13_pytorch_file_on_microattn": _check_13,
-          "14_char_gpt_on_python_docs": _check_14}
+          "14_char_gpt_on_python_docs": _check_14, "15_tiled_attention": _check_15}
 
 
 @pytest.mark.slow

@@ -130,7 +130,9 @@ class MultiheadAttention(Module):
         weights are the attention weights before dropout, averaged over heads
         (B, Tq, Tk), or per head (B, heads, Tq, Tk) with
         ``average_attn_weights=False``; None when ``need_weights=False``.
-        ``last_attn_weights`` keeps the per-head weights either way.
+        ``last_attn_weights`` keeps the per-head weights either way, except where
+        the tiled attention runs (long sequences, ``need_weights=False``; see
+        ``F.attention_path``), which never holds them: it is None then.
         """
         layout = "(B, T, features)" if self.batch_first else "(T, B, features)"
         for name, t in (("query", query), ("key", key), ("value", value)):
@@ -150,10 +152,18 @@ class MultiheadAttention(Module):
         k = self._split_heads(self.k_proj(key))     # (B, heads, Tk, head_dim)
         v = self._split_heads(self.v_proj(value))   # (B, heads, Tk, head_dim)
         mask = self._mask(attn_mask, key_padding_mask, batch, q_len, k_len, q.dtype)
-        heads, weights = F.scaled_dot_product_attention(
-            q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0,
-            is_causal=is_causal, need_weights=True, fused=self.fused and not self.capture_graph)
-        if self.capture_graph:
+        dropout = self.dropout if self.training else 0.0
+        fused = self.fused and not self.capture_graph
+        # the weights are kept (last_attn_weights) unless the tiled op, which has none, runs
+        tiled = F.takes_tiled_path(q_len, k_len, need_weights, fused, dropout,
+                                   getattr(mask, "requires_grad", False))
+        heads = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout,
+                                               is_causal=is_causal, need_weights=not tiled,
+                                               fused=fused)
+        heads, weights = (heads, None) if tiled else heads
+        if tiled:
+            self.last_attn_weights = self.last_attn_scores = None
+        elif self.capture_graph:
             self.last_attn_weights = weights  # attached: its .grad can be retained
             with no_grad():
                 # (B, heads, Tq, head_dim) @ (B, heads, head_dim, Tk) -> (B, heads, Tq, Tk)

@@ -36,8 +36,8 @@ class AlignmentMeter:
             return
         kind = expected[0][0]
         modules = attention_modules(self.model, kind)
-        if not modules:
-            return
+        if not modules or any(m.module.last_attn_weights is None for m in modules):
+            return  # no attention, or the tiled attention ran and kept no weights
         self.kind, self.names = kind, [m.name for m in modules]
         weights = np.stack([_weights(m.module) for m in modules])     # (L, B, H, Tq, Tk)
         mask = _padded_masks([m for _, m in expected], weights.shape[1:2] + weights.shape[3:])
