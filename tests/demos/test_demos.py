@@ -12,7 +12,7 @@ from PIL import Image
 
 from viz_helpers import require
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEMOS = ROOT / "demos"
 
 # demo -> (the pictures it writes, a line of its findings it must print)
