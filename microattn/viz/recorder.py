@@ -1,9 +1,9 @@
 """Training callbacks that record what the pictures need while a model trains.
 
 ``AttentionRecorder`` keeps snapshots of a fixed probe example's attention: the
-weights A of every attention module, the scores Q K^T / sqrt(d) and dL/dA,
-captured with the engine's own ``retain_grad`` on the weights
-(``MultiheadAttention.capture_graph``). ``RunPictures`` adds the gradient norm
+weights A of every attention module, the scores S = Q K^T / sqrt(d) + mask,
+and the gradients dL/dA and dL/dS, both computed by the engine's backward and
+kept with ``retain_grad`` (``MultiheadAttention.capture_graph``). ``RunPictures`` adds the gradient norm
 of each parameter group at every step and, when training ends, draws every
 picture and the report into the run folder. Neither changes training: the
 probe runs in eval mode, draws nothing from the random generator, and clears
@@ -27,12 +27,14 @@ from .report import render_report
 
 def capture_attention(model, task, example):
     """Run ``task.loss`` on ``example`` alone and backpropagate, keeping each attention
-    module's weights, scores and dL/dA.
+    module's weights A, scores S and the gradients the engine computes for both.
 
-    Returns {"weights", "scores", "grads"}, each kind -> float32 (layers, heads, Tq, Tk),
-    and "grad_norms", the probe's gradient norm per parameter group. Masked
-    positions (weight exactly 0 after a -inf score) have score -inf. The model's
-    mode, its gradients (cleared) and the random generator are left as they were.
+    Returns {"weights", "scores", "grads", "score_grads"}, each kind -> float32
+    (layers, heads, Tq, Tk): A, S = Q K^T / sqrt(d) + mask, dL/dA and dL/dS (both
+    retained from backward, never recomputed here), and "grad_norms", the probe's
+    gradient norm per parameter group. Masked positions have score -inf (and
+    weight and dL/dS 0). The model's mode, its gradients (cleared) and the random
+    generator are left as they were.
     """
     modules = attention_modules(model)
     if not modules:
@@ -45,28 +47,33 @@ def capture_attention(model, task, example):
         loss = task.loss(model, task.batch([example]))
         for _, _, _, module in modules:
             module.last_attn_weights.retain_grad()
+            module.last_attn_scores.retain_grad()
         loss.backward()
-        out = {"weights": {}, "scores": {}, "grads": {}}
+        out = {"weights": {}, "scores": {}, "grads": {}, "score_grads": {}}
         for _, kind, _, module in modules:
-            weights = module.last_attn_weights
-            w = np.asarray(weights.data[0], dtype=np.float32)            # (heads, Tq, Tk)
-            g = (np.zeros_like(w) if weights.grad is None
-                 else np.asarray(weights.grad, dtype=np.float32)[0])
-            s = np.asarray(module.last_attn_scores.data[0], dtype=np.float32)
-            s = np.where(w == 0, -np.inf, s)  # masked: exp(-inf) made the weight exactly 0
-            for key, value in (("weights", w), ("grads", g), ("scores", s)):
+            tensors = {"weights": module.last_attn_weights, "scores": module.last_attn_scores}
+            for key, grad_key in (("weights", "grads"), ("scores", "score_grads")):
+                value = np.asarray(tensors[key].detach().numpy()[0], dtype=np.float32)  # (heads, Tq, Tk)
+                grad = tensors[key].grad
+                grad = (np.zeros_like(value) if grad is None
+                        else np.asarray(grad.numpy()[0], dtype=np.float32))
                 out[key].setdefault(kind, []).append(value)
-        for key in ("weights", "scores", "grads"):
+                out[grad_key].setdefault(kind, []).append(grad)
+        for key in ("weights", "scores", "grads", "score_grads"):
             out[key] = {kind: np.stack(v) for kind, v in out[key].items()}
         out["grad_norms"] = group_grad_norms(model.named_parameters())
         return out
     finally:
         for _, _, _, module in modules:
             module.capture_graph = False
-            if module.last_attn_weights is not None:
-                module.last_attn_weights = module.last_attn_weights.detach()
+            for name in ("last_attn_weights", "last_attn_scores"):
+                if getattr(module, name) is not None:
+                    setattr(module, name, getattr(module, name).detach())
         model.zero_grad()
         model.train(was_training)
+
+
+SNAPSHOT_KEYS = ("weights", "scores", "grads", "score_grads")
 
 
 class AttentionRecorder:
@@ -74,8 +81,8 @@ class AttentionRecorder:
 
     At the start of training and at every evaluation (and every ``every`` steps
     if given) it stores a snapshot dict: "step", "held_out_exact" (of that
-    evaluation, else None), and "weights", "scores", "grads", each kind ->
-    (layers, heads, Tq, Tk). ``example`` defaults to the task's first held-out pair.
+    evaluation, else None), and "weights", "scores", "grads" (dL/dA) and
+    "score_grads" (dL/dS), each kind -> (layers, heads, Tq, Tk). ``example`` defaults to the task's first held-out pair.
     """
 
     def __init__(self, example=None, every=None):
@@ -103,7 +110,7 @@ class AttentionRecorder:
         """Take one snapshot now (a second one at the same step replaces the first)."""
         captured = capture_attention(run.model, run.task, self.example)
         snapshot = {"step": int(run.step), "held_out_exact": held_out_exact,
-                    **{k: captured[k] for k in ("weights", "scores", "grads")}}
+                    **{k: captured[k] for k in SNAPSHOT_KEYS}}
         if self.snapshots and self.snapshots[-1]["step"] == snapshot["step"]:
             if held_out_exact is None:
                 snapshot["held_out_exact"] = self.snapshots[-1]["held_out_exact"]
