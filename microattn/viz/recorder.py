@@ -95,7 +95,7 @@ class AttentionRecorder:
     def on_train_begin(self, run):
         if self.example is None:
             self.example = run.task.held_out[0]
-        self.labels = run.task.attention_view(self.example)
+        self.labels = attn.row_labels(run.task.attention_view(self.example), self.example)
         self.expected = run.task.expected_mask(self.example)
         self.record(run, None)
 
@@ -281,8 +281,7 @@ def write_pictures(run, recorder):
         mask = expected[1] if expected is not None and expected[0] == kind else None
         q, k = labels.get(kind, (None, None))
         png("attention_gradients.png", lambda: attn.plot_attention_gradients(
-            last["weights"][kind][layer, head], last["scores"][kind][layer, head],
-            last["grads"][kind][layer, head], q, k, mask,
+            *(last[key][kind][layer, head] for key in SNAPSHOT_KEYS), q, k, mask,
             title=f"{attn.KIND_TITLES.get(kind, kind)}, layer {layer} head {head}, "
                   f"{attn.snapshot_title(last)}"))
         png("attention_strip.png", lambda: attn.plot_attention_strip(

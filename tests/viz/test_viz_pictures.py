@@ -123,10 +123,10 @@ def test_pixel_sizes_and_frames(trained):
         assert gif.n_frames == len(snaps) == SNAPSHOTS
         width, height = gif.size
         assert width >= 500 and height >= 400
-    # The grid: every kind side by side, each layers x heads panels of 0.24 in a token.
+    # The grid: the kinds stacked, each layers x heads panels; at most 1,600 px wide.
     kinds = len(last["weights"])
     with Image.open(run.dir / "attention.png") as image:
-        assert image.size[0] > kinds * 2 * 1.7 * 110
+        assert image.size[0] <= 1600 and image.size[1] > kinds * 2 * 1.5 * 110
 
 
 def test_heatmap_with_labels_annotations_and_expected_outline():
@@ -151,25 +151,38 @@ def test_grid_has_one_titled_block_per_kind(trained):
     fig = attn.plot_attention_grid(weights, pictures.labels, pictures.expected, title="t")
     titles = [sub._suptitle.get_text() for sub in fig.subfigs]
     assert titles == [attn.KIND_TITLES[k] for k in attn.kinds_in(weights)]
-    assert len(fig.get_axes()) == 4 * len(weights)  # 2 layers x 2 heads each
+    assert len(fig.get_axes()) == 5 * len(weights)  # 2 layers x 2 heads and a colour bar each
+    for sub in fig.subfigs:
+        assert sub.axes[-1].get_ylabel() == attn.UNITS["weights"]
     with pytest.raises(ValueError, match="no attention weights"):
         attn.plot_attention_grid({})
 
 
-def test_weights_scores_and_gradient_share_axes(trained):
+def test_weights_scores_and_both_gradients_share_axes(trained):
     run, pictures = trained
     last = pictures.snapshots[-1]
     kind = "cross" if "cross" in last["weights"] else "decoder"
     q, k = pictures.labels[kind]
-    fig = attn.plot_attention_gradients(last["weights"][kind][0, 0], last["scores"][kind][0, 0],
-                                        last["grads"][kind][0, 0], q, k)
-    panels = fig.axes[:3]
-    assert [a.get_title() for a in panels] == ["weights A", r"scores $QK^T/\sqrt{d}$", "dL/dA"]
+    matrices = [last[key][kind][0, 0] for key in ("weights", "scores", "grads", "score_grads")]
+    fig = attn.plot_attention_gradients(*matrices, q, k)
+    panels, bars = fig.axes[:4], fig.axes[4:]  # the panels, then their colour bars
+    titles = [a.get_title() for a in panels]
+    assert titles[:2] == ["weights A = softmax(S)", "scores S = Q K^T / \u221ad_k"]
+    for title, matrix, name in zip(titles[2:], matrices[2:], ("dL/dA", "dL/dS")):
+        assert title == f"{name} (largest |value| {np.abs(matrix).max():.2g})"
+    assert [bar.get_ylabel() for bar in bars] == [
+        attn.UNITS[key] for key in ("weights", "scores", "grads", "score_grads")]
     for a in panels:
         assert [t.get_text() for t in a.get_xticklabels()] == list(k)
-    grad_image = panels[2].images[0]
-    lo, hi = grad_image.get_clim()
-    assert hi > 0 and lo == -hi  # a symmetric scale: white is zero
+    for a in panels[2:]:
+        lo, hi = a.images[0].get_clim()
+        assert hi > 0 and lo == -hi  # a symmetric scale: white is zero
+    shared = attn.gradient_limits(pictures.snapshots, kind, 0, 0)
+    assert shared["score_grads"] == max(np.abs(s["score_grads"][kind][0, 0]).max()
+                                        for s in pictures.snapshots)
+    fig = attn.plot_attention_gradients(*matrices, q, k, limits=shared, symlog=True)
+    assert fig.axes[3].images[0].get_clim() == (-shared["score_grads"], shared["score_grads"])
+    assert type(fig.axes[3].images[0].norm).__name__ == "SymLogNorm"
 
 
 def test_curves_share_the_step_axis(trained):
