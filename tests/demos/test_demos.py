@@ -139,9 +139,12 @@ def _check_08(stdout):
     assert rows["2"][3] > 0.95 and rows["4"][3] > 0.95 and rows["1"][3] < 0.3
     push = r"head \d ([+-][\d.]+) / ([+-][\d.]+)"
     pushes = _rows(stdout, r"^2 heads, (step \d+): .*?" + push + ", " + push)
-    assert min(pushes["step 20"]) > 0.3             # every head pushed towards both sides
+    assert min(pushes["step 20"]) > 0.02            # every head's scores pushed up on both sides
     left0, right0, left1, right1 = pushes["step 30"]
     assert (right0 - left0) * (right1 - left1) < 0  # then the two heads take one side each
+    (left, right), = _rows(stdout, r"^1 head, (step 30): .*?" + push).values()
+    assert left > 0.05 > right                      # the single head: one side only
+    assert max(map(abs, pushes["step 50"])) < 0.03  # saturated: the scores barely move
 
 
 def _check_09(stdout):
