@@ -80,7 +80,7 @@ def gradient_norm(limit, symlog=False):
     """A symmetric colour scale -limit..limit (white at 0); ``symlog=True`` makes it
     logarithmic beyond limit / 1000, since gradients span orders of magnitude."""
     if symlog:
-        return SymLogNorm(linthresh=limit * 1e-3, linscale=0.5, vmin=-limit, vmax=limit)
+        return SymLogNorm(linthresh=limit * 1e-3, linscale=1.0, vmin=-limit, vmax=limit)
     return Normalize(-limit, limit)
 
 

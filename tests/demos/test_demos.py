@@ -34,7 +34,7 @@ EXPECTED = {
     "10_word_relations": (["relations.png", "alignment.png"],
                           "mean weight on the aligned English word"),
     "11_watching_attention_learn": (["alignment_vs_loss.png", "forming.png", "attention.gif",
-                                     "gradients.png"], "dL/dA of the followed head"),
+                                     "gradients.png"], "gradients of the followed head"),
     "12_fused_vs_composed": (["composed.svg", "fused.svg", "graphs.png", "timing.png"],
                              "fused      causal  passed"),
     "13_pytorch_file_on_microattn": (["loss.png", "graph.svg"],
@@ -166,9 +166,13 @@ def _check_11(stdout):
     rows = _rows(stdout, r"^\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)$")
     last = rows[max(rows, key=int)]
     assert last[2] > 0.95 and last[3] > 0.6          # solved, and aligned
-    grads = _rows(stdout, r"^\s+step\s+(\d+): alignment ([\d.]+), max \|dL/dA\| ([\d.e+-]+)")
+    grads = _rows(stdout, r"^\s+step\s+(\d+): alignment ([\d.]+), max \|dL/dA\| ([\d.e+-]+), "
+                          r"max \|dL/dS\| ([\d.e+-]+), mean dL/dS on the expected cells "
+                          r"([\d.e+-]+), elsewhere ([\d.e+-]+)")
     first, end = grads[min(grads, key=int)], grads[max(grads, key=int)]
     assert end[0] > first[0] and end[1] < first[1] / 100   # aligned; dL/dA faded away
+    assert end[2] < first[2] / 100                         # and dL/dS with it
+    assert first[3] < 0 < first[4]  # from step 0 descent raises the mirrored digit's scores
 
 
 def _check_12(stdout):
