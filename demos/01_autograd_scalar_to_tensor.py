@@ -13,7 +13,7 @@ What to look at:
 import numpy as np
 
 import microattn as ma
-from microattn.viz import draw_graph, save_graph
+from microattn.viz import draw_graph, show
 from _common import plt, save, setup
 
 args, out = setup("01_autograd_scalar_to_tensor", __doc__, default_steps=200, fast_steps=50)
@@ -127,7 +127,8 @@ print_graph(loss.grad_fn)
 xs.grad = W.grad = b.grad = None     # the gradients of this loss only
 loss.backward()
 graph = draw_graph(loss, params={"x": xs, "W": W, "b": b})
-print(f"graph of the loss: {graph.full_count} nodes; wrote {save_graph(graph, out / 'graph.svg')}")
+print(f"graph of the loss: {graph.full_count} nodes")
+show(graph, out / "graph.svg")
 
 # %% [markdown]
 # ## 5. One backward, a whole derivative

@@ -25,7 +25,7 @@ import numpy as np
 
 import microattn as ma
 from microattn import functional as F
-from microattn.viz import draw_graph, save_graph
+from microattn.viz import draw_graph, save_graph, show
 from _common import plt, save, setup
 
 args, out = setup("12_fused_vs_composed", __doc__, default_steps=20, fast_steps=3)
@@ -53,8 +53,8 @@ for ax, fused in zip(axes, (False, True)):
     loss.backward()
     graph = draw_graph(loss, params={"q": q, "k": k, "v": v})
     q.grad = k.grad = v.grad = None
-    svg = save_graph(graph, out / f"{name}.svg")
-    print(f"{name:>8}: {graph.full_count} nodes in the graph; wrote {svg}")
+    print(f"{name:>8}: {graph.full_count} nodes in the graph")
+    svg = show(graph, out / f"{name}.svg")
     png = out / f".{name}.png"             # for the side-by-side picture only
     if str(save_graph(graph, png)).endswith(".png"):
         ax.imshow(plt.imread(png))

@@ -31,7 +31,7 @@ ma.install_as_torch()           # from here on, `import torch` is microattn
 import torch  # noqa: E402
 
 from microattn.gradcheck import gradient_errors  # noqa: E402
-from microattn.viz import draw_graph, save_graph  # noqa: E402
+from microattn.viz import draw_graph, show  # noqa: E402
 from _common import plt, save, setup, smooth  # noqa: E402
 
 args, out = setup("13_pytorch_file_on_microattn", __doc__, default_steps=200, fast_steps=20)
@@ -94,7 +94,8 @@ _, loss = model(x, y)
 loss.backward()
 graph = draw_graph(loss, params=model)
 print(f"graph of one step: {graph.full_count} nodes, {graph.node_count} drawn after folding "
-      f"the repeated blocks; wrote {save_graph(graph, out / 'graph.svg')}")
+      f"the repeated blocks")
+show(graph, out / "graph.svg")
 model.zero_grad()
 
 # %% [markdown]

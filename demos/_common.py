@@ -5,7 +5,9 @@ run folder of the demos that train with microattn.train (9-11, 14).
 """
 import argparse
 import os
+import shlex
 import shutil
+import sys
 from pathlib import Path
 
 import matplotlib
@@ -15,6 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 
 from microattn import nn, optim  # noqa: E402
+from microattn.viz import show  # noqa: E402
 
 DEMOS = Path(__file__).resolve().parent
 
@@ -26,7 +29,8 @@ def setup(name, doc, default_steps, fast_steps):
     code path, fewer steps: what CI runs), else ``default_steps``; ``out`` is
     ``demos/out/<name>/`` unless ``--out`` says otherwise. Unknown arguments are
     ignored and a missing docstring is no error, so the script also runs as a
-    notebook (Jupyter passes arguments of its own and keeps no module docstring).
+    notebook (Jupyter passes arguments of its own and keeps no module docstring);
+    there, the environment variable MICROATTN_DEMO_ARGS gives the arguments.
     """
     title = (doc or name).strip().splitlines()[0]
     parser = argparse.ArgumentParser(description=title)
@@ -35,7 +39,9 @@ def setup(name, doc, default_steps, fast_steps):
     parser.add_argument("--steps", type=int, default=None, help="training steps")
     parser.add_argument("--out", type=Path, default=DEMOS / "out" / name,
                         help="folder for the pictures (default: demos/out/<demo>/)")
-    args, _ = parser.parse_known_args()
+    # A notebook gets no command line: MICROATTN_DEMO_ARGS="--fast" stands in for one.
+    args, _ = parser.parse_known_args(shlex.split(os.environ.get("MICROATTN_DEMO_ARGS", ""))
+                                      + sys.argv[1:])
     if args.steps is None:
         args.steps = fast_steps if args.fast else default_steps
     args.out.mkdir(parents=True, exist_ok=True)
@@ -45,14 +51,9 @@ def setup(name, doc, default_steps, fast_steps):
 
 
 def save(fig, out, name):
-    """Write ``fig`` to ``out/name`` atomically, close it, and say where it went."""
-    path = Path(out) / name
-    tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
-    fig.savefig(tmp, dpi=110, bbox_inches="tight")
-    os.replace(tmp, path)
-    plt.close(fig)
-    print(f"wrote {path}")
-    return path
+    """Write ``fig`` to ``out/name`` atomically (shown inline when run as a notebook),
+    close it, and say where it went."""
+    return show(fig, Path(out) / name, dpi=110, bbox_inches="tight")
 
 
 def fresh_run_dir(out):

@@ -8,6 +8,7 @@ from .attention import (plot_attention, plot_attention_gradients, plot_attention
                         plot_attention_strip, save_attention_gif)
 from .curves import parameter_group, plot_curves, plot_gradient_flow, read_metrics
 from .graph import NODE_BUDGET, Graph, draw_graph, save_graph
+from .notebook import in_notebook, show
 from .recorder import AttentionRecorder, RunPictures, capture_attention, held_out_examples
 
 __all__ = [
@@ -16,4 +17,5 @@ __all__ = [
     "plot_attention_strip", "save_attention_gif",
     "plot_curves", "plot_gradient_flow", "read_metrics", "parameter_group",
     "AttentionRecorder", "RunPictures", "capture_attention", "held_out_examples",
+    "show", "in_notebook",
 ]

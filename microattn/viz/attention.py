@@ -130,7 +130,7 @@ def draw_heatmap(ax, matrix, query_labels=None, key_labels=None, expected=None, 
     if annotate is None:
         annotate = max(tq, tk) <= ANNOTATE_UP_TO
     if annotate:
-        _annotate(ax, matrix, (norm.vmin + norm.vmax) / 2, fontsize)
+        _annotate(ax, image, matrix, fontsize)
     if expected is not None:
         _outline(ax, np.asarray(expected, dtype=bool))
     return image
@@ -143,12 +143,15 @@ def _hatch_masked(ax, masked):
                                ec="#9a9a9a"))
 
 
-def _annotate(ax, matrix, mid, fontsize):
+def _annotate(ax, image, matrix, fontsize):
+    """Each finite cell's value, in black or white, whichever reads on its colour."""
     for i, j in zip(*np.nonzero(np.isfinite(matrix))):
         v = matrix[i, j]
-        ax.text(j, i, f"{v:.2f}".lstrip("0") if 0 <= v < 1 else f"{v:.1f}", ha="center",
+        r, g, b, _ = image.cmap(image.norm(v))
+        text = f"{v:.2f}".replace("0.", ".", 1) if abs(v) < 1 else f"{v:.1f}"
+        ax.text(j, i, text, ha="center",
                 va="center", fontsize=max(fontsize - 2, 6), parse_math=False,
-                color="black" if v > mid else "white")
+                color="black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "white")
 
 
 def plot_attention(weights, query_labels=None, key_labels=None, title=None, expected=None,
@@ -307,18 +310,20 @@ def snapshot_title(snapshot):
     return text
 
 
-def figure_png(fig, dpi=None):
-    """The figure as PNG bytes."""
+def figure_png(fig, dpi=None, **options):
+    """The figure as PNG bytes (``options`` go to ``savefig``, e.g. bbox_inches)."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
+    fig.savefig(buffer, format="png", dpi=dpi, **options)
     return buffer.getvalue()
 
 
-def save_figure(fig, path, dpi=None):
-    """Save ``fig`` to ``path`` atomically (the suffix picks the format)."""
+def save_figure(fig, path, dpi=None, **options):
+    """Save ``fig`` to ``path`` atomically (the suffix picks the format; ``options``
+    go to ``savefig``)."""
     path = os.fspath(path)
     with atomic_path(path) as temporary:
-        fig.savefig(temporary, dpi=dpi, format=os.path.splitext(path)[1].lstrip(".") or "png")
+        fig.savefig(temporary, dpi=dpi, format=os.path.splitext(path)[1].lstrip(".") or "png",
+                    **options)
     return path
 
 
