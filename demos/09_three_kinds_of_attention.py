@@ -23,7 +23,7 @@ different inputs and masks. What to look at:
 import numpy as np
 
 from microattn.viz import capture_attention, plot_attention_grid
-from microattn.viz.attention import KIND_TITLES, draw_heatmap, masked_weights
+from microattn.viz.attention import KIND_TITLES, draw_heatmap, masked_weights, row_labels
 from _common import plt, save, setup, train_task
 
 args, out = setup("09_three_kinds_of_attention", __doc__, default_steps=300, fast_steps=30)
@@ -55,7 +55,8 @@ print(f"\n{' '.join(english)!r} -> {' '.join(answer)!r} "
 example = (english, spanish)
 captured = capture_attention(model, task, example)
 weights = masked_weights(captured)                  # kind -> (layers, heads, Tq, Tk), nan: masked
-labels = task.attention_view(example)               # kind -> (query tokens, key tokens)
+# kind -> (query labels, key labels); decoder rows named by the word they write
+labels = row_labels(task.attention_view(example), example)
 kind_expected, mask = task.expected_mask(example)   # "cross", bool (Tq, Tk)
 kinds = ["encoder", "decoder", "cross"]
 layers = weights["cross"].shape[0]
@@ -79,13 +80,14 @@ fig.suptitle("\"the ball is blue\" -> \"la bola es azul\": three kinds of attent
 save(fig, out, "three_kinds.png")
 
 fig = plot_attention_grid({"cross": weights["cross"]}, labels, (kind_expected, mask),
-                          title="cross-attention, every layer and head")
+                          title="\"the ball is blue\", every layer and head")
 save(fig, out, "cross_heads.png")
 
 # %% [markdown]
 # ## Who looks at whom
 # For each kind, the last layer with its heads averaged: each query's strongest key.
-# A decoder row reads the word before the one it writes (row "<bos>" writes "la").
+# A decoder row reads the word before the one it writes: its label names both
+# ("la ← <bos>").
 
 # %%
 for kind in kinds:

@@ -20,7 +20,7 @@ sentences is not a diagonal. What to look at:
 """
 # %%
 from microattn.viz import capture_attention, plot_attention_grid
-from microattn.viz.attention import choose_head, draw_heatmap, masked_weights
+from microattn.viz.attention import choose_head, draw_heatmap, masked_weights, row_labels
 from _common import plt, save, setup, train_task
 
 args, out = setup("10_word_relations", __doc__, default_steps=300, fast_steps=30)
@@ -47,10 +47,10 @@ print(f"\n{' '.join(english)!r} -> {' '.join(answer)!r} "
 example = (english, spanish)
 captured = capture_attention(model, task, example)
 weights = masked_weights(captured)
-labels = task.attention_view(example)
+labels = row_labels(task.attention_view(example), example)  # rows: "gato ← el"
 expected = task.expected_mask(example)          # ("cross", bool (Tq, Tk))
 fig = plot_attention_grid({"encoder": weights["encoder"]}, labels,
-                          title="the black cat drank the milk: encoder self-attention")
+                          title="\"the black cat drank the milk\", every layer and head")
 save(fig, out, "relations.png")
 q, k = labels["encoder"]
 for layer, heads in enumerate(weights["encoder"]):
@@ -61,8 +61,9 @@ for layer, heads in enumerate(weights["encoder"]):
 
 # %% [markdown]
 # ## The cross-attention alignment, with the adjective swap
-# The decoder row that reads word i writes word i + 1, so row "<bos>" writes "el",
-# row "el" writes "gato", row "gato" writes "negro".
+# The decoder row that reads word i writes word i + 1, so each row is named by the
+# word it writes, the word it reads after the arrow: "el ← <bos>", "gato ← el",
+# "negro ← gato".
 
 # %%
 kind, layer, head = choose_head({"weights": weights}, expected)
@@ -77,7 +78,7 @@ draw_heatmap(axes[1], weights["cross"][layer].mean(0), q, k, mask, annotate=True
 axes[1].set_title(f"cross-attention layer {layer}, heads averaged", fontsize=9)
 for ax in axes:
     ax.set_xlabel("English word read (key)", fontsize=8)
-axes[0].set_ylabel("decoder input (query): the row writes the next Spanish word", fontsize=8)
+axes[0].set_ylabel("Spanish word written ← word read (query)", fontsize=8)
 fig.colorbar(image, ax=list(axes), shrink=0.7, label="attention weight")
 fig.suptitle("\"the black cat drank the milk\" -> \"el gato negro bebió la leche\"")
 save(fig, out, "alignment.png")

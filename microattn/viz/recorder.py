@@ -246,77 +246,82 @@ def step_graphs(model, task, example):
         model.train(was_training)
 
 
+def _attention_pictures(out, recorder, png, written, task_name):
+    """attention.png, attention_gradients.png, attention_strip.png and attention.gif
+    from the recorder's snapshots (``png(name, make)`` draws and writes one PNG)."""
+    snaps, labels, expected = recorder.snapshots, recorder.labels, recorder.expected
+    shown = [{**s, "weights": attn.masked_weights(s)} for s in snaps]  # masked: grey
+    last = shown[-1]
+    png("attention.png", lambda: attn.plot_attention_grid(
+        last["weights"], labels, expected, title=f"{task_name}: attention at "
+        f"{attn.snapshot_title(last)}"))
+    kind, layer, head = attn.choose_head(last, expected)
+    mask = expected[1] if expected is not None and expected[0] == kind else None
+    q, k = labels.get(kind, (None, None))
+    png("attention_gradients.png", lambda: attn.plot_attention_gradients(
+        *(last[key][kind][layer, head] for key in SNAPSHOT_KEYS), q, k, mask,
+        title=f"{attn.KIND_TITLES.get(kind, kind)}, layer {layer} head {head}, "
+              f"{attn.snapshot_title(last)}"))
+    png("attention_strip.png", lambda: attn.plot_attention_strip(
+        shown, labels, expected, kind, layer, head))
+    path = _draw("attention.gif", recorder.timings,
+                 lambda: attn.save_attention_gif(shown, labels, out / "attention.gif", expected))
+    if path:
+        written["attention.gif"] = Path(path)
+
+
+def _report_graph(run, recorder, out, written):
+    """graph.svg (every op) into the run folder, and the compact graph's SVG for the
+    report (None when Graphviz's dot is missing or drawing failed)."""
+    timings = recorder.timings
+    graphs = _draw("the graph of a step", timings,
+                   lambda: step_graphs(run.model, run.task, recorder.example))
+    path = graphs and _draw("graph.svg", timings,
+                            lambda: Path(save_graph(graphs[0], out / "graph.svg")))
+    if not path:
+        return None
+    written[path.name] = path
+    if path.suffix != ".svg":
+        return None
+    return _draw("report graph", timings, lambda: graphs[1].pipe(format="svg").decode("utf-8"))
+
+
 def write_pictures(run, recorder):
     """Draw every picture and report.html into ``run.dir`` from a RunPictures'
     records. Returns {file name: path written}."""
     out = Path(run.dir)
     out.mkdir(parents=True, exist_ok=True)
-    timings = recorder.timings
-    written = {}
+    written, pngs = {}, {}
     metrics = list(getattr(run, "metrics", None) or [])
     if not metrics and (out / "metrics.jsonl").exists():
         metrics = read_metrics(out / "metrics.jsonl")
-    snaps, labels, expected = recorder.snapshots, recorder.labels, recorder.expected
-    history = recorder.grad_history or recorder._probe_norms
     task_name = getattr(run.task, "name", "run")
-    pngs = {}
+    history = recorder.grad_history or recorder._probe_norms
 
     def png(name, make):
-        fig = _draw(name, timings, make)
+        fig = _draw(name, recorder.timings, make)
         if fig is not None:
             pngs[name] = attn.figure_png(fig)
-            path = out / name
-            write_atomic(path, pngs[name])
-            written[name] = path
+            write_atomic(out / name, pngs[name])
+            written[name] = out / name
 
     if metrics:
         png("loss.png", lambda: plot_curves(metrics, title=f"{task_name}: training"))
-    if snaps:
-        shown = [{**s, "weights": attn.masked_weights(s)} for s in snaps]  # masked: grey
-        last = shown[-1]
-        png("attention.png", lambda: attn.plot_attention_grid(
-            last["weights"], labels, expected, title=f"{task_name}: attention at "
-            f"{attn.snapshot_title(last)}"))
-        kind, layer, head = attn.choose_head(last, expected)
-        mask = expected[1] if expected is not None and expected[0] == kind else None
-        q, k = labels.get(kind, (None, None))
-        png("attention_gradients.png", lambda: attn.plot_attention_gradients(
-            *(last[key][kind][layer, head] for key in SNAPSHOT_KEYS), q, k, mask,
-            title=f"{attn.KIND_TITLES.get(kind, kind)}, layer {layer} head {head}, "
-                  f"{attn.snapshot_title(last)}"))
-        png("attention_strip.png", lambda: attn.plot_attention_strip(
-            shown, labels, expected, kind, layer, head))
-        path = _draw("attention.gif", timings,
-                     lambda: attn.save_attention_gif(shown, labels, out / "attention.gif",
-                                                     expected))
-        if path:
-            written["attention.gif"] = Path(path)
+    if recorder.snapshots:
+        _attention_pictures(out, recorder, png, written, task_name)
     if history:
         png("gradflow.png", lambda: plot_gradient_flow(history, title=f"{task_name}: "
                                                        "gradient flow"))
-    graph_svg = None
-    if recorder.example is not None:
-        graphs = _draw("the graph of a step", timings,
-                       lambda: step_graphs(run.model, run.task, recorder.example))
-        path = graphs and _draw("graph.svg", timings,
-                                lambda: Path(save_graph(graphs[0], out / "graph.svg")))
-        if path:
-            written[path.name] = path
-            if path.suffix == ".svg":
-                graph_svg = _draw("report graph", timings,
-                                  lambda: graphs[1].pipe(format="svg").decode("utf-8"))
-    rows = _draw("examples", timings, lambda: recorder.examples(run)) if recorder.examples \
-        else None
-    html = _draw("report.html", timings, lambda: render_report(
+    graph_svg = None if recorder.example is None else _report_graph(run, recorder, out, written)
+    rows = (_draw("examples", recorder.timings, lambda: recorder.examples(run))
+            if recorder.examples else None)
+    html = _draw("report.html", recorder.timings, lambda: render_report(
         title=f"microattn run: {task_name}", config=_config_dict(getattr(run, "config", None)),
-        metrics=metrics, pngs=pngs, snapshots=snaps, labels=labels, expected=expected,
-        graph_svg=graph_svg, examples=rows))
+        metrics=metrics, pngs=pngs, snapshots=recorder.snapshots, labels=recorder.labels,
+        expected=recorder.expected, graph_svg=graph_svg, examples=rows))
     if html is not None:
         write_atomic(out / "report.html", html)
         written["report.html"] = out / "report.html"
     if not recorder.quiet:
         print(f"pictures: {', '.join(str(p) for p in written.values())}")
     return written
-
-
-
