@@ -29,7 +29,7 @@ from microattn.train import Config, Run, train
 from microattn.viz import AttentionRecorder, plot_attention_strip, save_attention_gif
 from matplotlib.colors import Normalize
 from microattn.viz.attention import (UNITS, draw_heatmap, gradient_limits, gradient_norm,
-                                     masked_weights)
+                                     masked_weights, symlog_ticks)
 from _common import fresh_run_dir, plt, save, setup, smooth
 
 args, out = setup("11_watching_attention_learn", __doc__, default_steps=700, fast_steps=30)
@@ -149,7 +149,8 @@ for col, snap in enumerate(chosen):
         axes[row, col].set_title(f"{name} at step {snap['step']}" + (
             f" (largest |value| {np.abs(matrix).max():.2g})" if row else ""), fontsize=9)
         if col == len(chosen) - 1:
-            fig.colorbar(image, ax=axes[row, :].tolist(), shrink=0.8, label=UNITS[key])
+            fig.colorbar(image, ax=axes[row, :].tolist(), shrink=0.8, label=UNITS[key],
+                         format="%.1g", ticks=symlog_ticks(norm.vmax) if row else None)
     g, gs = snap["grads"][kind][layer, head], snap["score_grads"][kind][layer, head]
     rows_with_answer = mask.any(-1, keepdims=True)
     print(f"  step {snap['step']:>4}: alignment {probe_alignment[moments[col]]:.2f}, "

@@ -76,6 +76,11 @@ def series_limit(matrices):
     return largest or 1.0
 
 
+def symlog_ticks(limit):
+    """Colour-bar ticks for a symmetric-log scale: 0, and two decades each way."""
+    return [-limit, -limit / 100, 0.0, limit / 100, limit]
+
+
 def gradient_norm(limit, symlog=False):
     """A symmetric colour scale -limit..limit (white at 0); ``symlog=True`` makes it
     logarithmic beyond limit / 1000, since gradients span orders of magnitude."""
@@ -294,8 +299,9 @@ def plot_attention_gradients(weights, scores, grads, score_grads, query_labels=N
                              expected if key == "weights" else None, annotate=False,
                              cmap=cmap, norm=norm, show_query=i % 2 == 0)
         ax.set_title(name, fontsize=9, parse_math=False)
+        ticks = symlog_ticks(norm.vmax) if symlog and key in ("grads", "score_grads") else None
         fig.colorbar(image, ax=ax, shrink=0.8, format="%.2g" if key != "weights" else None,
-                     label=UNITS[key])
+                     label=UNITS[key], ticks=ticks)
     fig.supxlabel(RULE, fontsize=8, wrap=True)
     if title:
         fig.suptitle(title, fontsize=10, parse_math=False)
