@@ -19,6 +19,7 @@ import numpy as np
 
 import microattn as ma
 from microattn import functional as F
+from microattn.viz.attention import draw_heatmap
 from _common import OneLayerAttention, heatmap, plt, save, setup, smooth, train
 
 args, out = setup("06_masks", __doc__, default_steps=600, fast_steps=40)
@@ -147,7 +148,11 @@ fig, axes = plt.subplots(1, 2, figsize=(11, 4.6), layout="constrained")
 for ax, (name, (model, causal)) in zip(axes, models.items()):
     with ma.no_grad():
         model(example[:, :-1], is_causal=causal)
-    heatmap(ax, model.self_attn.last_attn_weights.data[0, 0], name, xlabels=labels,
-            ylabels=labels, xlabel="key token", ylabel="query token", vmax=1,
-            colorbar=ax is axes[1])
+    weights = np.asarray(model.self_attn.last_attn_weights.numpy()[0, 0], dtype=float)
+    if causal:  # masked keys (the future): grey and hatched, never read as a weight of 0
+        weights[np.triu(np.ones(weights.shape, bool), 1)] = np.nan
+    image = draw_heatmap(ax, weights, labels, labels, annotate=False, cmap="Reds", vmax=1)
+    ax.set(title=name, xlabel="key token", ylabel="query token")
+fig.colorbar(image, ax=list(axes), shrink=0.8, label="attention weight A (0 to 1)")
+fig.suptitle("grey, hatched: masked (the future); white: allowed but given weight 0")
 save(fig, out, "attention.png")

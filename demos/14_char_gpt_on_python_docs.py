@@ -27,7 +27,7 @@ import microattn as ma
 from microattn.data import load_task
 from microattn.train import evaluate
 from microattn.viz import capture_attention
-from microattn.viz.attention import draw_heatmap, masked_weights
+from microattn.viz.attention import draw_heatmap, masked_weights, readable
 from _common import plt, save, setup, smooth, train_task
 
 args, out = setup("14_char_gpt_on_python_docs", __doc__, default_steps=1000, fast_steps=20)
@@ -114,8 +114,8 @@ snippet = max((t[:24] for _, t in task.held_out[:50]),
               key=lambda text: sum(c.isalpha() for c in text))
 captured = capture_attention(run.model, task, ([], snippet))
 weights = masked_weights(captured)["decoder"][-1]          # (heads, T, T)
-labels = task.attention_view(([], snippet))["decoder"][0]
-labels = [c if c == "<bos>" else repr(c)[1:-1] for c in labels]   # a line break as \n
+# a space drawn as ␣, a line break as ↵: a blank tick would hide them
+labels = [readable(c) for c in task.attention_view(([], snippet))["decoder"][0]]
 fig, axes = plt.subplots(1, len(weights), figsize=(4.2 * len(weights), 4.6),
                          layout="constrained")
 for head, (ax, w) in enumerate(zip(axes, weights)):
