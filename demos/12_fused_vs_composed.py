@@ -13,10 +13,12 @@ is one `ScaledDotProductAttention` node whose backward is written out by hand
 - the gradcheck table: both backwards against central finite differences in float64,
   with and without the causal mask;
 - the timing table and timing.png: forward + backward of both for growing sequence
-  lengths. The fused node keeps fewer intermediate arrays and does the softmax
-  backward in one pass, so it is a little faster at short lengths (about 1.2x at
-  16 positions on a 2-core laptop); at long lengths both spend their time in the
-  same two matrix products, and the gap closes.
+  lengths, on your machine as it is loaded now (medians of repeats, not a
+  benchmark: benchmarks/ measures speed under control). The fused node keeps fewer
+  intermediate arrays and does the softmax backward in one pass, and both spend
+  most of their time in the same two matrix products; how the speed-up moves with
+  the length depends on the machine, so read it off the printed column rather
+  than expecting a trend.
 """
 # %%
 import time
