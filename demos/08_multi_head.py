@@ -26,14 +26,74 @@ no feed-forward) is trained with 1, 2 and 4 heads. What to look at:
 - training.png: the loss of each.
 """
 # %%
+import matplotlib.pyplot as plt
 import numpy as np
 
 import microattn as ma
-from microattn import functional as F
-from microattn import optim
-from _common import OneLayerAttention, heatmap, plt, save, setup, smooth, train
+from microattn import functional as F, nn, optim
+from microattn.viz import demo_arguments, plot_matrix, running_mean, show
 
-args, out = setup("08_multi_head", __doc__, default_steps=400, fast_steps=40)
+args, out = demo_arguments("08_multi_head", __doc__, default_steps=400, fast_steps=40)
+
+
+class OneLayerAttention(nn.Module):
+    """The smallest model that attends: tokens, positions, one self-attention, a readout::
+
+        x = tok_embed(idx) + positions                       (B, T, d_model)
+        x = x + self_attn(x, x, x, is_causal=is_causal)      one residual attention layer
+        logits = readout(x)                                  (B, T, out_features)
+
+    ``positions``: "learned" (one trained vector per position), "sinusoidal" (the
+    fixed table of "Attention Is All You Need") or None (no position at all: attention
+    then sees a bag of tokens). No feed-forward layer and no norm, so what the model
+    can do it must do through attention.
+    """
+
+    def __init__(self, vocab_size, d_model, nhead, max_len, out_features=None,
+                 positions="learned"):
+        super().__init__()
+        self.tok_embed = nn.Embedding(vocab_size, d_model)
+        if positions == "learned":
+            self.positions = nn.LearnedPositionalEmbedding(max_len, d_model)
+        elif positions == "sinusoidal":
+            self.positions = nn.PositionalEncoding(d_model, max_len)
+        elif positions is None:
+            self.positions = None
+        else:
+            raise ValueError(
+                f"positions must be 'learned', 'sinusoidal' or None, not {positions!r}")
+        self.self_attn = nn.MultiheadAttention(d_model, nhead, batch_first=True)
+        self.readout = nn.Linear(d_model, out_features or vocab_size)
+
+    def forward(self, idx, is_causal=False):
+        """idx (B, T) int -> logits (B, T, out_features); the per-head attention weights
+        stay in ``self_attn.last_attn_weights`` (B, nhead, T, T)."""
+        x = self.tok_embed(idx)                                   # (B, T, d_model)
+        if self.positions is not None:
+            x = self.positions(x)
+        attended, _ = self.self_attn(x, x, x, need_weights=False, is_causal=is_causal)
+        return self.readout(x + attended)                         # (B, T, out_features)
+
+
+def train(model, loss_fn, steps, lr=1e-2, on_step=None):
+    """AdamW (no weight decay) on ``loss_fn()``, a fresh batch's loss each call, for
+    ``steps`` steps; returns the losses as floats. ``on_step(step)``, if given, runs
+    before the first step (step 0) and after each optimizer step (1..steps)."""
+    optimizer = optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
+    losses = []
+    if on_step is not None:
+        on_step(0)
+    for step in range(steps):
+        loss = loss_fn()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+        if on_step is not None:
+            on_step(step + 1)
+    return losses
+
+
 rng = np.random.default_rng(0)
 VOCAB, LENGTH, D_MODEL = 16, 12, 32
 
@@ -113,14 +173,14 @@ for row, (heads, head) in enumerate([(1, 0), (2, 0), (2, 1)]):
     # One colour scale for the four steps of a head (a few cells can dwarf the rest).
     limit = max(np.quantile(np.abs(pushes[heads, step][head]), 0.98) for step in WATCH)
     for column, step in enumerate(WATCH):
-        heatmap(axes[row, column], pushes[heads, step][head], f"{heads} head"
+        plot_matrix(axes[row, column], pushes[heads, step][head], f"{heads} head"
                 f"{'s' * (heads > 1)}: head {head}, step {step}", xlabel="key position",
                 ylabel="query position", vmin=-limit, vmax=limit, cmap="RdBu_r",
                 colorbar=column == len(WATCH) - 1)
     axes[row, -1].images[0].colorbar.set_label("-dL/dS (loss per unit score)")
 fig.suptitle("-dL/dS, the push on the scores: red, descent raises the score (more attention "
              "here); blue, lowers it", fontsize=11)
-save(fig, out, "gradient.png")
+show(fig, out / "gradient.png")
 
 # %% [markdown]
 # ## Training with 1, 2 and 4 heads
@@ -162,17 +222,17 @@ for row, (heads, model) in enumerate(models.items()):
         if column >= heads:
             ax.axis("off")
             continue
-        image = heatmap(ax, weights[column], f"{heads} head{'s' * (heads > 1)}: head {column}",
+        image = plot_matrix(ax, weights[column], f"{heads} head{'s' * (heads > 1)}: head {column}",
                         xlabels=labels, ylabels=labels, xlabel="key token",
                         ylabel="query token", vmax=1, colorbar=False)
 fig.colorbar(image, ax=axes, shrink=0.6, label="attention weight A (0 to 1)")
-save(fig, out, "heads.png")
+show(fig, out / "heads.png")
 
 fig, ax = plt.subplots(figsize=(7, 3.8))
 for heads, curve in losses.items():
-    ax.plot(smooth(curve), label=f"{heads} head{'s' * (heads > 1)}")
+    ax.plot(running_mean(curve), label=f"{heads} head{'s' * (heads > 1)}")
 ax.set_yscale("log")
 ax.set_xlabel("AdamW step")
 ax.set_ylabel("loss (mean of 20 steps)")
 ax.legend()
-save(fig, out, "training.png")
+show(fig, out / "training.png")

@@ -22,17 +22,21 @@ and on the scores). What to look at:
   attention shows it; at the end both gradients are orders of magnitude smaller.
 """
 # %%
+import shutil
+
+import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.colors import Normalize
 
 from microattn.data import load_task
 from microattn.train import Config, Run, train
-from microattn.viz import AttentionRecorder, plot_attention_strip, save_attention_gif
-from matplotlib.colors import Normalize
-from microattn.viz.attention import (UNITS, draw_heatmap, gradient_limits, gradient_norm,
-                                     masked_weights, symlog_ticks)
-from _common import fresh_run_dir, plt, save, setup, smooth
+from microattn.viz import (AttentionRecorder, demo_arguments, plot_attention_strip,
+                           running_mean, save_attention_gif, show)
+from microattn.viz.attention import (draw_heatmap, gradient_limits, gradient_norm,
+                                     masked_weights, symlog_ticks, UNITS)
 
-args, out = setup("11_watching_attention_learn", __doc__, default_steps=700, fast_steps=30)
+args, out = demo_arguments("11_watching_attention_learn", __doc__, default_steps=700,
+                           fast_steps=30)
 
 # %% [markdown]
 # ## Train `reverse` with the library's loop, recording the probe's attention
@@ -46,7 +50,8 @@ eval_every = max(20, args.steps // 7)
 config = Config.for_task(task, steps=args.steps, eval_every=eval_every, save_every=args.steps,
                          warmup=min(100, args.steps // 5), d_model=64, ff=128,
                          heads=4)
-run = Run.create(config, fresh_run_dir(out), task)   # out/run: a run folder like any other
+shutil.rmtree(out / "run", ignore_errors=True)            # a fresh run folder each time
+run = Run.create(config, out / "run", task)   # out/run: a run folder like any other
 
 
 class TrainingLoss:
@@ -94,7 +99,7 @@ for m in run.metrics:
           f"{m['held_out_exact']:>7.3f} {m['alignment']:>10.3f}")
 
 fig, ax = plt.subplots(figsize=(8, 4.5))
-ax.semilogy(losses.steps, smooth(losses.losses), color="tab:blue", label="training loss")
+ax.semilogy(losses.steps, running_mean(losses.losses), color="tab:blue", label="training loss")
 ax.set_xlabel("step")
 ax.set_ylabel("training loss (log)", color="tab:blue")
 right = ax.twinx()
@@ -107,7 +112,7 @@ right.set_ylabel("alignment, exact match")
 lines = ax.get_lines() + right.get_lines()
 ax.legend(lines, [line.get_label() for line in lines], loc="center right", fontsize=8)
 ax.set_title("reverse: the loss falls first; attention aligns, then answers come right")
-save(fig, out, "alignment_vs_loss.png")
+show(fig, out / "alignment_vs_loss.png")
 
 # %% [markdown]
 # ## Frame by frame
@@ -115,7 +120,7 @@ save(fig, out, "alignment_vs_loss.png")
 # %%
 shown = [{**s, "weights": masked_weights(s)} for s in snapshots]
 fig = plot_attention_strip(shown, recorder.labels, recorder.expected, kind, layer, head)
-save(fig, out, "forming.png")
+show(fig, out / "forming.png")
 cross_only = [{**s, "weights": {kind: s["weights"][kind]}} for s in shown]
 save_attention_gif(cross_only, recorder.labels, out / "attention.gif", recorder.expected)
 print(f"wrote {out / 'attention.gif'} ({len(cross_only)} frames)")
@@ -159,4 +164,4 @@ for col, snap in enumerate(chosen):
           f"elsewhere {gs[~mask & rows_with_answer].mean():+.3g}")
 fig.suptitle(f"reverse, cross-attention layer {layer} head {head}: weights A, dL/dA and dL/dS "
              "(blue: descent raises the score; red outline: the mirrored digit)")
-save(fig, out, "gradients.png")
+show(fig, out / "gradients.png")

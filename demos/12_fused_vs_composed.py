@@ -23,14 +23,14 @@ is one `ScaledDotProductAttention` node whose backward is written out by hand
 # %%
 import time
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 import microattn as ma
 from microattn import functional as F
-from microattn.viz import draw_graph, save_graph, show
-from _common import plt, save, setup
+from microattn.viz import demo_arguments, draw_graph, save_graph, show
 
-args, out = setup("12_fused_vs_composed", __doc__, default_steps=20, fast_steps=3)
+args, out = demo_arguments("12_fused_vs_composed", __doc__, default_steps=20, fast_steps=3)
 rng = np.random.default_rng(0)
 
 
@@ -66,7 +66,7 @@ for ax, fused in zip(axes, (False, True)):
         (out / f".{name}.dot").unlink()
     ax.set_title(f"{name}: scaled_dot_product_attention(..., fused={fused})")
     ax.axis("off")
-save(fig, out, "graphs.png")
+show(fig, out / "graphs.png")
 
 # %% [markdown]
 # ## The same numbers
@@ -133,4 +133,4 @@ ax.set_xscale("log", base=2)
 ax.set_yscale("log")
 ax.legend()
 ax.set_title("causal attention, batch 8, 4 heads, d 32")
-save(fig, out, "timing.png")
+show(fig, out / "timing.png")

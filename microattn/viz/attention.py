@@ -159,6 +159,26 @@ def _annotate(ax, image, matrix, fontsize):
                 color="black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "white")
 
 
+def plot_matrix(ax, matrix, title=None, xlabels=None, ylabels=None, xlabel="keys",
+                ylabel="queries", vmin=0.0, vmax=None, cmap="Reds", colorbar=True):
+    """Any matrix (rows: queries, columns: keys, or whatever the axis labels say) on
+    ``ax``, stretched to the axes, with its numbered or labelled ticks and a colour
+    bar. Returns the image."""
+    image = ax.imshow(np.asarray(matrix, dtype=float), cmap=cmap, vmin=vmin, vmax=vmax,
+                      aspect="auto", interpolation="nearest")
+    if title:
+        ax.set_title(title, fontsize=10, parse_math=False)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    for labels, set_ticks in ((xlabels, ax.set_xticks), (ylabels, ax.set_yticks)):
+        if labels is not None:
+            set_ticks(range(len(labels)), labels=[readable(t) for t in labels], fontsize=8,
+                      parse_math=False)
+    if colorbar:
+        ax.figure.colorbar(image, ax=ax, shrink=0.8)
+    return image
+
+
 def plot_attention(weights, query_labels=None, key_labels=None, title=None, expected=None,
                    annotate=None):
     """One head's weights (Tq, Tk) as a heatmap with token labels -> Figure.

@@ -13,6 +13,15 @@ _FEED_FORWARD = re.compile(r"^(?P<layer>.+)\.linear[12]\.")
 _LAYER = re.compile(r"^(?:(?P<stack>encoder|decoder)\.layers|blocks|layers)\.(?P<i>\d+)$")
 
 
+def running_mean(values, window=20):
+    """The mean of the last ``window`` values at each step (fewer at the start): a
+    readable line through a noisy per-step curve."""
+    values = np.asarray(values, dtype=float)
+    sums = np.cumsum(np.insert(values, 0, 0.0))
+    starts = np.maximum(np.arange(1, len(values) + 1) - window, 0)
+    return (sums[1:] - sums[starts]) / (np.arange(1, len(values) + 1) - starts)
+
+
 def read_metrics(path):
     """The list of metrics dicts in a ``metrics.jsonl`` file (blank lines skipped)."""
     with open(path, encoding="utf-8") as f:

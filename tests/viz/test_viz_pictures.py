@@ -20,7 +20,6 @@ from microattn.viz.curves import (group_grad_norms, parameter_group, plot_curves
                                   plot_gradient_flow, read_metrics)
 from microattn.models import attention_modules
 from microattn.viz.recorder import RunPictures, capture_attention
-from viz_helpers import require
 
 STEPS, EVAL_EVERY = 12, 4
 SNAPSHOTS = 1 + STEPS // EVAL_EVERY  # one at the start, one per evaluation

@@ -4,7 +4,6 @@ in matplotlib labels."""
 import shutil
 
 import numpy as np
-import pytest
 
 import microattn as ma
 from microattn import nn
