@@ -1,4 +1,4 @@
-# make demo | test | test-slow | docs | demos | bench | clean
+# make demo | test | test-slow | docs | demos | figures | bench | clean
 # Each target makes .venv when it is missing and installs what it needs once;
 # a stamp file in .venv records the install, redone when pyproject.toml changes.
 
@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: demo test test-slow docs demos bench clean graphviz
+.PHONY: demo test test-slow docs demos figures bench clean graphviz
 
 # Trains the reverse task into runs/demo (afresh each time), then prints the held-out
 # exact match, three examples, and where the report and pictures are. Four heads of
@@ -33,6 +33,11 @@ docs: $(VENV)/.installed-docs
 # Every demo with its defaults; pictures land in demos/out/.
 demos: $(VENV)/.installed graphviz
 	for d in demos/[0-9][0-9]_*.py; do $(PY) $$d || exit 1; done
+
+# docs/img and the numbers the docs quote (docs/figures.json), from real runs with
+# fixed seeds (runs/figures/); tests/docs/test_doc_numbers.py checks the docs against it.
+figures: $(VENV)/.installed-test graphviz
+	$(PY) docs/figures.py
 
 bench: $(VENV)/.installed-test
 	$(PY) benchmarks/bench_ops.py

@@ -10,13 +10,14 @@ What to look at:
 - derivative.png: f(x) and its derivative at 200 points, from ONE backward() call.
 """
 # %%
+import matplotlib.pyplot as plt
 import numpy as np
 
 import microattn as ma
-from microattn.viz import draw_graph, save_graph
-from _common import plt, save, setup
+from microattn.viz import demo_arguments, draw_graph, show
 
-args, out = setup("01_autograd_scalar_to_tensor", __doc__, default_steps=200, fast_steps=50)
+args, out = demo_arguments("01_autograd_scalar_to_tensor", __doc__, default_steps=200,
+                           fast_steps=50)
 
 # %% [markdown]
 # ## 1. A scalar, by hand and by backward()
@@ -127,7 +128,8 @@ print_graph(loss.grad_fn)
 xs.grad = W.grad = b.grad = None     # the gradients of this loss only
 loss.backward()
 graph = draw_graph(loss, params={"x": xs, "W": W, "b": b})
-print(f"graph of the loss: {graph.full_count} nodes; wrote {save_graph(graph, out / 'graph.svg')}")
+print(f"graph of the loss: {graph.full_count} nodes")
+show(graph, out / "graph.svg")
 
 # %% [markdown]
 # ## 5. One backward, a whole derivative
@@ -151,4 +153,4 @@ ax.axhline(0, color="grey", lw=0.5)
 ax.set_xlabel("x")
 ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=9)
 ax.set_title("The derivative backward() computes, against the one worked by hand")
-save(fig, out, "derivative.png")
+show(fig, out / "derivative.png")

@@ -12,14 +12,14 @@ fruit's colour (R, G, B). What to look at:
   the six colours can, and no closer.
 """
 # %%
+import matplotlib.pyplot as plt
 import numpy as np
 
 import microattn as ma
-from microattn import functional as F
-from microattn import optim
-from _common import heatmap, plt, save, setup
+from microattn import functional as F, optim
+from microattn.viz import demo_arguments, plot_matrix, show
 
-args, out = setup("02_qkv_soft_lookup", __doc__, default_steps=150, fast_steps=40)
+args, out = demo_arguments("02_qkv_soft_lookup", __doc__, default_steps=150, fast_steps=40)
 
 # %% [markdown]
 # ## The database
@@ -58,13 +58,13 @@ for (label, _), w, rgb in zip(queries.items(), weights.data, retrieved.data):
 assert np.allclose(retrieved.data[0], colours[2], atol=1e-9)  # exactly banana's value
 
 fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6), width_ratios=[4, 1])
-heatmap(left, weights.data, "attention weights softmax(q . k)", xlabels=names,
+plot_matrix(left, weights.data, "attention weights softmax(q . k)", xlabels=names,
         ylabels=list(queries), vmax=1)
 right.imshow(retrieved.data[:, None, :], aspect="auto")
 right.set_xticks([])
 right.set_yticks([])
 right.set_title("retrieved value", fontsize=10)
-save(fig, out, "lookup.png")
+show(fig, out / "lookup.png")
 
 # %% [markdown]
 # ## Learning a query by backprop
@@ -95,7 +95,7 @@ print("retrieved colour:", np.round(final_rgb, 3), " target teal:", teal.data[0]
 fig, axes = plt.subplots(1, 4, figsize=(12, 3.6), width_ratios=[4, 0.5, 0.5, 3],
                          layout="constrained")
 steps = np.arange(len(history))
-heatmap(axes[0], np.stack([h[0] for h in history]), "weights while q learns",
+plot_matrix(axes[0], np.stack([h[0] for h in history]), "weights while q learns",
         xlabels=names, xlabel="keys", ylabel="SGD step", vmax=1)
 axes[1].imshow(np.stack([h[1] for h in history])[:, None, :], aspect="auto")
 axes[1].set_xticks([])
@@ -109,4 +109,4 @@ axes[3].plot(steps, losses)
 axes[3].set_yscale("log")
 axes[3].set_xlabel("SGD step")
 axes[3].set_title("loss: mean (retrieved - teal)²", fontsize=10)
-save(fig, out, "learned_query.png")
+show(fig, out / "learned_query.png")

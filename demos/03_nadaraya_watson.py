@@ -13,14 +13,14 @@ The oldest attention: a query x (where we want a prediction) attends to the keys
   taken along dL/dw from backward().
 """
 # %%
+import matplotlib.pyplot as plt
 import numpy as np
 
 import microattn as ma
-from microattn import functional as F
-from microattn import optim
-from _common import heatmap, plt, save, setup
+from microattn import functional as F, optim
+from microattn.viz import demo_arguments, plot_matrix, show
 
-args, out = setup("03_nadaraya_watson", __doc__, default_steps=200, fast_steps=30)
+args, out = demo_arguments("03_nadaraya_watson", __doc__, default_steps=200, fast_steps=30)
 
 # %% [markdown]
 # ## Data, as in d2l: 50 noisy training points, 50 test points on a grid
@@ -89,9 +89,9 @@ print(f"noise variance of the samples: 0.25; a perfect fit would score 0")
 fig, axes = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
 for ax, weights, title in ((axes[0], weights_before, "w = 1 (Gaussian kernel)"),
                            (axes[1], weights_after, f"learned w = {w.item():.2f}")):
-    heatmap(ax, weights, title, xlabel="training inputs (sorted by x)",
+    plot_matrix(ax, weights, title, xlabel="training inputs (sorted by x)",
             ylabel="test inputs (x = 0, 0.1, ..., 4.9)", colorbar=ax is axes[1])
-save(fig, out, "attention_before_after.png")
+show(fig, out / "attention_before_after.png")
 
 fig, ax = plt.subplots(figsize=(7, 4))
 ax.plot(x_test, truth(x_test), "k", label="truth 2 sin x + x^0.8")
@@ -101,7 +101,7 @@ ax.plot(x_test, fit_after, label=f"learned w = {w.item():.2f}, test MSE {mse_aft
 ax.set_xlabel("x")
 ax.legend(fontsize=8)
 ax.set_title("Nadaraya-Watson attention pooling")
-save(fig, out, "fit.png")
+show(fig, out / "fit.png")
 
 grid = np.geomspace(0.3, 30, 120)
 with ma.no_grad():
@@ -119,4 +119,4 @@ right.set_xscale("log")
 right.set_xlabel("w (larger w: narrower kernel)")
 right.set_title("where backward() took w", fontsize=10)
 right.legend(fontsize=8)
-save(fig, out, "loss.png")
+show(fig, out / "loss.png")

@@ -16,14 +16,35 @@ What to look at:
 # %%
 import time
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 import microattn as ma
-from microattn import functional as F
-from microattn import nn
-from _common import heatmap, plt, save, setup, smooth, train
+from microattn import functional as F, nn, optim
+from microattn.viz import demo_arguments, plot_matrix, running_mean, show
 
-args, out = setup("04_scoring_functions", __doc__, default_steps=1000, fast_steps=40)
+args, out = demo_arguments("04_scoring_functions", __doc__, default_steps=1000, fast_steps=40)
+
+
+def train(model, loss_fn, steps, lr=1e-2, on_step=None):
+    """AdamW (no weight decay) on ``loss_fn()``, a fresh batch's loss each call, for
+    ``steps`` steps; returns the losses as floats. ``on_step(step)``, if given, runs
+    before the first step (step 0) and after each optimizer step (1..steps)."""
+    optimizer = optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
+    losses = []
+    if on_step is not None:
+        on_step(0)
+    for step in range(steps):
+        loss = loss_fn()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+        if on_step is not None:
+            on_step(step + 1)
+    return losses
+
+
 ma.manual_seed(0)
 rng = np.random.default_rng(0)
 
@@ -67,9 +88,9 @@ for column, (name, scorer) in enumerate(scorers.items()):
     print(f"{name:20s} weight past the valid length: {past_valid:.1f}, "
           f"row sums {np.round(w.sum(-1).ravel(), 6)}")
     for row in range(2):
-        heatmap(axes[row, column], w[row], f"{name}, valid length {valid_lens[row]}",
+        plot_matrix(axes[row, column], w[row], f"{name}, valid length {valid_lens[row]}",
                 xlabel="keys", ylabel="queries", vmax=1, colorbar=column == 1)
-save(fig, out, "masked_weights.png")
+show(fig, out / "masked_weights.png")
 
 # %% [markdown]
 # ## The same task, trained with each scorer
@@ -133,8 +154,8 @@ fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
 for (variant, name), (losses, on_target, _) in history.items():
     style = "-" if variant == "positive keys" else ":"
     color = "C0" if name == "additive" else "C1"
-    axes[0].plot(smooth(losses), style, color=color, label=f"{name}, {variant}", alpha=0.8)
-    axes[1].plot(smooth(on_target), style, color=color, label=f"{name}, {variant}", alpha=0.8)
+    axes[0].plot(running_mean(losses), style, color=color, label=f"{name}, {variant}", alpha=0.8)
+    axes[1].plot(running_mean(on_target), style, color=color, label=f"{name}, {variant}", alpha=0.8)
 axes[0].set_yscale("log")
 axes[0].set_xlabel("Adam step")
 axes[0].set_title("loss (MSE of the retrieved value), mean of 20 steps", fontsize=10)
@@ -142,7 +163,7 @@ axes[1].set_xlabel("Adam step")
 axes[1].set_title("mean weight on the right key", fontsize=10)
 axes[1].set_ylim(0, 1)
 axes[1].legend(fontsize=8)
-save(fig, out, "training.png")
+show(fig, out / "training.png")
 
 # %%
 fig, axes = plt.subplots(2, 2, figsize=(10, 6), layout="constrained")
@@ -152,8 +173,8 @@ for row, (variant, signed) in enumerate(variants.items()):
         ax = axes[row, column]
         with ma.no_grad():
             _, weights = trained[variant, name](query, keys_b, values_b, key_padding_mask=pad)
-        heatmap(ax, weights.data[:, 0], f"trained {name}, {variant}",
+        plot_matrix(ax, weights.data[:, 0], f"trained {name}, {variant}",
                 xlabel="keys (past the valid length: masked decoys)", ylabel="example",
                 vmax=1, colorbar=column == 1)
         ax.scatter(target, np.arange(6), marker="s", s=160, facecolors="none", edgecolors="C0")
-save(fig, out, "trained_weights.png")
+show(fig, out / "trained_weights.png")

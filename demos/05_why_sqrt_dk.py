@@ -18,13 +18,14 @@ What to look at, for d from 2 to 2048, with and without the scale:
 # %%
 import math
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 import microattn as ma
 from microattn import functional as F
-from _common import plt, save, setup
+from microattn.viz import demo_arguments, show
 
-args, out = setup("05_why_sqrt_dk", __doc__, default_steps=256, fast_steps=32)
+args, out = demo_arguments("05_why_sqrt_dk", __doc__, default_steps=256, fast_steps=32)
 rng = np.random.default_rng(0)
 ROWS, KEYS, DV = args.steps, 16, 8   # --steps sets how many queries are averaged
 
@@ -90,7 +91,7 @@ axes[1].set_yscale("log")
 axes[2].set_ylim(0, KEYS)
 axes[3].set_yscale("log")
 axes[0].legend()
-save(fig, out, "saturation.png")
+show(fig, out / "saturation.png")
 
 d = 512
 q = rng.standard_normal((1, d))
@@ -103,4 +104,4 @@ for ax, scale, title in ((axes[0], 1.0, "unscaled: scores std ~ sqrt(512) = 23")
     ax.set_title(title, fontsize=10)
     ax.set_xlabel("key")
 axes[0].set_ylabel("softmax weight")
-save(fig, out, "rows.png")
+show(fig, out / "rows.png")

@@ -15,13 +15,75 @@ Task: sequences that climb by 1, 2 or 3 each step (mod 16), chosen at random, e.
   (position t reads t+1); the honest model's stay on or below it.
 """
 # %%
+import matplotlib.pyplot as plt
 import numpy as np
 
 import microattn as ma
-from microattn import functional as F
-from _common import OneLayerAttention, heatmap, plt, save, setup, smooth, train
+from microattn import functional as F, nn, optim
+from microattn.viz import demo_arguments, plot_matrix, running_mean, show
+from microattn.viz.attention import draw_heatmap
 
-args, out = setup("06_masks", __doc__, default_steps=600, fast_steps=40)
+args, out = demo_arguments("06_masks", __doc__, default_steps=600, fast_steps=40)
+
+
+class OneLayerAttention(nn.Module):
+    """The smallest model that attends: tokens, positions, one self-attention, a readout::
+
+        x = tok_embed(idx) + positions                       (B, T, d_model)
+        x = x + self_attn(x, x, x, is_causal=is_causal)      one residual attention layer
+        logits = readout(x)                                  (B, T, out_features)
+
+    ``positions``: "learned" (one trained vector per position), "sinusoidal" (the
+    fixed table of "Attention Is All You Need") or None (no position at all: attention
+    then sees a bag of tokens). No feed-forward layer and no norm, so what the model
+    can do it must do through attention.
+    """
+
+    def __init__(self, vocab_size, d_model, nhead, max_len, out_features=None,
+                 positions="learned"):
+        super().__init__()
+        self.tok_embed = nn.Embedding(vocab_size, d_model)
+        if positions == "learned":
+            self.positions = nn.LearnedPositionalEmbedding(max_len, d_model)
+        elif positions == "sinusoidal":
+            self.positions = nn.PositionalEncoding(d_model, max_len)
+        elif positions is None:
+            self.positions = None
+        else:
+            raise ValueError(
+                f"positions must be 'learned', 'sinusoidal' or None, not {positions!r}")
+        self.self_attn = nn.MultiheadAttention(d_model, nhead, batch_first=True)
+        self.readout = nn.Linear(d_model, out_features or vocab_size)
+
+    def forward(self, idx, is_causal=False):
+        """idx (B, T) int -> logits (B, T, out_features); the per-head attention weights
+        stay in ``self_attn.last_attn_weights`` (B, nhead, T, T)."""
+        x = self.tok_embed(idx)                                   # (B, T, d_model)
+        if self.positions is not None:
+            x = self.positions(x)
+        attended, _ = self.self_attn(x, x, x, need_weights=False, is_causal=is_causal)
+        return self.readout(x + attended)                         # (B, T, out_features)
+
+
+def train(model, loss_fn, steps, lr=1e-2, on_step=None):
+    """AdamW (no weight decay) on ``loss_fn()``, a fresh batch's loss each call, for
+    ``steps`` steps; returns the losses as floats. ``on_step(step)``, if given, runs
+    before the first step (step 0) and after each optimizer step (1..steps)."""
+    optimizer = optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
+    losses = []
+    if on_step is not None:
+        on_step(0)
+    for step in range(steps):
+        loss = loss_fn()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+        if on_step is not None:
+            on_step(step + 1)
+    return losses
+
+
 VOCAB, LENGTH = 16, 16
 rng = np.random.default_rng(0)
 
@@ -36,18 +98,18 @@ causal_blocked = np.triu(np.ones((T, T), dtype=bool), k=1)      # key j > query 
 lengths = np.array([8, 5, 3])
 padding_blocked = np.arange(T)[None, :] >= lengths[:, None]     # (B, Tk)
 fig, axes = plt.subplots(1, 4, figsize=(14, 3.4), layout="constrained")
-heatmap(axes[0], ~causal_blocked, "causal: query i sees keys 0..i", vmax=1, cmap="Blues",
+plot_matrix(axes[0], ~causal_blocked, "causal: query i sees keys 0..i", vmax=1, cmap="Blues",
         colorbar=False)
-heatmap(axes[1], ~padding_blocked, "key padding, lengths 8, 5, 3", xlabel="keys",
+plot_matrix(axes[1], ~padding_blocked, "key padding, lengths 8, 5, 3", xlabel="keys",
         ylabel="sequence in the batch", ylabels=[f"{n} tokens" for n in lengths], vmax=1,
         cmap="Blues", colorbar=False)
 for ax, b in zip(axes[2:], (1, 2)):
     combined = causal_blocked | padding_blocked[b][None, :]
-    heatmap(ax, ~combined, f"causal + padding, sequence {b} (length {lengths[b]})",
+    plot_matrix(ax, ~combined, f"causal + padding, sequence {b} (length {lengths[b]})",
             vmax=1, cmap="Blues", colorbar=False)
 fig.suptitle("dark: attention allowed; light: masked (True in attn_mask / key_padding_mask)",
              fontsize=10)
-save(fig, out, "masks.png")
+show(fig, out / "masks.png")
 
 # %% [markdown]
 # ## The task and two models
@@ -130,7 +192,7 @@ for name, generated in results.items():
 
 fig, ax = plt.subplots(figsize=(7, 3.8))
 for name, curve in losses.items():
-    ax.plot(smooth(curve), label=name)
+    ax.plot(running_mean(curve), label=name)
 ax.axhline(np.log(3), color="grey", lw=0.8, ls="--")
 ax.text(0.5 * args.steps, np.log(3) + 0.08, "honest best: log 3", color="grey", fontsize=8)
 ax.set_xlabel("AdamW step")
@@ -138,7 +200,7 @@ ax.set_ylabel("next-token loss (mean of 20 steps)")
 ax.set_title("Without the mask the training loss looks better: it is reading the answer",
              fontsize=10)
 ax.legend()
-save(fig, out, "training.png")
+show(fig, out / "training.png")
 
 # %%
 example = held_out[:1]
@@ -147,7 +209,11 @@ fig, axes = plt.subplots(1, 2, figsize=(11, 4.6), layout="constrained")
 for ax, (name, (model, causal)) in zip(axes, models.items()):
     with ma.no_grad():
         model(example[:, :-1], is_causal=causal)
-    heatmap(ax, model.self_attn.last_attn_weights.data[0, 0], name, xlabels=labels,
-            ylabels=labels, xlabel="key token", ylabel="query token", vmax=1,
-            colorbar=ax is axes[1])
-save(fig, out, "attention.png")
+    weights = np.asarray(model.self_attn.last_attn_weights.numpy()[0, 0], dtype=float)
+    if causal:  # masked keys (the future): grey and hatched, never read as a weight of 0
+        weights[np.triu(np.ones(weights.shape, bool), 1)] = np.nan
+    image = draw_heatmap(ax, weights, labels, labels, annotate=False, cmap="Reds", vmax=1)
+    ax.set(title=name, xlabel="key token", ylabel="query token")
+fig.colorbar(image, ax=list(axes), shrink=0.8, label="attention weight A (0 to 1)")
+fig.suptitle("grey, hatched: masked (the future); white: allowed but given weight 0")
+show(fig, out / "attention.png")

@@ -16,14 +16,74 @@ with them. Position has to be added to the tokens. What to look at:
   attention at step 0 to the sub-diagonal.
 """
 # %%
+import matplotlib.pyplot as plt
 import numpy as np
 
 import microattn as ma
-from microattn import functional as F
-from microattn import nn
-from _common import OneLayerAttention, heatmap, plt, save, setup, smooth, train
+from microattn import functional as F, nn, optim
+from microattn.viz import demo_arguments, plot_matrix, running_mean, show
 
-args, out = setup("07_positional_encoding", __doc__, default_steps=600, fast_steps=40)
+args, out = demo_arguments("07_positional_encoding", __doc__, default_steps=600, fast_steps=40)
+
+
+class OneLayerAttention(nn.Module):
+    """The smallest model that attends: tokens, positions, one self-attention, a readout::
+
+        x = tok_embed(idx) + positions                       (B, T, d_model)
+        x = x + self_attn(x, x, x, is_causal=is_causal)      one residual attention layer
+        logits = readout(x)                                  (B, T, out_features)
+
+    ``positions``: "learned" (one trained vector per position), "sinusoidal" (the
+    fixed table of "Attention Is All You Need") or None (no position at all: attention
+    then sees a bag of tokens). No feed-forward layer and no norm, so what the model
+    can do it must do through attention.
+    """
+
+    def __init__(self, vocab_size, d_model, nhead, max_len, out_features=None,
+                 positions="learned"):
+        super().__init__()
+        self.tok_embed = nn.Embedding(vocab_size, d_model)
+        if positions == "learned":
+            self.positions = nn.LearnedPositionalEmbedding(max_len, d_model)
+        elif positions == "sinusoidal":
+            self.positions = nn.PositionalEncoding(d_model, max_len)
+        elif positions is None:
+            self.positions = None
+        else:
+            raise ValueError(
+                f"positions must be 'learned', 'sinusoidal' or None, not {positions!r}")
+        self.self_attn = nn.MultiheadAttention(d_model, nhead, batch_first=True)
+        self.readout = nn.Linear(d_model, out_features or vocab_size)
+
+    def forward(self, idx, is_causal=False):
+        """idx (B, T) int -> logits (B, T, out_features); the per-head attention weights
+        stay in ``self_attn.last_attn_weights`` (B, nhead, T, T)."""
+        x = self.tok_embed(idx)                                   # (B, T, d_model)
+        if self.positions is not None:
+            x = self.positions(x)
+        attended, _ = self.self_attn(x, x, x, need_weights=False, is_causal=is_causal)
+        return self.readout(x + attended)                         # (B, T, out_features)
+
+
+def train(model, loss_fn, steps, lr=1e-2, on_step=None):
+    """AdamW (no weight decay) on ``loss_fn()``, a fresh batch's loss each call, for
+    ``steps`` steps; returns the losses as floats. ``on_step(step)``, if given, runs
+    before the first step (step 0) and after each optimizer step (1..steps)."""
+    optimizer = optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
+    losses = []
+    if on_step is not None:
+        on_step(0)
+    for step in range(steps):
+        loss = loss_fn()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+        if on_step is not None:
+            on_step(step + 1)
+    return losses
+
+
 rng = np.random.default_rng(0)
 
 # %% [markdown]
@@ -34,9 +94,9 @@ rng = np.random.default_rng(0)
 D, MAX_LEN = 64, 64
 pe = nn.PositionalEncoding(D, MAX_LEN).pe.data.astype(np.float64)     # (MAX_LEN, D)
 fig, ax = plt.subplots(figsize=(8, 4.5))
-heatmap(ax, pe, "sinusoidal positional encoding", xlabel="dimension", ylabel="position",
+plot_matrix(ax, pe, "sinusoidal positional encoding", xlabel="dimension", ylabel="position",
         vmin=-1, vmax=1, cmap="RdBu_r")
-save(fig, out, "table.png")
+show(fig, out / "table.png")
 
 dots = pe @ pe.T
 offsets = np.arange(-20, 21)
@@ -46,14 +106,14 @@ for i in (20, 30, 40):
           + " ".join(f"{dots[i, i + k]:6.2f}" for k in range(-3, 4)))
     assert np.allclose(same, [dots[20, 20 + k] for k in offsets])  # depends on k alone
 fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
-heatmap(left, dots, "PE[i] . PE[j]", xlabel="position j", ylabel="position i", vmin=None,
+plot_matrix(left, dots, "PE[i] . PE[j]", xlabel="position j", ylabel="position i", vmin=None,
         cmap="viridis")
 for i in (20, 30, 40):
     right.plot(offsets, [dots[i, i + k] for k in offsets], label=f"i = {i}", alpha=0.7)
 right.set_xlabel("offset k = j - i")
 right.set_title("PE[i] . PE[i + k]: the same curve for every i", fontsize=10)
 right.legend()
-save(fig, out, "dot_products.png")
+show(fig, out / "dot_products.png")
 
 # %% [markdown]
 # ## A task that needs positions: output the previous token
@@ -105,7 +165,7 @@ for name, model in models.items():
 labels = [str(t) for t in example[0]]
 fig, axes = plt.subplots(1, 3, figsize=(15, 4.3), layout="constrained")
 for name, curve in losses.items():
-    axes[0].plot(smooth(curve), label=name)
+    axes[0].plot(running_mean(curve), label=name)
 axes[0].axhline(np.log(VOCAB), color="grey", lw=0.8, ls="--")
 axes[0].set_xlabel("AdamW step")
 axes[0].set_title("loss, mean of 20 steps (dashed: chance, log 16)", fontsize=10)
@@ -113,10 +173,10 @@ axes[0].legend()
 for ax, (name, model) in zip(axes[1:], models.items()):
     with ma.no_grad():
         model(example)
-    heatmap(ax, model.self_attn.last_attn_weights.data[0, 0], f"attention, {name}",
+    plot_matrix(ax, model.self_attn.last_attn_weights.data[0, 0], f"attention, {name}",
             xlabels=labels, ylabels=labels, xlabel="key token", ylabel="query token",
             vmax=1, colorbar=ax is axes[2])
-save(fig, out, "task.png")
+show(fig, out / "task.png")
 
 # %% [markdown]
 # ## The look one step back, forming
@@ -126,7 +186,7 @@ save(fig, out, "task.png")
 fig, axes = plt.subplots(1, len(forming), figsize=(3.3 * len(forming), 3.6),
                          layout="constrained")
 for ax, (step, weights) in zip(np.atleast_1d(axes), sorted(forming.items())):
-    heatmap(ax, weights, f"step {step}, loss {losses['sinusoidal'][max(step - 1, 0)]:.2f}",
+    plot_matrix(ax, weights, f"step {step}, loss {losses['sinusoidal'][max(step - 1, 0)]:.2f}",
             xlabels=labels, ylabels=labels, xlabel="key token", ylabel="query token",
             vmax=1, colorbar=False)
-save(fig, out, "forming.png")
+show(fig, out / "forming.png")

@@ -20,13 +20,31 @@ different inputs and masks. What to look at:
   looks at most.
 """
 # %%
+import shutil
+
+import matplotlib.pyplot as plt
 import numpy as np
 
-from microattn.viz import capture_attention, plot_attention_grid
-from microattn.viz.attention import KIND_TITLES, draw_heatmap, masked_weights
-from _common import plt, save, setup, train_task
+from microattn.data import load_task
+from microattn.train import Config, Progress, Run, train as train_run
+from microattn.viz import capture_attention, demo_arguments, plot_attention_grid, show
+from microattn.viz.attention import draw_heatmap, KIND_TITLES, masked_weights, row_labels
 
-args, out = setup("09_three_kinds_of_attention", __doc__, default_steps=300, fast_steps=30)
+args, out = demo_arguments("09_three_kinds_of_attention", __doc__, default_steps=300,
+                           fast_steps=30)
+
+
+def train_task(task, out, steps, callbacks=(), **config):
+    """Train ``task`` (a built-in task's name, or a Task) with microattn's own loop for
+    ``steps`` steps (the task's default model, ``config`` overriding any field) into
+    out/run, emptied first, printing a line per evaluation. Returns the Run."""
+    task = load_task(task) if isinstance(task, str) else task
+    config = Config.for_task(task, **{"steps": steps, "save_every": steps, **config})
+    shutil.rmtree(out / "run", ignore_errors=True)
+    run = Run.create(config, out / "run", task)
+    print(f"training {task.name} for {steps} steps (d_model {config.d_model}, "
+          f"{config.heads} heads, {config.layers} layers) into {run.dir}")
+    return train_run(run, list(callbacks), Progress(steps, mode="lines"))
 
 # %% [markdown]
 # ## Train a small translator
@@ -55,7 +73,8 @@ print(f"\n{' '.join(english)!r} -> {' '.join(answer)!r} "
 example = (english, spanish)
 captured = capture_attention(model, task, example)
 weights = masked_weights(captured)                  # kind -> (layers, heads, Tq, Tk), nan: masked
-labels = task.attention_view(example)               # kind -> (query tokens, key tokens)
+# kind -> (query labels, key labels); decoder rows named by the word they write
+labels = row_labels(task.attention_view(example), example)
 kind_expected, mask = task.expected_mask(example)   # "cross", bool (Tq, Tk)
 kinds = ["encoder", "decoder", "cross"]
 layers = weights["cross"].shape[0]
@@ -76,16 +95,17 @@ for col, kind in enumerate(kinds):
             ax.set_ylabel("query (looking)", fontsize=8)
 fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.6, label="attention weight")
 fig.suptitle("\"the ball is blue\" -> \"la bola es azul\": three kinds of attention")
-save(fig, out, "three_kinds.png")
+show(fig, out / "three_kinds.png")
 
 fig = plot_attention_grid({"cross": weights["cross"]}, labels, (kind_expected, mask),
-                          title="cross-attention, every layer and head")
-save(fig, out, "cross_heads.png")
+                          title="\"the ball is blue\", every layer and head")
+show(fig, out / "cross_heads.png")
 
 # %% [markdown]
 # ## Who looks at whom
 # For each kind, the last layer with its heads averaged: each query's strongest key.
-# A decoder row reads the word before the one it writes (row "<bos>" writes "la").
+# A decoder row reads the word before the one it writes: its label names both
+# ("la ← <bos>").
 
 # %%
 for kind in kinds:

@@ -19,11 +19,29 @@ sentences is not a diagonal. What to look at:
   reads most, and whether that is the word it translates.
 """
 # %%
-from microattn.viz import capture_attention, plot_attention_grid
-from microattn.viz.attention import choose_head, draw_heatmap, masked_weights
-from _common import plt, save, setup, train_task
+import shutil
 
-args, out = setup("10_word_relations", __doc__, default_steps=300, fast_steps=30)
+import matplotlib.pyplot as plt
+
+from microattn.data import load_task
+from microattn.train import Config, Progress, Run, train as train_run
+from microattn.viz import capture_attention, demo_arguments, plot_attention_grid, show
+from microattn.viz.attention import choose_head, draw_heatmap, masked_weights, row_labels
+
+args, out = demo_arguments("10_word_relations", __doc__, default_steps=300, fast_steps=30)
+
+
+def train_task(task, out, steps, callbacks=(), **config):
+    """Train ``task`` (a built-in task's name, or a Task) with microattn's own loop for
+    ``steps`` steps (the task's default model, ``config`` overriding any field) into
+    out/run, emptied first, printing a line per evaluation. Returns the Run."""
+    task = load_task(task) if isinstance(task, str) else task
+    config = Config.for_task(task, **{"steps": steps, "save_every": steps, **config})
+    shutil.rmtree(out / "run", ignore_errors=True)
+    run = Run.create(config, out / "run", task)
+    print(f"training {task.name} for {steps} steps (d_model {config.d_model}, "
+          f"{config.heads} heads, {config.layers} layers) into {run.dir}")
+    return train_run(run, list(callbacks), Progress(steps, mode="lines"))
 
 # %% [markdown]
 # ## Train a small translator
@@ -47,11 +65,11 @@ print(f"\n{' '.join(english)!r} -> {' '.join(answer)!r} "
 example = (english, spanish)
 captured = capture_attention(model, task, example)
 weights = masked_weights(captured)
-labels = task.attention_view(example)
+labels = row_labels(task.attention_view(example), example)  # rows: "gato ← el"
 expected = task.expected_mask(example)          # ("cross", bool (Tq, Tk))
 fig = plot_attention_grid({"encoder": weights["encoder"]}, labels,
-                          title="the black cat drank the milk: encoder self-attention")
-save(fig, out, "relations.png")
+                          title="\"the black cat drank the milk\", every layer and head")
+show(fig, out / "relations.png")
 q, k = labels["encoder"]
 for layer, heads in enumerate(weights["encoder"]):
     for head, w in enumerate(heads):
@@ -61,8 +79,9 @@ for layer, heads in enumerate(weights["encoder"]):
 
 # %% [markdown]
 # ## The cross-attention alignment, with the adjective swap
-# The decoder row that reads word i writes word i + 1, so row "<bos>" writes "el",
-# row "el" writes "gato", row "gato" writes "negro".
+# The decoder row that reads word i writes word i + 1, so each row is named by the
+# word it writes, the word it reads after the arrow: "el ← <bos>", "gato ← el",
+# "negro ← gato".
 
 # %%
 kind, layer, head = choose_head({"weights": weights}, expected)
@@ -77,10 +96,10 @@ draw_heatmap(axes[1], weights["cross"][layer].mean(0), q, k, mask, annotate=True
 axes[1].set_title(f"cross-attention layer {layer}, heads averaged", fontsize=9)
 for ax in axes:
     ax.set_xlabel("English word read (key)", fontsize=8)
-axes[0].set_ylabel("decoder input (query): the row writes the next Spanish word", fontsize=8)
+axes[0].set_ylabel("Spanish word written ← word read (query)", fontsize=8)
 fig.colorbar(image, ax=list(axes), shrink=0.7, label="attention weight")
 fig.suptitle("\"the black cat drank the milk\" -> \"el gato negro bebió la leche\"")
-save(fig, out, "alignment.png")
+show(fig, out / "alignment.png")
 
 written = spanish + ["<eos>"]
 print(f"\ncross-attention layer {layer} head {head}: writing -> reads most")

@@ -4,8 +4,9 @@ An encoder-decoder (2 layers each, 4 heads, d_model 64: smaller than the
 `reverse` task's default model, and with more heads to compare) learns to write
 a digit string backwards, trained by microattn's own loop (`microattn.train`) for a
 few hundred steps. A probe string from the held-out
-set is run through the model every few steps, keeping the attention weights A and
-the gradient dL/dA (the engine's `retain_grad` on the weights). What to look at:
+set is run through the model every few steps, keeping the attention weights A, the
+scores S and the gradients dL/dA and dL/dS (the engine's `retain_grad` on the weights
+and on the scores). What to look at:
 - forming.png: one cross-attention head (the one that ends closest to the expected
   pattern, outlined in red) at eight moments: near-uniform at step 0, the
   anti-diagonal appearing from the ends of the string inwards;
@@ -14,29 +15,34 @@ the gradient dL/dA (the engine's `retain_grad` on the weights). What to look at:
   model learns which digits occur and where the answer ends) while alignment, the
   share of the probe's attention on the mirrored digit, stays low; then alignment
   climbs steeply, and held-out exact match follows it;
-- gradients.png and the printed dL/dA lines, at three moments (the start, when the
-  probe's alignment is half-way, the end): from step 0, while the weights are still
-  uniform, dL/dA is on average negative on the mirrored digit (descent raises those
-  weights) and larger elsewhere: backprop points at the answer before attention shows
-  it; half-way it is strongest where the pattern is still wrong; at the end it is
-  about a thousand times smaller everywhere.
+- gradients.png and the printed lines, at three moments (the start, when the probe's
+  alignment is half-way, the end), on one colour scale per row: dL/dS, what the scores
+  receive, is negative on the mirrored digit from step 0 (descent raises those
+  scores) while the weights are still uniform: backprop points at the answer before
+  attention shows it; at the end both gradients are orders of magnitude smaller.
 """
 # %%
+import shutil
+
+import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.colors import Normalize
 
 from microattn.data import load_task
 from microattn.train import Config, Run, train
-from microattn.viz import AttentionRecorder, plot_attention_strip, save_attention_gif
-from microattn.viz.attention import draw_heatmap, masked_weights
-from _common import fresh_run_dir, plt, save, setup, smooth
+from microattn.viz import (AttentionRecorder, demo_arguments, plot_attention_strip,
+                           running_mean, save_attention_gif, show)
+from microattn.viz.attention import (draw_heatmap, gradient_limits, gradient_norm,
+                                     masked_weights, symlog_ticks, UNITS)
 
-args, out = setup("11_watching_attention_learn", __doc__, default_steps=700, fast_steps=30)
+args, out = demo_arguments("11_watching_attention_learn", __doc__, default_steps=700,
+                           fast_steps=30)
 
 # %% [markdown]
 # ## Train `reverse` with the library's loop, recording the probe's attention
 # `AttentionRecorder` is a training callback: at the start, at every evaluation and
 # every `every` steps it runs the probe (the first held-out example) in eval mode and
-# keeps the weights, the scores and dL/dA of every attention module.
+# keeps the weights, the scores, dL/dA and dL/dS of every attention module.
 
 # %%
 task = load_task("reverse")
@@ -44,7 +50,8 @@ eval_every = max(20, args.steps // 7)
 config = Config.for_task(task, steps=args.steps, eval_every=eval_every, save_every=args.steps,
                          warmup=min(100, args.steps // 5), d_model=64, ff=128,
                          heads=4)
-run = Run.create(config, fresh_run_dir(out), task)   # out/run: a run folder like any other
+shutil.rmtree(out / "run", ignore_errors=True)            # a fresh run folder each time
+run = Run.create(config, out / "run", task)   # out/run: a run folder like any other
 
 
 class TrainingLoss:
@@ -92,7 +99,7 @@ for m in run.metrics:
           f"{m['held_out_exact']:>7.3f} {m['alignment']:>10.3f}")
 
 fig, ax = plt.subplots(figsize=(8, 4.5))
-ax.semilogy(losses.steps, smooth(losses.losses), color="tab:blue", label="training loss")
+ax.semilogy(losses.steps, running_mean(losses.losses), color="tab:blue", label="training loss")
 ax.set_xlabel("step")
 ax.set_ylabel("training loss (log)", color="tab:blue")
 right = ax.twinx()
@@ -105,7 +112,7 @@ right.set_ylabel("alignment, exact match")
 lines = ax.get_lines() + right.get_lines()
 ax.legend(lines, [line.get_label() for line in lines], loc="center right", fontsize=8)
 ax.set_title("reverse: the loss falls first; attention aligns, then answers come right")
-save(fig, out, "alignment_vs_loss.png")
+show(fig, out / "alignment_vs_loss.png")
 
 # %% [markdown]
 # ## Frame by frame
@@ -113,38 +120,48 @@ save(fig, out, "alignment_vs_loss.png")
 # %%
 shown = [{**s, "weights": masked_weights(s)} for s in snapshots]
 fig = plot_attention_strip(shown, recorder.labels, recorder.expected, kind, layer, head)
-save(fig, out, "forming.png")
+show(fig, out / "forming.png")
 cross_only = [{**s, "weights": {kind: s["weights"][kind]}} for s in shown]
 save_attention_gif(cross_only, recorder.labels, out / "attention.gif", recorder.expected)
 print(f"wrote {out / 'attention.gif'} ({len(cross_only)} frames)")
 
 # %% [markdown]
-# ## dL/dA at three moments
+# ## A, dL/dA and dL/dS at three moments
 # Start, the snapshot where the probe's alignment first passes half its final value,
-# and the end. Blue: dL/dA < 0, gradient descent raises that weight.
+# and the end. Gradient descent moves the scores S, not the weights: a score goes up
+# where dL/dS < 0 (blue) and down where dL/dS > 0 (red). The sign of dL/dA alone says
+# nothing, because a row of weights sums to one: dL/dS = A * (dL/dA - rowsum(A * dL/dA)).
+# Each row of panels keeps one colour scale for the three moments (symmetric-log for
+# the gradients, which shrink by orders of magnitude), so the late gradients fade.
 
 # %%
 halfway = next(i for i, a in enumerate(probe_alignment)
                if a >= (probe_alignment[0] + probe_alignment[-1]) / 2)
 moments = sorted({0, halfway, len(snapshots) - 1})
-fig, axes = plt.subplots(2, len(moments), figsize=(4.2 * len(moments), 7.5), squeeze=False,
-                         layout="constrained")
-print("dL/dA of the followed head:")
-for col, i in enumerate(moments):
-    snap = snapshots[i]
-    w, g = snap["weights"][kind][layer, head], snap["grads"][kind][layer, head]
-    image = draw_heatmap(axes[0, col], w, q_labels, k_labels, mask, annotate=False, fontsize=8)
-    axes[0, col].set_title(f"A at step {snap['step']}", fontsize=9)
-    fig.colorbar(image, ax=axes[0, col], shrink=0.7)
-    limit = float(np.abs(g).max()) or 1.0
-    image = draw_heatmap(axes[1, col], g, q_labels, k_labels, mask, annotate=False,
-                         cmap="RdBu_r", vmin=-limit, vmax=limit, fontsize=8)
-    axes[1, col].set_title(f"dL/dA at step {snap['step']}", fontsize=9)
-    fig.colorbar(image, ax=axes[1, col], shrink=0.7)
-    on = g[mask].mean()
-    off = g[~mask & mask.any(-1, keepdims=True)].mean()
-    print(f"  step {snap['step']:>4}: alignment {probe_alignment[i]:.2f}, max |dL/dA| "
-          f"{limit:.3g}, mean dL/dA on the expected cells {on:+.3g}, elsewhere {off:+.3g}")
-fig.suptitle(f"reverse, cross-attention layer {layer} head {head}: weights A (top) and dL/dA "
-             f"(bottom; blue: descent raises the weight; red outline: the mirrored digit)")
-save(fig, out, "gradients.png")
+chosen = [snapshots[i] for i in moments]
+limits = gradient_limits(chosen, kind, layer, head)
+fig, axes = plt.subplots(3, len(moments), figsize=(4.0 * len(moments) + 1.5, 10.5),
+                         squeeze=False, layout="constrained")
+rows = (("weights", "A", "viridis", Normalize(0, 1)),
+        ("grads", "dL/dA", "RdBu_r", gradient_norm(limits["grads"], symlog=True)),
+        ("score_grads", "dL/dS", "RdBu_r", gradient_norm(limits["score_grads"], symlog=True)))
+print("gradients of the followed head:")
+for col, snap in enumerate(chosen):
+    for row, (key, name, cmap, norm) in enumerate(rows):
+        matrix = snap[key][kind][layer, head]
+        image = draw_heatmap(axes[row, col], matrix, q_labels, k_labels, mask, annotate=False,
+                             cmap=cmap, norm=norm, show_query=col == 0)
+        axes[row, col].set_title(f"{name} at step {snap['step']}" + (
+            f" (largest |value| {np.abs(matrix).max():.2g})" if row else ""), fontsize=9)
+        if col == len(chosen) - 1:
+            fig.colorbar(image, ax=axes[row, :].tolist(), shrink=0.8, label=UNITS[key],
+                         format="%.1g", ticks=symlog_ticks(norm.vmax) if row else None)
+    g, gs = snap["grads"][kind][layer, head], snap["score_grads"][kind][layer, head]
+    rows_with_answer = mask.any(-1, keepdims=True)
+    print(f"  step {snap['step']:>4}: alignment {probe_alignment[moments[col]]:.2f}, "
+          f"max |dL/dA| {np.abs(g).max():.3g}, max |dL/dS| {np.abs(gs).max():.3g}, "
+          f"mean dL/dS on the expected cells {gs[mask].mean():+.3g}, "
+          f"elsewhere {gs[~mask & rows_with_answer].mean():+.3g}")
+fig.suptitle(f"reverse, cross-attention layer {layer} head {head}: weights A, dL/dA and dL/dS "
+             "(blue: descent raises the score; red outline: the mirrored digit)")
+show(fig, out / "gradients.png")

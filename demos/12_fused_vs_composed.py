@@ -13,22 +13,24 @@ is one `ScaledDotProductAttention` node whose backward is written out by hand
 - the gradcheck table: both backwards against central finite differences in float64,
   with and without the causal mask;
 - the timing table and timing.png: forward + backward of both for growing sequence
-  lengths. The fused node keeps fewer intermediate arrays and does the softmax
-  backward in one pass, so it is a little faster at short lengths (about 1.2x at
-  16 positions on a 2-core laptop); at long lengths both spend their time in the
-  same two matrix products, and the gap closes.
+  lengths, on your machine as it is loaded now (medians of repeats, not a
+  benchmark: benchmarks/ measures speed under control). The fused node keeps fewer
+  intermediate arrays and does the softmax backward in one pass, and both spend
+  most of their time in the same two matrix products; how the speed-up moves with
+  the length depends on the machine, so read it off the printed column rather
+  than expecting a trend.
 """
 # %%
 import time
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 import microattn as ma
 from microattn import functional as F
-from microattn.viz import draw_graph, save_graph
-from _common import plt, save, setup
+from microattn.viz import demo_arguments, draw_graph, save_graph, show
 
-args, out = setup("12_fused_vs_composed", __doc__, default_steps=20, fast_steps=3)
+args, out = demo_arguments("12_fused_vs_composed", __doc__, default_steps=20, fast_steps=3)
 rng = np.random.default_rng(0)
 
 
@@ -53,8 +55,8 @@ for ax, fused in zip(axes, (False, True)):
     loss.backward()
     graph = draw_graph(loss, params={"q": q, "k": k, "v": v})
     q.grad = k.grad = v.grad = None
-    svg = save_graph(graph, out / f"{name}.svg")
-    print(f"{name:>8}: {graph.full_count} nodes in the graph; wrote {svg}")
+    print(f"{name:>8}: {graph.full_count} nodes in the graph")
+    svg = show(graph, out / f"{name}.svg")
     png = out / f".{name}.png"             # for the side-by-side picture only
     if str(save_graph(graph, png)).endswith(".png"):
         ax.imshow(plt.imread(png))
@@ -64,7 +66,7 @@ for ax, fused in zip(axes, (False, True)):
         (out / f".{name}.dot").unlink()
     ax.set_title(f"{name}: scaled_dot_product_attention(..., fused={fused})")
     ax.axis("off")
-save(fig, out, "graphs.png")
+show(fig, out / "graphs.png")
 
 # %% [markdown]
 # ## The same numbers
@@ -131,4 +133,4 @@ ax.set_xscale("log", base=2)
 ax.set_yscale("log")
 ax.legend()
 ax.set_title("causal attention, batch 8, 4 heads, d 32")
-save(fig, out, "timing.png")
+show(fig, out / "timing.png")

@@ -30,12 +30,15 @@ import microattn as ma
 ma.install_as_torch()           # from here on, `import torch` is microattn
 import torch  # noqa: E402
 
-from microattn.gradcheck import gradient_errors  # noqa: E402
-from microattn.viz import draw_graph, save_graph  # noqa: E402
-from _common import plt, save, setup, smooth  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
 
-args, out = setup("13_pytorch_file_on_microattn", __doc__, default_steps=200, fast_steps=20)
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from microattn.gradcheck import gradient_errors  # noqa: E402
+from microattn.viz import demo_arguments, draw_graph, running_mean, show  # noqa: E402
+
+args, out = demo_arguments("13_pytorch_file_on_microattn", __doc__, default_steps=200,
+                           fast_steps=20)
+# torch_model.py sits beside this file (a notebook runs in that folder: no __file__)
+sys.path.insert(0, str(Path(globals().get("__file__", "torch_model.py")).resolve().parent))
 from torch_model import Config, TinyTransformerLM  # noqa: E402
 
 print(f"import torch gives: {torch.__name__}")
@@ -77,11 +80,11 @@ for step in range(1, args.steps + 1):
               f"{held_loss.item():.3f}  reversed digits right {right.item():.3f}")
 
 fig, ax = plt.subplots(figsize=(6, 3.5))
-ax.semilogy(np.arange(1, len(losses) + 1), smooth(losses))
+ax.semilogy(np.arange(1, len(losses) + 1), running_mean(losses))
 ax.set_xlabel("step")
 ax.set_ylabel("training loss")
 ax.set_title("a PyTorch model file, trained on microattn")
-save(fig, out, "loss.png")
+show(fig, out / "loss.png")
 
 # %% [markdown]
 # ## Its graph
@@ -94,7 +97,8 @@ _, loss = model(x, y)
 loss.backward()
 graph = draw_graph(loss, params=model)
 print(f"graph of one step: {graph.full_count} nodes, {graph.node_count} drawn after folding "
-      f"the repeated blocks; wrote {save_graph(graph, out / 'graph.svg')}")
+      f"the repeated blocks")
+show(graph, out / "graph.svg")
 model.zero_grad()
 
 # %% [markdown]

@@ -21,16 +21,32 @@ own loop for 1,000 steps, half a minute on a laptop. What to look at:
   next character is easiest to guess from.
 """
 # %%
+import shutil
+
+import matplotlib.pyplot as plt
 import numpy as np
 
 import microattn as ma
 from microattn.data import load_task
-from microattn.train import evaluate
-from microattn.viz import capture_attention
-from microattn.viz.attention import draw_heatmap, masked_weights
-from _common import plt, save, setup, smooth, train_task
+from microattn.train import Config, evaluate, Progress, Run, train as train_run
+from microattn.viz import capture_attention, demo_arguments, running_mean, show
+from microattn.viz.attention import draw_heatmap, masked_weights, readable
 
-args, out = setup("14_char_gpt_on_python_docs", __doc__, default_steps=1000, fast_steps=20)
+args, out = demo_arguments("14_char_gpt_on_python_docs", __doc__, default_steps=1000,
+                           fast_steps=20)
+
+
+def train_task(task, out, steps, callbacks=(), **config):
+    """Train ``task`` (a built-in task's name, or a Task) with microattn's own loop for
+    ``steps`` steps (the task's default model, ``config`` overriding any field) into
+    out/run, emptied first, printing a line per evaluation. Returns the Run."""
+    task = load_task(task) if isinstance(task, str) else task
+    config = Config.for_task(task, **{"steps": steps, "save_every": steps, **config})
+    shutil.rmtree(out / "run", ignore_errors=True)
+    run = Run.create(config, out / "run", task)
+    print(f"training {task.name} for {steps} steps (d_model {config.d_model}, "
+          f"{config.heads} heads, {config.layers} layers) into {run.dir}")
+    return train_run(run, list(callbacks), Progress(steps, mode="lines"))
 PROMPT = "The "
 # The model was trained on windows of 64 characters after <bos>: positions past that
 # were never trained, so a sample stays within one window.
@@ -94,7 +110,7 @@ print(f"\n--- sample before training ---\n{before.sample}")
 print(f"\n--- sample after {args.steps} steps ---\n{sample(run.model)}")
 
 fig, ax = plt.subplots(figsize=(7, 4))
-ax.plot(np.arange(1, len(losses.losses) + 1), smooth(losses.losses), label="training loss")
+ax.plot(np.arange(1, len(losses.losses) + 1), running_mean(losses.losses), label="training loss")
 ax.plot([0, run.step], [before.loss, after_loss], "o", ms=8, label="held-out loss")
 ax.axhline(task.baseline_loss, color="grey", ls=":", label="unigram baseline")
 ax.axhline(np.log(len(tok)), color="black", lw=0.6, ls="-.", label="uniform guess")
@@ -102,7 +118,7 @@ ax.set_xlabel("step")
 ax.set_ylabel("nats per character")
 ax.legend()
 ax.set_title("charlm on Python's documentation")
-save(fig, out, "loss.png")
+show(fig, out / "loss.png")
 
 # %% [markdown]
 # ## What the last layer's heads look at
@@ -114,8 +130,8 @@ snippet = max((t[:24] for _, t in task.held_out[:50]),
               key=lambda text: sum(c.isalpha() for c in text))
 captured = capture_attention(run.model, task, ([], snippet))
 weights = masked_weights(captured)["decoder"][-1]          # (heads, T, T)
-labels = task.attention_view(([], snippet))["decoder"][0]
-labels = [c if c == "<bos>" else repr(c)[1:-1] for c in labels]   # a line break as \n
+# a space drawn as ␣, a line break as ↵: a blank tick would hide them
+labels = [readable(c) for c in task.attention_view(([], snippet))["decoder"][0]]
 fig, axes = plt.subplots(1, len(weights), figsize=(4.2 * len(weights), 4.6),
                          layout="constrained")
 for head, (ax, w) in enumerate(zip(axes, weights)):
@@ -124,4 +140,4 @@ for head, (ax, w) in enumerate(zip(axes, weights)):
     ax.set_title(f"last layer, head {head}", fontsize=9)
 fig.colorbar(image, ax=list(axes), shrink=0.7, label="attention weight")
 fig.suptitle(f"charlm: causal self-attention on {''.join(snippet)!r}")
-save(fig, out, "attention.png")
+show(fig, out / "attention.png")

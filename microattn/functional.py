@@ -371,19 +371,22 @@ def masked_softmax(input, dim=-1):
     return softmax(input.masked_fill(empty_rows, 0.0), dim).masked_fill(empty_rows, 0.0)
 
 
-def _composed_attention(q, k, v, mask, dropout, scale):
+def _composed_attention(q, k, v, mask, dropout, scale, scores_hook=None):
     """Attention from primitive ops, so the graph shows each step. Returns
     (output, weights)."""
     scores = (q @ k.transpose(-2, -1)) * scale  # (..., Tq, d) @ (..., d, Tk) -> (..., Tq, Tk)
     if mask is not None:
         scores = scores + mask
+    if scores_hook is not None:
+        scores_hook(scores)
     weights = masked_softmax(scores)
     dropped = weights if dropout is None else Dropout.apply(weights, dropout)
     return dropped @ v, weights
 
 
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
-                                 is_causal=False, scale=None, need_weights=False, fused=True):
+                                 is_causal=False, scale=None, need_weights=False, fused=True,
+                                 scores_hook=None):
     """softmax(query @ key^T * scale + mask) @ value, as PyTorch's F.scaled_dot_product_attention.
 
     Shapes: query (..., Tq, d), key (..., Tk, d), value (..., Tk, dv) -> (..., Tq, dv);
@@ -408,6 +411,10 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     (fused/tiled_attention.py) runs instead: the same numbers to rounding,
     without ever holding the (..., Tq, Tk) weights; ``attention_path`` forces
     either and says when each runs.
+
+    ``scores_hook(S)``, with ``fused=False``, receives the pre-softmax scores
+    S = query @ key^T * scale + mask as a tensor of the graph (pictures retain
+    its gradient dL/dS, which the engine computes in backward).
     """
     for name, t in (("query", query), ("key", key), ("value", value)):
         if t.ndim < 2:
@@ -446,7 +453,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     if fused:
         output, weights = ScaledDotProductAttention.apply(query, key, value, mask, dropout, scale)
     else:
-        output, weights = _composed_attention(query, key, value, mask, dropout, scale)
+        output, weights = _composed_attention(query, key, value, mask, dropout, scale,
+                                              scores_hook)
     return (output, weights) if need_weights else output
 
 

@@ -37,7 +37,7 @@ def _example(task, model, text, target):
 def run(args):
     # matplotlib is imported here, not with the command line, so other commands start fast.
     from ..viz.attention import (KIND_TITLES, masked_weights, plot_attention,
-                                 plot_attention_grid, save_figure)
+                                 plot_attention_grid, row_labels, save_figure)
     from ..viz.recorder import capture_attention
     try:
         loaded = open_run(args.run_dir)
@@ -47,7 +47,7 @@ def run(args):
     try:
         example = _example(task, model, args.input, args.target)
         captured = capture_attention(model, task, example)
-        labels = task.attention_view(example)
+        labels = row_labels(task.attention_view(example), example)
         expected = task.expected_mask(example)
     except (KeyError, ValueError, IndexError) as error:
         return fail("attention", f"cannot run the model on this input: {error}")

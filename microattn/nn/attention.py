@@ -7,7 +7,6 @@ import math
 
 
 from .. import functional as F
-from ..core import no_grad
 from ..core.tensor import unwrap
 from ..ops.dropout import check_probability
 from . import init
@@ -36,7 +35,8 @@ class MultiheadAttention(Module):
     ``capture_graph = True`` (an attribute, for pictures of gradients) makes the
     next forwards use the composed attention and keep ``last_attn_weights``
     attached to the graph (``retain_grad()`` it before backward to read dL/dA),
-    and ``last_attn_scores``, the pre-softmax Q K^T / sqrt(d), detached.
+    and ``last_attn_scores``, the pre-softmax scores S = Q K^T / sqrt(d) + mask,
+    attached too (``retain_grad()`` it to read dL/dS, what the scores receive).
 
     Masks follow ``torch.nn.MultiheadAttention``, NOT ``F.scaled_dot_product_attention``:
     a boolean ``attn_mask`` (Tq, Tk) or (B * num_heads, Tq, Tk) and a boolean
@@ -154,20 +154,18 @@ class MultiheadAttention(Module):
         mask = self._mask(attn_mask, key_padding_mask, batch, q_len, k_len, q.dtype)
         dropout = self.dropout if self.training else 0.0
         fused = self.fused and not self.capture_graph
-        # the weights are kept (last_attn_weights) unless the tiled op, which has none, runs
+        # the tiled op keeps no weights; it runs only where nothing needs them
         tiled = F.takes_tiled_path(q_len, k_len, need_weights, fused, dropout,
                                    getattr(mask, "requires_grad", False))
-        heads = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout,
-                                               is_causal=is_causal, need_weights=not tiled,
-                                               fused=fused)
+        heads = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=mask, dropout_p=dropout, is_causal=is_causal,
+            need_weights=not tiled, fused=fused,
+            scores_hook=self._keep_scores if self.capture_graph else None)
         heads, weights = (heads, None) if tiled else heads
         if tiled:
             self.last_attn_weights = self.last_attn_scores = None
         elif self.capture_graph:
             self.last_attn_weights = weights  # attached: its .grad can be retained
-            with no_grad():
-                # (B, heads, Tq, head_dim) @ (B, heads, head_dim, Tk) -> (B, heads, Tq, Tk)
-                self.last_attn_scores = (q @ k.transpose(-2, -1)) * (1 / math.sqrt(self.head_dim))
         else:
             self.last_attn_weights = weights.detach()
         # (B, heads, Tq, head_dim) -> (B, Tq, heads, head_dim) -> (B, Tq, E)
@@ -179,6 +177,9 @@ class MultiheadAttention(Module):
             return output, None
         # (B, heads, Tq, Tk), or averaged over heads: (B, Tq, Tk)
         return output, (weights.mean(1) if average_attn_weights else weights)
+
+    def _keep_scores(self, scores):
+        self.last_attn_scores = scores  # (B, heads, Tq, Tk), attached: dL/dS can be retained
 
     def extra_repr(self):
         extra = f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, dropout={self.dropout}"

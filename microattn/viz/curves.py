@@ -13,6 +13,15 @@ _FEED_FORWARD = re.compile(r"^(?P<layer>.+)\.linear[12]\.")
 _LAYER = re.compile(r"^(?:(?P<stack>encoder|decoder)\.layers|blocks|layers)\.(?P<i>\d+)$")
 
 
+def running_mean(values, window=20):
+    """The mean of the last ``window`` values at each step (fewer at the start): a
+    readable line through a noisy per-step curve."""
+    values = np.asarray(values, dtype=float)
+    sums = np.cumsum(np.insert(values, 0, 0.0))
+    starts = np.maximum(np.arange(1, len(values) + 1) - window, 0)
+    return (sums[1:] - sums[starts]) / (np.arange(1, len(values) + 1) - starts)
+
+
 def read_metrics(path):
     """The list of metrics dicts in a ``metrics.jsonl`` file (blank lines skipped)."""
     with open(path, encoding="utf-8") as f:
@@ -25,8 +34,9 @@ def _series(metrics, key):
 
 
 def plot_curves(metrics, title=None):
-    """Loss, held-out exact match (and token accuracy) and alignment over training, on
-    one figure with a shared step axis -> Figure."""
+    """Loss (training, and held-out when recorded), held-out exact match (and token
+    accuracy) and alignment over training, on one figure with a shared step axis
+    -> Figure."""
     if not metrics:
         raise ValueError("plot_curves: no metrics (metrics.jsonl is empty)")
     panels = [("loss", "loss")]
@@ -39,7 +49,14 @@ def plot_curves(metrics, title=None):
     for ax, (key, name) in zip(axes, panels):
         steps, values = _series(metrics, key)
         ax.plot(steps, values, marker="o", ms=3, lw=1.5, color="#1f77b4",
-                label="exact match" if key == "held_out_exact" else name)
+                label={"held_out_exact": "exact match", "loss": "training loss"}.get(key, name))
+        if key == "loss":
+            s2, v2 = _series(metrics, "held_out_loss")
+            if len(s2):
+                ax.plot(s2, v2, marker="s", ms=3, ls="--", lw=1.2, color="#d62728",
+                        label="held-out loss")
+                values = np.concatenate([values, v2])
+            ax.legend(fontsize=7, loc="upper right")
         if key == "held_out_exact":
             s2, v2 = _series(metrics, "held_out_token_acc")
             if len(s2):

@@ -1,9 +1,9 @@
 """Training callbacks that record what the pictures need while a model trains.
 
 ``AttentionRecorder`` keeps snapshots of a fixed probe example's attention: the
-weights A of every attention module, the scores Q K^T / sqrt(d) and dL/dA,
-captured with the engine's own ``retain_grad`` on the weights
-(``MultiheadAttention.capture_graph``). ``RunPictures`` adds the gradient norm
+weights A of every attention module, the scores S = Q K^T / sqrt(d) + mask,
+and the gradients dL/dA and dL/dS, both computed by the engine's backward and
+kept with ``retain_grad`` (``MultiheadAttention.capture_graph``). ``RunPictures`` adds the gradient norm
 of each parameter group at every step and, when training ends, draws every
 picture and the report into the run folder. Neither changes training: the
 probe runs in eval mode, draws nothing from the random generator, and clears
@@ -27,12 +27,14 @@ from .report import render_report
 
 def capture_attention(model, task, example):
     """Run ``task.loss`` on ``example`` alone and backpropagate, keeping each attention
-    module's weights, scores and dL/dA.
+    module's weights A, scores S and the gradients the engine computes for both.
 
-    Returns {"weights", "scores", "grads"}, each kind -> float32 (layers, heads, Tq, Tk),
-    and "grad_norms", the probe's gradient norm per parameter group. Masked
-    positions (weight exactly 0 after a -inf score) have score -inf. The model's
-    mode, its gradients (cleared) and the random generator are left as they were.
+    Returns {"weights", "scores", "grads", "score_grads"}, each kind -> float32
+    (layers, heads, Tq, Tk): A, S = Q K^T / sqrt(d) + mask, dL/dA and dL/dS (both
+    retained from backward, never recomputed here), and "grad_norms", the probe's
+    gradient norm per parameter group. Masked positions have score -inf (and
+    weight and dL/dS 0). The model's mode, its gradients (cleared) and the random
+    generator are left as they were.
     """
     modules = attention_modules(model)
     if not modules:
@@ -45,28 +47,33 @@ def capture_attention(model, task, example):
         loss = task.loss(model, task.batch([example]))
         for _, _, _, module in modules:
             module.last_attn_weights.retain_grad()
+            module.last_attn_scores.retain_grad()
         loss.backward()
-        out = {"weights": {}, "scores": {}, "grads": {}}
+        out = {"weights": {}, "scores": {}, "grads": {}, "score_grads": {}}
         for _, kind, _, module in modules:
-            weights = module.last_attn_weights
-            w = np.asarray(weights.data[0], dtype=np.float32)            # (heads, Tq, Tk)
-            g = (np.zeros_like(w) if weights.grad is None
-                 else np.asarray(weights.grad, dtype=np.float32)[0])
-            s = np.asarray(module.last_attn_scores.data[0], dtype=np.float32)
-            s = np.where(w == 0, -np.inf, s)  # masked: exp(-inf) made the weight exactly 0
-            for key, value in (("weights", w), ("grads", g), ("scores", s)):
+            tensors = {"weights": module.last_attn_weights, "scores": module.last_attn_scores}
+            for key, grad_key in (("weights", "grads"), ("scores", "score_grads")):
+                value = np.asarray(tensors[key].detach().numpy()[0], dtype=np.float32)  # (heads, Tq, Tk)
+                grad = tensors[key].grad
+                grad = (np.zeros_like(value) if grad is None
+                        else np.asarray(grad.numpy()[0], dtype=np.float32))
                 out[key].setdefault(kind, []).append(value)
-        for key in ("weights", "scores", "grads"):
+                out[grad_key].setdefault(kind, []).append(grad)
+        for key in ("weights", "scores", "grads", "score_grads"):
             out[key] = {kind: np.stack(v) for kind, v in out[key].items()}
         out["grad_norms"] = group_grad_norms(model.named_parameters())
         return out
     finally:
         for _, _, _, module in modules:
             module.capture_graph = False
-            if module.last_attn_weights is not None:
-                module.last_attn_weights = module.last_attn_weights.detach()
+            for name in ("last_attn_weights", "last_attn_scores"):
+                if getattr(module, name) is not None:
+                    setattr(module, name, getattr(module, name).detach())
         model.zero_grad()
         model.train(was_training)
+
+
+SNAPSHOT_KEYS = ("weights", "scores", "grads", "score_grads")
 
 
 class AttentionRecorder:
@@ -74,8 +81,8 @@ class AttentionRecorder:
 
     At the start of training and at every evaluation (and every ``every`` steps
     if given) it stores a snapshot dict: "step", "held_out_exact" (of that
-    evaluation, else None), and "weights", "scores", "grads", each kind ->
-    (layers, heads, Tq, Tk). ``example`` defaults to the task's first held-out pair.
+    evaluation, else None), and "weights", "scores", "grads" (dL/dA) and
+    "score_grads" (dL/dS), each kind -> (layers, heads, Tq, Tk). ``example`` defaults to the task's first held-out pair.
     """
 
     def __init__(self, example=None, every=None):
@@ -88,7 +95,7 @@ class AttentionRecorder:
     def on_train_begin(self, run):
         if self.example is None:
             self.example = run.task.held_out[0]
-        self.labels = run.task.attention_view(self.example)
+        self.labels = attn.row_labels(run.task.attention_view(self.example), self.example)
         self.expected = run.task.expected_mask(self.example)
         self.record(run, None)
 
@@ -103,7 +110,7 @@ class AttentionRecorder:
         """Take one snapshot now (a second one at the same step replaces the first)."""
         captured = capture_attention(run.model, run.task, self.example)
         snapshot = {"step": int(run.step), "held_out_exact": held_out_exact,
-                    **{k: captured[k] for k in ("weights", "scores", "grads")}}
+                    **{k: captured[k] for k in SNAPSHOT_KEYS}}
         if self.snapshots and self.snapshots[-1]["step"] == snapshot["step"]:
             if held_out_exact is None:
                 snapshot["held_out_exact"] = self.snapshots[-1]["held_out_exact"]
@@ -239,78 +246,82 @@ def step_graphs(model, task, example):
         model.train(was_training)
 
 
+def _attention_pictures(out, recorder, png, written, task_name):
+    """attention.png, attention_gradients.png, attention_strip.png and attention.gif
+    from the recorder's snapshots (``png(name, make)`` draws and writes one PNG)."""
+    snaps, labels, expected = recorder.snapshots, recorder.labels, recorder.expected
+    shown = [{**s, "weights": attn.masked_weights(s)} for s in snaps]  # masked: grey
+    last = shown[-1]
+    png("attention.png", lambda: attn.plot_attention_grid(
+        last["weights"], labels, expected, title=f"{task_name}: attention at "
+        f"{attn.snapshot_title(last)}"))
+    kind, layer, head = attn.choose_head(last, expected)
+    mask = expected[1] if expected is not None and expected[0] == kind else None
+    q, k = labels.get(kind, (None, None))
+    png("attention_gradients.png", lambda: attn.plot_attention_gradients(
+        *(last[key][kind][layer, head] for key in SNAPSHOT_KEYS), q, k, mask,
+        title=f"{attn.KIND_TITLES.get(kind, kind)}, layer {layer} head {head}, "
+              f"{attn.snapshot_title(last)}"))
+    png("attention_strip.png", lambda: attn.plot_attention_strip(
+        shown, labels, expected, kind, layer, head))
+    path = _draw("attention.gif", recorder.timings,
+                 lambda: attn.save_attention_gif(shown, labels, out / "attention.gif", expected))
+    if path:
+        written["attention.gif"] = Path(path)
+
+
+def _report_graph(run, recorder, out, written):
+    """graph.svg (every op) into the run folder, and the compact graph's SVG for the
+    report (None when Graphviz's dot is missing or drawing failed)."""
+    timings = recorder.timings
+    graphs = _draw("the graph of a step", timings,
+                   lambda: step_graphs(run.model, run.task, recorder.example))
+    path = graphs and _draw("graph.svg", timings,
+                            lambda: Path(save_graph(graphs[0], out / "graph.svg")))
+    if not path:
+        return None
+    written[path.name] = path
+    if path.suffix != ".svg":
+        return None
+    return _draw("report graph", timings, lambda: graphs[1].pipe(format="svg").decode("utf-8"))
+
+
 def write_pictures(run, recorder):
     """Draw every picture and report.html into ``run.dir`` from a RunPictures'
     records. Returns {file name: path written}."""
     out = Path(run.dir)
     out.mkdir(parents=True, exist_ok=True)
-    timings = recorder.timings
-    written = {}
+    written, pngs = {}, {}
     metrics = list(getattr(run, "metrics", None) or [])
     if not metrics and (out / "metrics.jsonl").exists():
         metrics = read_metrics(out / "metrics.jsonl")
-    snaps, labels, expected = recorder.snapshots, recorder.labels, recorder.expected
-    history = recorder.grad_history or recorder._probe_norms
     task_name = getattr(run.task, "name", "run")
-    pngs = {}
+    history = recorder.grad_history or recorder._probe_norms
 
     def png(name, make):
-        fig = _draw(name, timings, make)
+        fig = _draw(name, recorder.timings, make)
         if fig is not None:
             pngs[name] = attn.figure_png(fig)
-            path = out / name
-            write_atomic(path, pngs[name])
-            written[name] = path
+            write_atomic(out / name, pngs[name])
+            written[name] = out / name
 
     if metrics:
         png("loss.png", lambda: plot_curves(metrics, title=f"{task_name}: training"))
-    if snaps:
-        shown = [{**s, "weights": attn.masked_weights(s)} for s in snaps]  # masked: grey
-        last = shown[-1]
-        png("attention.png", lambda: attn.plot_attention_grid(
-            last["weights"], labels, expected, title=f"{task_name}: attention at "
-            f"{attn.snapshot_title(last)}"))
-        kind, layer, head = attn.choose_head(last, expected)
-        mask = expected[1] if expected is not None and expected[0] == kind else None
-        q, k = labels.get(kind, (None, None))
-        png("attention_gradients.png", lambda: attn.plot_attention_gradients(
-            last["weights"][kind][layer, head], last["scores"][kind][layer, head],
-            last["grads"][kind][layer, head], q, k, mask,
-            title=f"{attn.KIND_TITLES.get(kind, kind)}, layer {layer} head {head}, "
-                  f"{attn.snapshot_title(last)}"))
-        png("attention_strip.png", lambda: attn.plot_attention_strip(
-            shown, labels, expected, kind, layer, head))
-        path = _draw("attention.gif", timings,
-                     lambda: attn.save_attention_gif(shown, labels, out / "attention.gif",
-                                                     expected))
-        if path:
-            written["attention.gif"] = Path(path)
+    if recorder.snapshots:
+        _attention_pictures(out, recorder, png, written, task_name)
     if history:
         png("gradflow.png", lambda: plot_gradient_flow(history, title=f"{task_name}: "
                                                        "gradient flow"))
-    graph_svg = None
-    if recorder.example is not None:
-        graphs = _draw("the graph of a step", timings,
-                       lambda: step_graphs(run.model, run.task, recorder.example))
-        path = graphs and _draw("graph.svg", timings,
-                                lambda: Path(save_graph(graphs[0], out / "graph.svg")))
-        if path:
-            written[path.name] = path
-            if path.suffix == ".svg":
-                graph_svg = _draw("report graph", timings,
-                                  lambda: graphs[1].pipe(format="svg").decode("utf-8"))
-    rows = _draw("examples", timings, lambda: recorder.examples(run)) if recorder.examples \
-        else None
-    html = _draw("report.html", timings, lambda: render_report(
+    graph_svg = None if recorder.example is None else _report_graph(run, recorder, out, written)
+    rows = (_draw("examples", recorder.timings, lambda: recorder.examples(run))
+            if recorder.examples else None)
+    html = _draw("report.html", recorder.timings, lambda: render_report(
         title=f"microattn run: {task_name}", config=_config_dict(getattr(run, "config", None)),
-        metrics=metrics, pngs=pngs, snapshots=snaps, labels=labels, expected=expected,
-        graph_svg=graph_svg, examples=rows))
+        metrics=metrics, pngs=pngs, snapshots=recorder.snapshots, labels=recorder.labels,
+        expected=recorder.expected, graph_svg=graph_svg, examples=rows))
     if html is not None:
         write_atomic(out / "report.html", html)
         written["report.html"] = out / "report.html"
     if not recorder.quiet:
         print(f"pictures: {', '.join(str(p) for p in written.values())}")
     return written
-
-
-

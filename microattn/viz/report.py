@@ -14,7 +14,8 @@ import re
 import matplotlib
 import numpy as np
 
-from .attention import KIND_TITLES, choose_head, kinds_in, masked_weights, snapshot_title
+from .attention import (KIND_TITLES, RULE, choose_head, kinds_in, masked_weights,
+                        snapshot_title)
 
 _MAX_STEPS = 60  # snapshots embedded in the page at most (evenly spaced, last kept)
 
@@ -54,10 +55,32 @@ def _attention_data(snapshots, labels, expected):
     if expected is not None:
         data["expected"] = {"kind": expected[0],
                             "mask": np.asarray(expected[1], dtype=int).tolist()}
-    for key in ("weights", "scores", "grads"):
-        data[key] = {k: [_rounded(s[key][k], 3 if key == "weights" else 4) for s in chosen]
+    for key in ("weights", "scores", "grads", "score_grads"):
+        data[key] = {k: [_significant(s[key][k]) if "grads" in key else
+                         _rounded(s[key][k], 3 if key == "weights" else 4) for s in chosen]
                      for k in kinds}
     return data
+
+
+def _significant(array, digits=3):
+    """Gradients rounded to ``digits`` significant figures (they span orders of
+    magnitude, so fixed decimals would round the late ones to 0)."""
+    a = np.asarray(array, dtype=np.float64)
+    rounded = np.array([float(f"{v:.{digits}g}") if np.isfinite(v) else 0.0 for v in a.ravel()])
+    out = rounded.reshape(a.shape).astype(object)
+    out[~np.isfinite(a)] = None
+    return out.tolist()
+
+
+def script_json(value):
+    """``value`` as JSON that is safe inside a <script> element: <, >, & and the
+    line separators U+2028/9 escaped, so no data can close the element, open a
+    comment or end a JavaScript string."""
+    text = json.dumps(value, separators=(",", ":"))
+    for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
+                          ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(char, escaped)
+    return text
 
 
 def _png_tag(pngs, name, alt):
@@ -123,7 +146,7 @@ def render_report(title, config, metrics, pngs, snapshots, labels, expected, gra
     """The report page as one HTML string (see the module docstring)."""
     data = _attention_data(snapshots, labels, expected) if snapshots else None
     explorer = ("<p class='missing'>No attention snapshots were recorded.</p>" if data is None
-                else _EXPLORER)
+                else _EXPLORER.format(rule=html.escape(RULE)))
     graph = (f"<div class='graph'>{_inline_svg(graph_svg)}</div>" if graph_svg else
              "<p class='missing'>No graph.svg: Graphviz's dot was missing (graph.dot is in "
              "the run folder).</p>")
@@ -134,7 +157,7 @@ def render_report(title, config, metrics, pngs, snapshots, labels, expected, gra
         strip=_png_tag(pngs, "attention_strip.png", "attention over training"),
         gradflow=_png_tag(pngs, "gradflow.png", "gradient flow"), graph=graph,
         examples=_examples_table(examples),
-        data=json.dumps(data, separators=(",", ":")).replace("</", "<\\/"), script=_SCRIPT)
+        data=script_json(data), script=_SCRIPT)
     return page
 
 
@@ -150,10 +173,10 @@ table.config th { background: #f6f6f6; font-weight: 600; }
 td.ok { color: #1a7f37; } td.bad { color: #cf222e; }
 .controls { display: flex; flex-wrap: wrap; gap: 14px; align-items: center; margin: 6px 0 10px; }
 .controls label { display: flex; gap: 6px; align-items: center; }
-#step { width: 320px; } #steptitle { font-weight: 600; min-width: 240px; }
+#step { width: 320px; } canvas { background: #fff; } #steptitle { font-weight: 600; min-width: 240px; }
 .panels { display: flex; flex-wrap: wrap; gap: 18px; }
 .panel { margin: 0; } .panel figcaption { text-align: center; font-size: 13px; color: #444;
-                                        max-width: 330px; margin: 0 auto; }
+                                        max-width: 260px; margin: 0 auto; }
 .graph { overflow: auto; max-height: 900px; border: 1px solid #eee; }
 .wide { overflow-x: auto; } .wide img { max-width: none; }  /* every head at full size */
 .hint { color: #555; font-size: 13px; max-width: 900px; }
@@ -168,19 +191,25 @@ _EXPLORER = """
   <label>layer <select id="layer"></select></label>
   <label>head <select id="head"></select></label>
   <label><input type="checkbox" id="overlay" checked> expected pattern</label>
+  <label><input type="checkbox" id="symlog"> symmetric-log gradient scale</label>
 </div>
 <div class="panels">
-  <figure class="panel"><canvas id="weights"></canvas><figcaption>weights A
-    (dark 0, yellow 1; grey: masked)</figcaption></figure>
-  <figure class="panel"><canvas id="scores"></canvas><figcaption>scores Q K<sup>T</sup> /
-    &radic;d (grey: masked)<br><span id="scores-range"></span></figcaption></figure>
-  <figure class="panel"><canvas id="grads"></canvas><figcaption>dL/dA (red: raising the
-    weight raises the loss)<br><span id="grads-range"></span></figcaption></figure>
+  <figure class="panel"><canvas id="weights"></canvas><figcaption>weights A = softmax(S)
+    (dark 0, yellow 1; grey hatched: masked)</figcaption></figure>
+  <figure class="panel"><canvas id="scores"></canvas><figcaption>scores S = Q K<sup>T</sup> /
+    &radic;d<sub>k</sub> (logits)<br><span id="scores-range"></span></figcaption></figure>
+  <figure class="panel"><canvas id="grads"></canvas><figcaption>dL/dA (loss per unit
+    weight)<br><span id="grads-range"></span></figcaption></figure>
+  <figure class="panel"><canvas id="score_grads"></canvas><figcaption>dL/dS, what the
+    scores receive (loss per unit score)<br><span id="score_grads-range"></span>
+    </figcaption></figure>
 </div>
 <p id="readout" class="readout"></p>
-<p class="hint">Rows are queries (the position doing the looking), columns are keys
-(the positions looked at). The red outline is where the task says the answer lives.
-Gradient descent moves each weight against dL/dA: blue cells are being pushed up.</p>
+<p class="hint">Rows are queries (the position doing the looking; a decoder row is named by
+the token it writes, the token it reads after the arrow), columns are keys (the positions
+looked at). The red outline is where the task says the answer lives. {rule} Each panel keeps
+one colour scale for every step of the slider (white is 0 for the gradients), so gradients
+that shrink as training goes on fade.</p>
 """
 
 _PAGE = """<!DOCTYPE html>
@@ -235,30 +264,42 @@ _SCRIPT = r"""
   options(layer, range(D.shape[D.start[0]][0])); layer.value = D.start[1];
   options(head, range(D.shape[D.start[0]][1])); head.value = D.start[2];
   function colour(lut, t) {
-    if (t === null || isNaN(t)) return '#d0d0d0';
     t = Math.max(0, Math.min(1, t)); return lut[Math.round(t * (lut.length - 1))];
   }
-  // m: the matrix; blocked: a matrix whose null entries are masked (drawn grey)
-  function draw(canvas, m, lut, lo, hi, qLabels, kLabels, mask, blocked) {
+  // scale(v) -> 0..1: linear between lo and hi, or for gradients symmetric about 0,
+  // optionally symmetric-log (linear within big / 1000 of zero).
+  function linear(lo, hi) { return function (v) { return (v - lo) / ((hi - lo) || 1); }; }
+  function symmetric(big, log) {
+    if (!log) return linear(-big, big);
+    var lin = big / 1000, f = function (x) { return Math.sign(x) * Math.log10(1 + Math.abs(x) / lin); };
+    return function (v) { return 0.5 + 0.5 * f(v) / f(big); };
+  }
+  // m: the matrix; blocked: a matrix whose null entries are masked (grey, hatched)
+  function draw(canvas, m, lut, scale, qLabels, kLabels, mask, blocked) {
     var tq = m.length, tk = m[0].length;
-    var cell = Math.max(12, Math.min(30, Math.floor(300 / Math.max(tq, tk))));
-    var left = 8 + 7 * Math.max.apply(null, qLabels.map(function (s) { return s.length; }));
-    var top = 8 + 7 * Math.max.apply(null, kLabels.map(function (s) { return s.length; }));
+    var cell = Math.max(10, Math.min(26, Math.floor(240 / Math.max(tq, tk))));
+    var longest = function (a) { return Math.max.apply(null, a.map(function (s) { return s.length; })); };
+    var left = 8 + 7 * longest(qLabels), top = 8 + 7 * longest(kLabels);
     canvas.width = left + tk * cell + 4; canvas.height = top + tq * cell + 4;
     canvas.geometry = {left: left, top: top, cell: cell, tq: tq, tk: tk};  // for the readout
     var c = canvas.getContext('2d');
     c.fillStyle = '#fff'; c.fillRect(0, 0, canvas.width, canvas.height);
-    c.font = '11px sans-serif'; c.fillStyle = '#222';
+    c.font = '11px sans-serif';
     for (var i = 0; i < tq; i++) {
-      c.textAlign = 'right'; c.textBaseline = 'middle';
+      c.fillStyle = '#222'; c.textAlign = 'right'; c.textBaseline = 'middle';
       c.fillText(qLabels[i], left - 4, top + (i + 0.5) * cell);
       for (var j = 0; j < tk; j++) {
-        var v = blocked[i][j] === null ? null : m[i][j];
-        c.fillStyle = colour(lut, v === null ? null : (v - lo) / ((hi - lo) || 1));
-        c.fillRect(left + j * cell, top + i * cell, cell, cell);
-        c.fillStyle = '#222';
+        var x = left + j * cell, y = top + i * cell;
+        if (blocked[i][j] === null || m[i][j] === null) {
+          c.fillStyle = '#d0d0d0'; c.fillRect(x, y, cell, cell);
+          c.strokeStyle = '#9a9a9a'; c.lineWidth = 1; c.beginPath();
+          c.moveTo(x, y + cell); c.lineTo(x + cell, y); c.stroke();
+        } else {
+          c.fillStyle = colour(lut, scale(m[i][j])); c.fillRect(x, y, cell, cell);
+        }
       }
     }
+    c.fillStyle = '#222';
     for (var j2 = 0; j2 < tk; j2++) {
       c.save(); c.translate(left + (j2 + 0.5) * cell, top - 4); c.rotate(-Math.PI / 2);
       c.textAlign = 'left'; c.textBaseline = 'middle'; c.fillText(kLabels[j2], 0, 0); c.restore();
@@ -270,35 +311,47 @@ _SCRIPT = r"""
           c.strokeRect(left + b * cell + 1, top + a * cell + 1, cell - 2, cell - 2);
     }
   }
-  function extent(m) {
+  // The extent of one head's matrices over every step: one colour scale per series.
+  function extent(series, l, h) {
     var lo = Infinity, hi = -Infinity, big = 0;
-    m.forEach(function (row) { row.forEach(function (v) {
+    series.forEach(function (snap) { snap[l][h].forEach(function (row) { row.forEach(function (v) {
       if (v === null) return;
       lo = Math.min(lo, v); hi = Math.max(hi, v); big = Math.max(big, Math.abs(v));
-    }); });
+    }); }); });
     return {lo: lo, hi: hi, big: big || 1};
   }
+  function largest(m) {
+    var big = 0;
+    m.forEach(function (row) { row.forEach(function (v) { if (v !== null) big = Math.max(big, Math.abs(v)); }); });
+    return big;
+  }
+  var shown = null;
   function render() {
     var k = kind.value, shape = D.shape[k];
     options(layer, range(shape[0])); options(head, range(shape[1]));
-    var s = +step.value, l = +layer.value, h = +head.value;
+    var s = +step.value, l = +layer.value, h = +head.value, log = $('symlog').checked;
     $('steptitle').textContent = D.titles[s];
     var labels = D.labels[k] || [[], []];
-    var w = D.weights[k][s][l][h], sc = D.scores[k][s][l][h], g = D.grads[k][s][l][h];
+    var w = D.weights[k][s][l][h], sc = D.scores[k][s][l][h];
+    var g = D.grads[k][s][l][h], gs = D.score_grads[k][s][l][h];
     var q = labels[0].length ? labels[0] : range(w.length).map(String);
     var kk = labels[1].length ? labels[1] : range(w[0].length).map(String);
     var overlay = $('overlay').checked && D.expected && D.expected.kind === k;
     var mask = overlay ? D.expected.mask : null;
-    draw($('weights'), w, D.luts.viridis, 0, 1, q, kk, mask, sc);
-    var e = extent(sc); draw($('scores'), sc, D.luts.magma, e.lo, e.hi, q, kk, null, sc);
-    var eg = extent(g); draw($('grads'), g, D.luts.RdBu_r, -eg.big, eg.big, q, kk, mask, sc);
-    $('scores-range').textContent =
-      'black ' + e.lo.toPrecision(3) + ' to yellow ' + e.hi.toPrecision(3);
-    $('grads-range').textContent =
-      'blue ' + (-eg.big).toPrecision(3) + ' to red ' + eg.big.toPrecision(3);
-    shown = {w: w, sc: sc, g: g, q: q, k: kk};
+    draw($('weights'), w, D.luts.viridis, linear(0, 1), q, kk, mask, sc);
+    var e = extent(D.scores[k], l, h);
+    draw($('scores'), sc, D.luts.magma, linear(e.lo, e.hi), q, kk, null, sc);
+    $('scores-range').textContent = 'black ' + e.lo.toPrecision(3) + ' to yellow ' +
+      e.hi.toPrecision(3) + ' (every step)';
+    [['grads', g, 'dL/dA'], ['score_grads', gs, 'dL/dS']].forEach(function (p) {
+      var eg = extent(D[p[0]][k], l, h);
+      draw($(p[0]), p[1], D.luts.RdBu_r, symmetric(eg.big, log), q, kk, mask, sc);
+      $(p[0] + '-range').textContent = 'largest |' + p[2] + '| here ' +
+        largest(p[1]).toPrecision(3) + '; scale \u00b1' + eg.big.toPrecision(3) +
+        (log ? ' (symmetric-log)' : '') + ', blue to red, every step';
+    });
+    shown = {w: w, sc: sc, g: g, gs: gs, q: q, k: kk};
   }
-  var shown = null;
   function readout(event) {
     var geo = event.target.geometry, r = event.target.getBoundingClientRect();
     var i = Math.floor((event.clientY - r.top - geo.top) / geo.cell);
@@ -306,15 +359,16 @@ _SCRIPT = r"""
     if (!shown || i < 0 || j < 0 || i >= geo.tq || j >= geo.tk) {
       $('readout').textContent = ''; return;
     }
-    var f = function (v) { return v === null ? 'masked' : (+v).toPrecision(3); };
+    var masked = shown.sc[i][j] === null;
+    var f = function (v) { return masked || v === null ? 'masked' : (+v).toPrecision(3); };
     $('readout').textContent = 'query ' + i + ' "' + shown.q[i] + '" -> key ' + j + ' "' +
-      shown.k[j] + '":  A = ' + f(shown.sc[i][j] === null ? null : shown.w[i][j]) +
-      ',  score = ' + f(shown.sc[i][j]) + ',  dL/dA = ' + f(shown.g[i][j]);
+      shown.k[j] + '":  A = ' + f(shown.w[i][j]) + ',  S = ' + f(shown.sc[i][j]) +
+      ',  dL/dA = ' + f(shown.g[i][j]) + ',  dL/dS = ' + f(shown.gs[i][j]);
   }
-  ['weights', 'scores', 'grads'].forEach(function (id) {
+  ['weights', 'scores', 'grads', 'score_grads'].forEach(function (id) {
     $(id).addEventListener('mousemove', readout);
   });
-  [step, kind, layer, head, $('overlay')].forEach(function (el) {
+  [step, kind, layer, head, $('overlay'), $('symlog')].forEach(function (el) {
     el.addEventListener('input', render); el.addEventListener('change', render);
   });
   render();

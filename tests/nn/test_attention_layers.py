@@ -313,13 +313,15 @@ def test_mha_capture_graph_keeps_differentiable_weights_and_scores():
     weights = layer.last_attn_weights
     assert weights.requires_grad and weights.shape == (2, 2, 3, 3)
     assert layer.last_attn_scores.shape == (2, 2, 3, 3)
-    assert not layer.last_attn_scores.requires_grad
+    assert layer.last_attn_scores.requires_grad  # dL/dS can be retained (pictures)
     weights.retain_grad()
     (out * out).sum().backward()
     assert np.asarray(weights.grad).shape == (2, 2, 3, 3)
     q = layer.q_proj(x).data.reshape(2, 3, 2, 2).transpose(0, 2, 1, 3)
     k = layer.k_proj(x).data.reshape(2, 3, 2, 2).transpose(0, 2, 1, 3)
-    assert_close(layer.last_attn_scores.data, q @ k.swapaxes(-1, -2) / np.sqrt(2), what="scores")
+    causal = np.where(np.triu(np.ones((3, 3), bool), 1), -np.inf, 0.0)  # the mask is added
+    assert_close(layer.last_attn_scores.data, q @ k.swapaxes(-1, -2) / np.sqrt(2) + causal,
+                 what="scores")
     layer.capture_graph = False
     layer(x, x, x)
     assert not layer.last_attn_weights.requires_grad

@@ -9,7 +9,7 @@ import pytest
 
 import microattn as ma
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DOCS = sorted([*ROOT.glob("docs/*.md"), ROOT / "README.md"])
 BLOCK = re.compile(r"```(pycon|python)\n(.*?)```", flags=re.S)
 

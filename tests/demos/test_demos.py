@@ -12,7 +12,7 @@ from PIL import Image
 
 from viz_helpers import require
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEMOS = ROOT / "demos"
 
 # demo -> (the pictures it writes, a line of its findings it must print)
@@ -34,7 +34,7 @@ EXPECTED = {
     "10_word_relations": (["relations.png", "alignment.png"],
                           "mean weight on the aligned English word"),
     "11_watching_attention_learn": (["alignment_vs_loss.png", "forming.png", "attention.gif",
-                                     "gradients.png"], "dL/dA of the followed head"),
+                                     "gradients.png"], "gradients of the followed head"),
     "12_fused_vs_composed": (["composed.svg", "fused.svg", "graphs.png", "timing.png"],
                              "fused      causal  passed"),
     "13_pytorch_file_on_microattn": (["loss.png", "graph.svg"],
@@ -140,9 +140,12 @@ def _check_08(stdout):
     assert rows["2"][3] > 0.95 and rows["4"][3] > 0.95 and rows["1"][3] < 0.3
     push = r"head \d ([+-][\d.]+) / ([+-][\d.]+)"
     pushes = _rows(stdout, r"^2 heads, (step \d+): .*?" + push + ", " + push)
-    assert min(pushes["step 20"]) > 0.3             # every head pushed towards both sides
+    assert min(pushes["step 20"]) > 0.02            # every head's scores pushed up on both sides
     left0, right0, left1, right1 = pushes["step 30"]
     assert (right0 - left0) * (right1 - left1) < 0  # then the two heads take one side each
+    (left, right), = _rows(stdout, r"^1 head, (step 30): .*?" + push).values()
+    assert left > 0.05 > right                      # the single head: one side only
+    assert max(map(abs, pushes["step 50"])) < 0.03  # saturated: the scores barely move
 
 
 def _check_09(stdout):
@@ -164,9 +167,13 @@ def _check_11(stdout):
     rows = _rows(stdout, r"^\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)$")
     last = rows[max(rows, key=int)]
     assert last[2] > 0.95 and last[3] > 0.6          # solved, and aligned
-    grads = _rows(stdout, r"^\s+step\s+(\d+): alignment ([\d.]+), max \|dL/dA\| ([\d.e+-]+)")
+    grads = _rows(stdout, r"^\s+step\s+(\d+): alignment ([\d.]+), max \|dL/dA\| ([\d.e+-]+), "
+                          r"max \|dL/dS\| ([\d.e+-]+), mean dL/dS on the expected cells "
+                          r"([\d.e+-]+), elsewhere ([\d.e+-]+)")
     first, end = grads[min(grads, key=int)], grads[max(grads, key=int)]
     assert end[0] > first[0] and end[1] < first[1] / 100   # aligned; dL/dA faded away
+    assert end[2] < first[2] / 100                         # and dL/dS with it
+    assert first[3] < 0 < first[4]  # from step 0 descent raises the mirrored digit's scores
 
 
 def _check_12(stdout):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DOCS_TOOLS = ("mkdocs", "mkdocstrings_handlers.python", "pymdownx", "mathjax")
 MISSING = [name for name in DOCS_TOOLS if importlib.util.find_spec(name.split(".")[0]) is None]
 if MISSING and os.environ.get("CI"):
