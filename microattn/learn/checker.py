@@ -61,7 +61,7 @@ def check_exercise(workspace, number, seed=SEED):
     except Failure as failure:
         result.failure = failure
     result.seconds = time.perf_counter() - started
-    workspace.record_check(number, result.passed, result.seconds)
+    workspace.record_check(number, result.status, result.seconds)
     return result
 
 

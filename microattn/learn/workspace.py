@@ -110,10 +110,12 @@ class Workspace:
             h.update(path.read_bytes() if path.exists() else b"")
         return h.hexdigest()
 
-    def record_check(self, number, passed, seconds):
+    def record_check(self, number, status, seconds):
+        """Note the result of a check ("passed", "failed" or "not done") of the file as it is."""
         progress = self.progress()
         progress["exercises"][str(number)] = {
-            "passed": passed, "digest": self.digest(number), "seconds": round(seconds, 3),
+            "passed": status == "passed", "status": status, "digest": self.digest(number),
+            "seconds": round(seconds, 3),
             "checked_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
         self.save(progress)
 
@@ -137,16 +139,28 @@ class Workspace:
         self.save(progress)
 
     # -- the learner's code ------------------------------------------------------------
-    def load(self, number):
-        """The learner's module for exercise ``number``, run afresh from its file (and the
-        files it imports, first). Errors while running it propagate."""
+    def load_all(self, numbers):
+        """{number: module} for ``numbers``, each file run once (what one imports included)."""
+        modules = {}
+        for number in sorted(numbers):
+            modules[number] = self.load(number, modules)
+        return modules
+
+    def load(self, number, loaded=None):
+        """The learner's module for exercise ``number``, run afresh from its file, after
+        the files it imports (unless ``loaded``, {number: module}, has them already).
+        Errors while running it propagate."""
+        loaded = {} if loaded is None else loaded
         for n in exercise(number).uses:
-            self.load(n)
+            if n not in loaded:
+                loaded[n] = self.load(n, loaded)
         ex = exercise(number)
         path = self.dir / ex.file
         module = types.ModuleType(ex.module_name)
         module.__file__ = str(path)
-        sys.modules[ex.module_name] = module  # so that `from ex04_softmax import ...` finds it
+        for n in ex.uses:  # `from ex04_softmax import ...` finds the module loaded above
+            sys.modules[exercise(n).module_name] = loaded[n]
+        sys.modules[ex.module_name] = module
         code = compile(path.read_text(encoding="utf-8"), str(path), "exec")
         exec(code, module.__dict__)
         return module

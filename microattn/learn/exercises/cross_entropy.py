@@ -39,8 +39,12 @@ def loss_mistakes(logits, target, ignore_index, expected):
 def grad_mistakes(logits, target, ignore_index, expected):
     counted, p, onehot = _parts(logits, target, ignore_index)
     n, rows = counted.sum(), counted[:, None]
+    # An ignored row that keeps its softmax, with or without a one-hot at some class.
+    kept = p.copy()
+    kept[np.arange(len(target)), np.where(counted, target, 0)] -= 1
     return {CE_MEAN_OVER_ALL: (p - onehot) * rows / len(target),
-            CE_IGNORED_NOT_ZERO: (p - onehot) / n, CE_NOT_AVERAGED: (p - onehot) * rows,
+            CE_IGNORED_NOT_ZERO: [(p - onehot) / n, kept / n],
+            CE_NOT_AVERAGED: (p - onehot) * rows,
             CE_NO_SOFTMAX: (logits - onehot) * rows / n, SIGN_FLIPPED: -expected}
 
 
