@@ -60,8 +60,6 @@ permission bits (a 0600 checkpoint stays 0600).
 import json
 import os
 import re
-import secrets
-import stat
 import struct
 import zipfile
 import zlib
@@ -69,6 +67,7 @@ import zlib
 import numpy as np
 
 from .autograd import Tensor
+from .files import atomic_path
 
 FORMAT, VERSION = "microattn", 1
 _STRUCTURE = "structure"
@@ -96,50 +95,9 @@ def save(obj, path):
         np.savez(path, *encoder.arrays, **{_STRUCTURE: structure})
         return
 
-    path = os.fspath(path)
-    directory, name = os.path.split(os.path.abspath(path))
-    mode = _existing_mode(path)
-    temporary = os.path.join(directory, f".{name}.{secrets.token_hex(6)}.tmp")
-    try:
-        # Created private (0600) when it replaces a file, so the data is never
-        # readable more widely than the old file was, then given the old bits.
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-        fd = os.open(temporary, flags, 0o666 if mode is None else 0o600)
-        with os.fdopen(fd, "wb") as f:
-            if mode is not None:
-                os.chmod(temporary, mode)
+    with atomic_path(path) as temporary:
+        with open(temporary, "wb") as f:
             np.savez(f, *encoder.arrays, **{_STRUCTURE: structure})
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temporary, path)
-    except BaseException:   # KeyboardInterrupt too: never leave the temporary file behind
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-    _fsync_directory(directory)
-
-
-def _existing_mode(path):
-    """The permission bits of the file at ``path``, or None if there is none."""
-    try:
-        return stat.S_IMODE(os.stat(path).st_mode)
-    except OSError:
-        return None
-
-
-def _fsync_directory(directory):
-    """Make the rename durable. Some systems cannot open or fsync a directory
-    (Windows, some network filesystems); there the rename is all we can do."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def load(path, map_location=None, weights_only=None, max_bytes=MAX_BYTES):

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 import microattn as ma
-from microattn.data import (BUILT_IN, IGNORE, TaskError, Tokenizer, attention_modules,
+from microattn.models import attention_modules
+from microattn.data import (BUILT_IN, IGNORE, TaskError, Tokenizer,
                             exact_match, load_task, token_accuracy)
 from microattn.data.tasks import translate
 from microattn.train import Config, build_model
@@ -155,7 +156,7 @@ def test_attention_view_and_expected_mask_match_the_model(tasks, name):
     view = task.attention_view(example)
     assert set(view) == ({"encoder", "decoder", "cross"} if task.kind == "seq2seq" else {"decoder"})
     for kind, (queries, keys) in view.items():
-        (_, _, module), = attention_modules(model, kind)
+        (*_, module), = attention_modules(model, kind)
         assert module.last_attn_weights.shape[2:] == (len(queries), len(keys))
     expected = task.expected_mask(example)
     if name in ("add", "charlm"):

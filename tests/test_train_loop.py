@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 import microattn as ma
-from microattn.data import attention_modules, load_task
+from microattn.data import load_task
+from microattn.models import attention_modules
 from microattn.train import Config, Progress, Run, build_model, evaluate, read_metrics, train
 from microattn.train.evaluate import AlignmentMeter
 from microattn.train.schedule import warmup_cosine
@@ -126,7 +127,7 @@ def test_alignment_is_one_for_attention_on_the_expected_positions(reverse):
     batch = reverse.batch(examples)
     with ma.no_grad():
         reverse.logits(model, batch)
-    (_, _, module), = attention_modules(model, "cross")
+    (*_, module), = attention_modules(model, "cross")
     weights_ = np.zeros(module.last_attn_weights.shape, dtype=np.float32)
     weights_[:] = 1.0 / weights_.shape[-1]
     for i, example in enumerate(examples):

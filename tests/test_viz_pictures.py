@@ -19,7 +19,8 @@ from microattn.train import Config, Run, build_model, train
 from microattn.viz import attention as attn
 from microattn.viz.curves import (group_grad_norms, parameter_group, plot_curves,
                                   plot_gradient_flow, read_metrics)
-from microattn.viz.recorder import RunPictures, attention_modules, capture_attention
+from microattn.models import attention_modules
+from microattn.viz.recorder import RunPictures, capture_attention
 from viz_helpers import require
 
 STEPS, EVAL_EVERY = 12, 4
@@ -220,7 +221,7 @@ def test_capture_leaves_the_model_as_it_was():
     np.testing.assert_array_equal(ma.rand(4).data, expected_draw)  # the RNG was not used
     assert model.training
     assert all(p.grad is None or not np.asarray(p.grad).any() for p in model.parameters())
-    for _, module, _ in attention_modules(model):
+    for *_, module in attention_modules(model):
         assert module.capture_graph is False
         assert module.last_attn_weights.grad_fn is None
     assert set(captured["grad_norms"]) >= {"embeddings", "enc0 q", "dec1 x-v", "output"}
@@ -393,7 +394,7 @@ def test_captured_weights_are_each_modules_own_in_order():
     with ma.no_grad():
         task.loss(model, task.batch([example]))  # a plain (fused) forward
     seen = {}
-    for name, module, kind in attention_modules(model):
+    for name, kind, _, module in attention_modules(model):
         layer = seen.get(kind, 0)
         seen[kind] = layer + 1
         np.testing.assert_allclose(captured["weights"][kind][layer],

@@ -4,10 +4,9 @@
     task = load_task("reverse")          # or a task file: load_task("my_task.py")
 """
 from .metrics import exact_match, token_accuracy
-from .task import (BUILT_IN, HELD_OUT_SIZE, IGNORE, Batch, Task, TaskError, attention_kind,
-                   attention_modules, load_task)
+from .task import (BUILT_IN, HELD_OUT_SIZE, IGNORE, Batch, Task, TaskError, load_task)
 from .tokenizer import BOS, EOS, PAD, Tokenizer
 
 __all__ = ["load_task", "Task", "Batch", "TaskError", "Tokenizer", "PAD", "BOS", "EOS",
-           "BUILT_IN", "HELD_OUT_SIZE", "IGNORE", "attention_kind", "attention_modules",
+           "BUILT_IN", "HELD_OUT_SIZE", "IGNORE", 
            "exact_match", "token_accuracy"]

@@ -33,7 +33,6 @@ Model coordinates (what the attention matrices of a batch of one example index):
 import importlib
 import importlib.util
 import pathlib
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,37 +49,8 @@ IGNORE = -100                 # target id that the loss skips (lm positions that
 MAX_REJECTIONS = 1000         # training draws in a row found in the held-out set before giving up
 BUILT_IN = ("copy", "reverse", "sort", "add", "translate", "recall", "charlm")
 
-# Attention modules by dotted name -> the kind of attention they compute.
-_KIND_OF_MODULE = [
-    (re.compile(r"^encoder\.layers\.(\d+)\.self_attn$"), "encoder"),
-    (re.compile(r"^decoder\.layers\.(\d+)\.self_attn$"), "decoder"),
-    (re.compile(r"^decoder\.layers\.(\d+)\.multihead_attn$"), "cross"),
-    (re.compile(r"^blocks\.(\d+)\.self_attn$"), "decoder"),
-]
-
-
 class TaskError(ValueError):
     """A task that cannot be loaded or used: unknown name, bad file, bad example."""
-
-
-def attention_kind(module_name):
-    """``(kind, layer)`` of an attention module from its dotted name, e.g.
-    ``"decoder.layers.1.multihead_attn"`` -> ``("cross", 1)``; None for other modules."""
-    for pattern, kind in _KIND_OF_MODULE:
-        match = pattern.match(module_name)
-        if match:
-            return kind, int(match.group(1))
-    return None
-
-
-def attention_modules(model, kind):
-    """``[(name, layer, module)]`` of the model's attention modules of one kind, in layer order."""
-    found = []
-    for name, module in model.named_modules():
-        known = attention_kind(name)
-        if known is not None and known[0] == kind:
-            found.append((name, known[1], module))
-    return sorted(found, key=lambda item: item[1])
 
 
 @dataclass
@@ -407,5 +377,5 @@ def log_loss_baseline(counts_train, counts_eval):
     return float(-(counts_eval * np.log(p)).sum() / counts_eval.sum())
 
 
-__all__ = ["Task", "Batch", "TaskError", "load_task", "attention_kind", "attention_modules",
+__all__ = ["Task", "Batch", "TaskError", "load_task",
            "KINDS", "BUILT_IN", "IGNORE", "HELD_OUT_SIZE", "log_loss_baseline"]

@@ -1,8 +1,9 @@
 """The training configuration: one dataclass, saved as ``config.json`` in every run."""
 import dataclasses
 import json
-import os
 from dataclasses import dataclass, fields
+
+from ..files import write_atomic
 
 SCHEDULES = ("cosine", "noam", "constant")
 
@@ -98,20 +99,3 @@ class Config:
     def load(cls, path):
         with open(path, encoding="utf-8") as f:
             return cls.from_json(f.read())
-
-
-def write_atomic(path, text):
-    """Write text to ``path`` through a temporary file and ``os.replace``: readers see
-    the old file or the new one, never half of one."""
-    path = os.fspath(path)
-    temporary = f"{path}.{os.getpid()}.tmp"
-    try:
-        with open(temporary, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise

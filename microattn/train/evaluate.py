@@ -3,7 +3,8 @@ import numpy as np
 
 from .. import functional as F
 from ..autograd import Tensor, no_grad
-from ..data import attention_modules, exact_match, token_accuracy
+from ..data import exact_match, token_accuracy
+from ..models import attention_modules
 
 EVAL_BATCH = 250
 
@@ -37,8 +38,8 @@ class AlignmentMeter:
         modules = attention_modules(self.model, kind)
         if not modules:
             return
-        self.kind, self.names = kind, [name for name, _, _ in modules]
-        weights = np.stack([_weights(m) for _, _, m in modules])     # (L, B, H, Tq, Tk)
+        self.kind, self.names = kind, [m.name for m in modules]
+        weights = np.stack([_weights(m.module) for m in modules])     # (L, B, H, Tq, Tk)
         mask = _padded_masks([m for _, m in expected], weights.shape[1:2] + weights.shape[3:])
         # Mass on the expected keys, summed over batch and query rows: (L, H).
         mass = np.einsum("lbhqk,bqk->lh", weights, mask.astype(weights.dtype))

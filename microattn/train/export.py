@@ -13,6 +13,7 @@ import os
 
 import numpy as np
 
+from ..files import atomic_path
 from ..nn import MultiheadAttention
 
 
@@ -42,13 +43,6 @@ def export_safetensors(model, path, metadata=None):
     header = {"format": "pt"}
     header.update({k: v if isinstance(v, str) else json.dumps(v)
                    for k, v in (metadata or {}).items()})
-    path = os.fspath(path)
-    temporary = f"{path}.{os.getpid()}.tmp"
-    try:
+    with atomic_path(path) as temporary:
         save_file(tensors, temporary, metadata=header)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-    return path
+    return os.fspath(path)

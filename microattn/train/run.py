@@ -12,7 +12,8 @@ import numpy as np
 from .. import manual_seed, optim
 from ..serialization import SerializationError, load, save
 from ..data import load_task
-from .config import Config, write_atomic
+from ..files import write_atomic
+from .config import Config
 from .model import build_model
 from .schedule import make_scheduler
 

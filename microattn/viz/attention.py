@@ -17,6 +17,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from ..files import atomic_path
+
 KIND_TITLES = {"encoder": "encoder self-attention", "decoder": "decoder causal self-attention",
                "cross": "cross-attention (decoder -> encoder)"}
 KIND_ORDER = ("encoder", "decoder", "cross")
@@ -207,9 +209,8 @@ def figure_png(fig, dpi=None):
 def save_figure(fig, path, dpi=None):
     """Save ``fig`` to ``path`` atomically (the suffix picks the format)."""
     path = os.fspath(path)
-    tmp = f"{path}.tmp{os.getpid()}{os.path.splitext(path)[1]}"
-    fig.savefig(tmp, dpi=dpi)
-    os.replace(tmp, path)
+    with atomic_path(path) as temporary:
+        fig.savefig(temporary, dpi=dpi, format=os.path.splitext(path)[1].lstrip(".") or "png")
     return path
 
 
@@ -248,11 +249,10 @@ def save_attention_gif(snapshots, labels, path, expected=None, seconds_per_frame
         frame = Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3].copy())
         frames.append(frame.quantize(colors=255, method=Image.Quantize.FASTOCTREE, dither=0))
     path = os.fspath(path)
-    tmp = f"{path}.tmp{os.getpid()}.gif"
-    # disposal=1 and optimize=False keep every frame, even two identical ones.
-    frames[0].save(tmp, save_all=True, append_images=frames[1:], loop=0, optimize=False,
-                   duration=int(seconds_per_frame * 1000), disposal=1)
-    os.replace(tmp, path)
+    with atomic_path(path) as temporary:
+        # disposal=1 and optimize=False keep every frame, even two identical ones.
+        frames[0].save(temporary, format="GIF", save_all=True, append_images=frames[1:], loop=0,
+                       optimize=False, duration=int(seconds_per_frame * 1000), disposal=1)
     return path
 
 

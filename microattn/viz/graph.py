@@ -36,6 +36,7 @@ import graphviz
 import numpy as np
 
 from ..autograd import Tensor
+from ..files import write_atomic
 
 NODE_BUDGET = 1500
 INSTALL_HINT = ("install Graphviz to render it: apt-get install graphviz (Debian/Ubuntu), "
@@ -76,7 +77,7 @@ class Graph(graphviz.Digraph):
         except graphviz.ExecutableNotFound:
             target = kwargs.get("outfile") or filename or self.filename or "graph"
             path = os.path.splitext(os.path.join(directory or "", os.fspath(target)))[0] + ".dot"
-            write_text(path, self.source)
+            write_atomic(path, self.source)
             print(f"microattn: Graphviz's dot program was not found, so wrote {path}; "
                   f"{INSTALL_HINT}", file=sys.stderr)
             return path
@@ -86,14 +87,6 @@ class Graph(graphviz.Digraph):
             return super()._repr_mimebundle_(include, exclude, **kwargs)
         except graphviz.ExecutableNotFound:
             return {"text/plain": f"Graphviz's dot program was not found; {INSTALL_HINT}"}
-
-
-def write_text(path, text):
-    """Write ``text`` to ``path`` atomically (a temporary file, then os.replace)."""
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 def save_graph(graph, path):
@@ -106,15 +99,11 @@ def save_graph(graph, path):
         data = graph.pipe(format=fmt)
     except graphviz.ExecutableNotFound:
         dot_path = stem + ".dot"
-        write_text(dot_path, graph.source)
+        write_atomic(dot_path, graph.source)
         print(f"microattn: Graphviz's dot program was not found, so wrote {dot_path}; "
               f"{INSTALL_HINT}", file=sys.stderr)
         return dot_path
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
-    return path
+    return write_atomic(path, data)
 
 
 # -- reading the graph ----------------------------------------------------------

@@ -17,27 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from ..autograd import no_grad
-from ..nn import MultiheadAttention
+from ..models import attention_modules
 from . import attention as attn
 from .curves import group_grad_norms, plot_curves, plot_gradient_flow, read_metrics
-from .graph import draw_graph, save_graph, write_text
+from ..files import write_atomic
+from .graph import draw_graph, save_graph
 from .report import render_report
-
-
-def attention_kind(name):
-    """The attention kind of a module by its dotted name: ``*.multihead_attn`` is
-    "cross", ``encoder.*`` "encoder", any other self-attention "decoder" (a GPT's
-    ``blocks.<i>.self_attn`` is a decoder's causal self-attention)."""
-    if name.rpartition(".")[2] == "multihead_attn":
-        return "cross"
-    return "encoder" if name.split(".", 1)[0] == "encoder" else "decoder"
-
-
-def attention_modules(model):
-    """[(name, module, kind)] for every MultiheadAttention of ``model``, in order;
-    a module's layer is its index among those of its kind."""
-    return [(name, m, attention_kind(name)) for name, m in model.named_modules()
-            if isinstance(m, MultiheadAttention)]
 
 
 def capture_attention(model, task, example):
@@ -54,15 +39,15 @@ def capture_attention(model, task, example):
         raise ValueError("capture_attention: the model has no MultiheadAttention")
     was_training = model.training
     model.eval()
-    for _, module, _ in modules:
+    for _, _, _, module in modules:
         module.capture_graph = True
     try:
         loss = task.loss(model, task.batch([example]))
-        for _, module, _ in modules:
+        for _, _, _, module in modules:
             module.last_attn_weights.retain_grad()
         loss.backward()
         out = {"weights": {}, "scores": {}, "grads": {}}
-        for _, module, kind in modules:
+        for _, kind, _, module in modules:
             weights = module.last_attn_weights
             w = np.asarray(weights.data[0], dtype=np.float32)            # (heads, Tq, Tk)
             g = (np.zeros_like(w) if weights.grad is None
@@ -76,7 +61,7 @@ def capture_attention(model, task, example):
         out["grad_norms"] = group_grad_norms(model.named_parameters())
         return out
     finally:
-        for _, module, _ in modules:
+        for _, _, _, module in modules:
             module.capture_graph = False
             if module.last_attn_weights is not None:
                 module.last_attn_weights = module.last_attn_weights.detach()
@@ -274,7 +259,7 @@ def write_pictures(run, recorder):
         if fig is not None:
             pngs[name] = attn.figure_png(fig)
             path = out / name
-            write_bytes(path, pngs[name])
+            write_atomic(path, pngs[name])
             written[name] = path
 
     if metrics:
@@ -321,16 +306,11 @@ def write_pictures(run, recorder):
         metrics=metrics, pngs=pngs, snapshots=snaps, labels=labels, expected=expected,
         graph_svg=graph_svg, examples=rows))
     if html is not None:
-        write_text(out / "report.html", html)
+        write_atomic(out / "report.html", html)
         written["report.html"] = out / "report.html"
     if not recorder.quiet:
         print(f"pictures: {', '.join(str(p) for p in written.values())}")
     return written
 
 
-def write_bytes(path, data):
-    """Write bytes to ``path`` atomically."""
-    tmp = Path(f"{path}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
 
