@@ -1,10 +1,12 @@
 """``microattn learn``: exercises from a scalar gradient to attention's backward, checked
 with targeted feedback, ending with ``reverse`` trained on the learner's own ops."""
 import argparse
+import sys
 from pathlib import Path
 
 from ..learn import (EXERCISES, TRAIN_TARGET, TRAINED_ON, Workspace, WorkspaceError,
                      check_exercise, exercise, format_result, learner_ops)
+from ..learn.checking import LearnerCodeError
 from ..train import read_metrics
 from ..train.run import default_run_dir
 from . import train as train_command
@@ -41,14 +43,16 @@ def add_parser(subparsers):
                                             "only if every exercise checked passes.")
     check.add_argument("which", nargs="?", default="all", metavar="N|all",
                        help="an exercise number, or all (the default)")
-    check.add_argument("--dir", default=".", help="the workspace (default: this folder)")
+    check.add_argument("--dir", default=argparse.SUPPRESS,
+                       help="the workspace (default: this folder)")
     check.set_defaults(run=run_check, parser=check)
 
     hint = commands.add_parser("hint", help="the next hint for an exercise",
                                description="One hint at a time: the shape of the answer, "
                                            "then the rule, then the first line.")
     hint.add_argument("number", type=_number, metavar="N", help="the exercise (1-10)")
-    hint.add_argument("--dir", default=".", help="the workspace (default: this folder)")
+    hint.add_argument("--dir", default=argparse.SUPPRESS,
+                       help="the workspace (default: this folder)")
     hint.set_defaults(run=run_hint, parser=hint)
 
     train = commands.add_parser(
@@ -175,8 +179,12 @@ def run_train(args):
         args.out = str(default_run_dir("reverse", root=Path(args.workspace) / "runs"))
     args.task, args.text = (None, None) if args.resume else ("reverse", None)
     modules = workspace.load_all(TRAINED_ON)
-    with learner_ops(modules):
-        code = train_command.run(args)
+    try:
+        with learner_ops(modules):
+            code = train_command.run(args)
+    except LearnerCodeError as error:  # a case the checks did not try: say where, in one line
+        print(f"microattn learn train: {error}", file=sys.stderr)
+        return 1
     run_dir = Path(args.resume or args.out)
     metrics = read_metrics(run_dir) if (run_dir / "metrics.jsonl").exists() else []
     if metrics:

@@ -23,6 +23,11 @@ class NotDone(Exception):
     """The learner's file still raises NotImplementedError (or is missing)."""
 
 
+class LearnerCodeError(RuntimeError):
+    """The learner's code raised while the library ran it as an op (learner_ops.py);
+    the message names the function, the error and the line of their file."""
+
+
 class Failure(Exception):
     """One failed case: ``what`` was called, ``detail`` says how it failed, and
     ``mistake`` (a mistakes.Mistake or None) names the recognised error."""
@@ -155,8 +160,8 @@ def gradcheck(what, fn, arrays):
                             f"forward: {error}") from None
     except NotImplementedError as error:
         raise NotDone(str(error)) from None
-    except Exception as error:
-        raise learner_error(what, error)
+    except LearnerCodeError as error:
+        raise Failure(what, str(error)) from None
 
 
 def unpack(what, result, names):

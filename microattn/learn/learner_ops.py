@@ -17,6 +17,21 @@ import numpy as np
 import microattn as ma
 from microattn import functional as F
 
+from .checking import LearnerCodeError, learner_frame
+
+
+
+def _run(fn, *args):
+    """``fn(*args)``, any exception from it as a LearnerCodeError (a RuntimeError, so that
+    Function.apply passes it on as it is, line number included)."""
+    try:
+        return fn(*args)
+    except NotImplementedError:
+        raise
+    except Exception as error:
+        where = learner_frame(error) or fn.__module__
+        raise LearnerCodeError(f"your {fn.__name__} raised {type(error).__name__}: {error} "
+                               f"({where})") from error
 
 
 def _like(array, reference):
@@ -33,13 +48,13 @@ class Softmax(LearnerFunction):
     """y = softmax(x) along the last dim; dL/dx = softmax_backward(y, g) (exercise 4)."""
 
     def forward(ctx, x):
-        y = _like(ctx.module.softmax(x), x)
+        y = _like(_run(ctx.module.softmax, x), x)
         ctx.save_for_backward(y)
         return y
 
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
-        return _like(ctx.module.softmax_backward(y, g), g)
+        return _like(_run(ctx.module.softmax_backward, y, g), g)
 
 
 class CrossEntropy(LearnerFunction):
@@ -49,11 +64,11 @@ class CrossEntropy(LearnerFunction):
     def forward(ctx, logits, target, ignore_index):
         ctx.save_for_backward(logits, target)
         ctx.ignore_index = ignore_index
-        return _like(ctx.module.cross_entropy(logits, target, ignore_index), logits)
+        return _like(_run(ctx.module.cross_entropy, logits, target, ignore_index), logits)
 
     def backward(ctx, g):
         logits, target = ctx.saved_tensors
-        grad = ctx.module.cross_entropy_backward(logits, target, ctx.ignore_index)
+        grad = _run(ctx.module.cross_entropy_backward, logits, target, ctx.ignore_index)
         return _like(grad * g, logits), None, None
 
 
@@ -63,11 +78,11 @@ class LayerNorm(LearnerFunction):
     def forward(ctx, x, weight, bias, eps):
         ctx.save_for_backward(x, weight)
         ctx.eps = eps
-        return _like(ctx.module.layer_norm(x, weight, bias, eps), x)
+        return _like(_run(ctx.module.layer_norm, x, weight, bias, eps), x)
 
     def backward(ctx, g):
         x, weight = ctx.saved_tensors
-        dx, dweight, dbias = ctx.module.layer_norm_backward(x, weight, g, ctx.eps)
+        dx, dweight, dbias = _run(ctx.module.layer_norm_backward, x, weight, g, ctx.eps)
         return _like(dx, g), _like(dweight, g), _like(dbias, g), None
 
 
@@ -77,11 +92,11 @@ class Embedding(LearnerFunction):
     def forward(ctx, indices, weight, padding_idx):
         ctx.save_for_backward(indices)
         ctx.rows, ctx.padding_idx = weight.shape[0], padding_idx
-        return _like(ctx.module.embedding(indices, weight), weight)
+        return _like(_run(ctx.module.embedding, indices, weight), weight)
 
     def backward(ctx, g):
         (indices,) = ctx.saved_tensors
-        dweight = ctx.module.embedding_backward(indices, g, ctx.rows, ctx.padding_idx)
+        dweight = _run(ctx.module.embedding_backward, indices, g, ctx.rows, ctx.padding_idx)
         return None, _like(dweight, g), None
 
 
@@ -90,29 +105,29 @@ class Attention(LearnerFunction):
     Returns (out, P), P taking no gradient, as the library's fused attention."""
 
     def forward(ctx, q, k, v, mask):
-        out, p = ctx.module.attention(q, k, v, mask)
+        out, p = _run(ctx.module.attention, q, k, v, mask)
         p = _like(p, q)
         ctx.save_for_backward(q, k, v, p)
         return _like(out, q), p
 
     def backward(ctx, g):
         q, k, v, p = ctx.saved_tensors
-        dq, dk, dv = ctx.module.attention_backward(q, k, v, p, g)
+        dq, dk, dv = _run(ctx.module.attention_backward, q, k, v, p, g)
         return _like(dq, g), _like(dk, g), _like(dv, g), None
 
 
-FUNCTIONS = {"softmax": Softmax, "cross_entropy": CrossEntropy, "layer_norm": LayerNorm,
-             "embedding": Embedding, "attention": Attention}
-EXERCISE_OF = {"softmax": 4, "cross_entropy": 5, "layer_norm": 6, "embedding": 7,
-               "attention": 8}
+# Each Function above, and the exercise whose file it runs.
+FUNCTIONS = {"softmax": (Softmax, 4), "cross_entropy": (CrossEntropy, 5),
+             "layer_norm": (LayerNorm, 6), "embedding": (Embedding, 7),
+             "attention": (Attention, 8)}
 
 
 def functions_of(modules):
-    """The Functions above bound to a workspace's exercise modules ({number: module})."""
+    """The Functions above bound to a workspace's exercise modules ({number: module}),
+    those whose exercise is among them: ``functions_of({4: m}).softmax.apply(x)``."""
     return SimpleNamespace(**{
-        name: type(base.__name__, (base,), {"module": modules[EXERCISE_OF[name]],
-                                            "__doc__": base.__doc__})
-        for name, base in FUNCTIONS.items() if EXERCISE_OF[name] in modules})
+        name: type(base.__name__, (base,), {"module": modules[number], "__doc__": base.__doc__})
+        for name, (base, number) in FUNCTIONS.items() if number in modules})
 
 
 def _array(x):

@@ -15,7 +15,7 @@ import time
 import types
 from pathlib import Path
 
-from ..train.config import write_atomic
+from ..files import write_atomic
 from .exercises import EXERCISES, exercise
 
 TEMPLATES = Path(__file__).parent / "templates"

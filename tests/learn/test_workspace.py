@@ -46,21 +46,26 @@ def test_the_solutions_pass_on_any_random_inputs(tmp_path_factory, seed):
         assert result.passed, (number, result.failure)
 
 
-@pytest.mark.parametrize("number", CODED)
-def test_each_exercise_file_runs_as_a_script(solved, untouched, number):
+def _script(workspace, number):
+    """Run exercise ``number``'s file as a script from its workspace."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OPENBLAS_NUM_THREADS": "1"}
-    for workspace, code, text in ((solved, 0, "passed"),
-                                  (untouched, 1, "is not implemented yet")):
-        done = subprocess.run([sys.executable, exercise(number).file], cwd=workspace.dir,
-                              env=env, capture_output=True, text=True, timeout=300)
-        assert done.returncode == code and text in done.stdout, done.stdout + done.stderr
-
-
-def test_the_train_file_runs_as_a_script(untouched):
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OPENBLAS_NUM_THREADS": "1"}
-    done = subprocess.run([sys.executable, "ex10_train.py"], cwd=untouched.dir, env=env,
+    return subprocess.run([sys.executable, exercise(number).file], cwd=workspace.dir, env=env,
                           capture_output=True, text=True, timeout=300)
-    assert done.returncode == 2 and "not passing `microattn learn check` yet" in done.stderr
+
+
+@pytest.mark.parametrize("number", CODED)
+def test_each_solved_exercise_file_runs_as_a_script_and_passes(solved, number):
+    done = _script(solved, number)
+    assert done.returncode == 0 and "passed" in done.stdout, done.stdout + done.stderr
+
+
+def test_an_untouched_file_run_as_a_script_says_what_is_missing(untouched):
+    done = _script(untouched, 1)
+    assert done.returncode == 1, done.stderr
+    assert "exercise 1 (a scalar autograd Value): Value.__add__ is not implemented yet" \
+        in done.stdout
+    train = _script(untouched, 10)
+    assert train.returncode == 2 and "not passing `microattn learn check` yet" in train.stderr
 
 
 def test_templates_are_percent_notebooks_with_math_and_a_marked_solution():
@@ -88,11 +93,12 @@ def test_the_list_shows_progress_and_the_next_step(solved):
 
 
 def test_hints_come_one_at_a_time_and_cycle(untouched):
-    shown = [microattn("learn", "hint", "4", cwd=untouched.dir).stdout for _ in range(4)]
-    assert [s.split(":")[0] for s in shown] == [
-        "exercise 4, hint 1 of 3", "exercise 4, hint 2 of 3", "exercise 4, hint 3 of 3",
-        "exercise 4, hint 1 of 3"]
-    assert "row = (g * y).sum(axis=-1, keepdims=True)" in shown[2]
+    assert [untouched.next_hint(4) for _ in range(4)] == [0, 1, 2, 0]
+    assert untouched.next_hint(5) == 0  # each exercise counts its own
+    shown = microattn("learn", "hint", "4", cwd=untouched.dir).stdout
+    assert shown.startswith("exercise 4, hint 2 of 3: dy_i/dx_j = y_i (delta_ij - y_j)")
+    third = microattn("learn", "--dir", untouched.dir, "hint", "4").stdout
+    assert third == "exercise 4, hint 3 of 3: row = (g * y).sum(axis=-1, keepdims=True)\n"
 
 
 @pytest.mark.parametrize("args, message", [

@@ -74,4 +74,4 @@ def check(module, rng):
     gradcheck("central differences of your cross_entropy, (4, 5) float64",
               lambda z: functions_of({5: module}).cross_entropy.apply(z, target, -100),
               [rng.standard_normal((4, 5))])
-    return len(CASES) + 1
+    return 2 * len(CASES) + 1

@@ -43,5 +43,5 @@ def check(module, rng):
                 SIGN_FLIPPED: -expected_db, NOT_SUMMED_OVER_BROADCAST: lambda: _swap(a) @ g,
                 OPERAND_NOT_TRANSPOSED: lambda: a @ g, OPERANDS_SWAPPED: lambda: g @ _swap(a)},
                 dtype)
-    return len(CASES)
+    return 2 * len(CASES)
 

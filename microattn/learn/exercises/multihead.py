@@ -143,4 +143,4 @@ def check(module, rng):
         _check_attention(module, rng, mask)
     for mask in (None, np.tri(4, dtype=bool)):
         _check_block(module, rng, mask)
-    return 5
+    return 6

@@ -43,4 +43,4 @@ def check(module, rng):
                 NOT_SUMMED_OVER_BROADCAST: lambda: [_summed(grad, shape, np.sum, ones=False),
                                                     _summed(grad, shape, np.sum, leading=False)],
                 MEAN_NOT_SUM: lambda: _summed(grad, shape, np.mean)}, dtype)
-    return len(CASES)
+    return 2 * len(CASES)
