@@ -20,7 +20,6 @@ from microattn import functional as F
 from .checking import LearnerCodeError, learner_frame
 
 
-
 def _run(fn, *args):
     """``fn(*args)``, any exception from it as a LearnerCodeError (a RuntimeError, so that
     Function.apply passes it on as it is, line number included)."""

@@ -2,7 +2,6 @@
 `learn check` must catch it with the expected diagnosis, whose link leads to a heading
 that exists in the docs."""
 import re
-from pathlib import Path
 
 import pytest
 from markdown.extensions.toc import slugify
