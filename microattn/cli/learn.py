@@ -110,14 +110,18 @@ def run_list(args):
         print(f"\nstart with: microattn learn start mywork    (the guide: {GUIDE})")
         return 0
     todo = [ex.number for ex in EXERCISES if _status(workspace, ex) != "passed"]
-    if todo:
-        following = (f"microattn learn check {todo[0]}" if todo[0] != 10
-                     else f"microattn learn train {workspace.dir}")
-        print(f"\nworkspace {workspace.dir}: {len(EXERCISES) - len(todo)} of {len(EXERCISES)} "
-              f"done; next: {following}")
-    else:
-        print(f"\nworkspace {workspace.dir}: all {len(EXERCISES)} done")
+    done = f"{len(EXERCISES) - len(todo)} of {len(EXERCISES)} done"
+    print(f"\nworkspace {workspace.dir}: {done}; {_next_step(workspace, todo)}")
     return 0
+
+
+def _next_step(workspace, todo):
+    """What to do next, given the exercises not done yet."""
+    if not todo:
+        return f"all done: open the run's report.html ({GUIDE})"
+    if todo[0] != 10:
+        return f"next: microattn learn check {todo[0]}"
+    return f"next: microattn learn train {workspace.dir}"
 
 
 def run_start(args):
@@ -155,6 +159,9 @@ def run_check(args):
     passed = sum(r.passed for r in results)
     if len(results) > 1:
         print(f"\n{passed} of {len(results)} passed")
+    if passed == len(results):
+        print(_next_step(workspace, [ex.number for ex in EXERCISES
+                                     if _status(workspace, ex) != "passed"]))
     return 0 if passed == len(results) else 1
 
 

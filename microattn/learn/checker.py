@@ -73,7 +73,8 @@ def format_result(result):
         cases = f", {result.cases} cases" if result.cases else ""
         return [f"{head}passed ({result.seconds:.1f} s{cases})"]
     if result.status == "not done":
-        return [f"{head}not done yet", f"    {result.message}"]
+        return [f"{head}not done yet", f"    {result.message}",
+                f"    a hint: microattn learn hint {ex.number}"]
     lines = [f"{head}FAILED ({result.seconds:.1f} s)"]
     if result.failure is None:
         return lines + [f"    {result.message}"]

@@ -24,6 +24,7 @@ def test_an_untouched_workspace_fails_every_exercise(untouched):
     for ex in EXERCISES[:-1]:
         assert f"exercise {ex.number} ({ex.title}): " in done.stdout
     assert done.stdout.count("is not implemented yet") == len(CODED)
+    assert "    a hint: microattn learn hint 4\n" in done.stdout
     assert "0 of 9 passed" in done.stdout
     ten = microattn("learn", "check", "10", "--dir", untouched.dir)
     assert ten.returncode == 1 and "exercise 10 is not done yet" in ten.stdout
@@ -33,6 +34,7 @@ def test_a_solved_workspace_passes_every_exercise(solved):
     done = microattn("learn", "check", "all", "--dir", solved.dir)
     assert done.returncode == 0, done.stdout
     assert "9 of 9 passed" in done.stdout and "FAILED" not in done.stdout
+    assert done.stdout.endswith(f"next: microattn learn train {solved.dir}\n")
     progress = json.loads((solved.dir / "progress.json").read_text())
     assert all(progress["exercises"][str(n)]["passed"] for n in CODED)
 
