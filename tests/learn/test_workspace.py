@@ -1,6 +1,7 @@
 """`microattn learn`, `learn start`, `learn check`, `learn hint` as a learner runs them:
 an untouched workspace fails every exercise, a solved one passes them all, every
 exercise file runs as a script, and bad input is one line with exit code 2."""
+import importlib.util
 import json
 import os
 import subprocess
@@ -122,3 +123,16 @@ def test_start_refuses_a_folder_that_holds_something_and_touches_nothing(untouch
     assert done.returncode == 2 and "already exists and is not an empty folder" in done.stderr
     assert sorted(p.name for p in untouched.dir.iterdir()) == before
     assert "raise NotImplementedError" in (untouched.dir / "ex04_softmax.py").read_text()
+
+
+def test_the_docs_show_the_math_of_every_exercise_file():
+    spec = importlib.util.spec_from_file_location(
+        "exercise_docstrings", ROOT / "docs" / "hooks" / "exercise_docstrings.py")
+    hook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hook)
+    assert hook.MARKER in (ROOT / "docs" / "learn.md").read_text()
+    shown = hook.exercise_docstrings()
+    for number in CODED:
+        assert f"**`{exercise(number).file}`**" in shown
+    assert "that is, dL/dx = y * (g - sum(g * y, -1, keepdims=True))" in shown
+    assert "dS = softmax_backward(P, dP)" in shown and "`Value.backward`" in shown
