@@ -136,3 +136,12 @@ def test_the_docs_show_the_math_of_every_exercise_file():
         assert f"**`{exercise(number).file}`**" in shown
     assert "that is, dL/dx = y * (g - sum(g * y, -1, keepdims=True))" in shown
     assert "dS = softmax_backward(P, dP)" in shown and "`Value.backward`" in shown
+
+
+def test_a_run_that_completed_exercise_10_stays_noted_over_a_later_quick_one(untouched):
+    untouched.record_train("runs/quick", {"step": 50, "held_out_exact": 0.2})
+    assert check_exercise(untouched, 10).status == "failed"
+    untouched.record_train("runs/full", {"step": 1000, "held_out_exact": 0.995})
+    untouched.record_train("runs/again", {"step": 50, "held_out_exact": 0.3})
+    assert untouched.progress()["train"]["run"] == "runs/full"
+    assert check_exercise(untouched, 10).passed
