@@ -10,10 +10,11 @@ from ..data import TaskError
 from ..serialization import SerializationError
 from ..train import RunError
 from . import eval as eval_command
-from . import attention, export, gradcheck, graph, predict, sample, tasks, train
+from . import attention, export, gradcheck, graph, learn, predict, sample, tasks, train
 from .common import ArgumentParser, UsageError
 
-COMMANDS = [tasks, train, eval_command, predict, sample, export, attention, graph, gradcheck]
+COMMANDS = [tasks, train, eval_command, predict, sample, export, attention, graph, gradcheck,
+            learn]
 
 # Errors that mean bad input, not a bug: one line, exit code 2.
 BAD_INPUT = (UsageError, TaskError, RunError, SerializationError)

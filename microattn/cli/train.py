@@ -45,10 +45,16 @@ def add_parser(subparsers):
                     "task's defaults.")
     parser.add_argument("task", nargs="?", metavar="TASK|FILE.py",
                         help="a built-in task name or a task file")
-    for flag, field, kind, text in CONFIG_FLAGS:
-        parser.add_argument(flag, dest=field, type=kind, default=None, help=text)
     parser.add_argument("--text", default=None, metavar="PATH",
                         help="charlm: the text file to learn (default: Python's pydoc topics)")
+    add_options(parser)
+    parser.set_defaults(run=run, parser=parser)
+
+
+def add_options(parser):
+    """The options of a training run (all but the task), shared with ``learn train``."""
+    for flag, field, kind, text in CONFIG_FLAGS:
+        parser.add_argument(flag, dest=field, type=kind, default=None, help=text)
     parser.add_argument("--out", default=None, metavar="DIR",
                         help="the run folder (default runs/<task>-<YYYYmmdd-HHMMSS>)")
     parser.add_argument("--resume", default=None, metavar="DIR",
@@ -60,7 +66,6 @@ def add_parser(subparsers):
     parser.add_argument("--quiet", action="store_true", help="print nothing while training")
     parser.add_argument("--no-pictures", action="store_true",
                         help="draw no pictures and no report.html in the run folder")
-    parser.set_defaults(run=run, parser=parser)
 
 
 def picture_callbacks(args, config):
@@ -159,4 +164,4 @@ def say_pictures(say, written):
         say("pictures: " + ", ".join(pictures))
 
 
-__all__ = ["add_parser", "run", "picture_callbacks"]
+__all__ = ["add_parser", "add_options", "run", "picture_callbacks"]
