@@ -12,7 +12,7 @@ import types
 
 import numpy as np
 
-from ..task import log_loss_baseline
+from ..metrics import log_loss_baseline
 
 KIND = "lm"
 DESCRIPTION = "character-level GPT on a text (--text PATH; default: Python's pydoc topics)"
