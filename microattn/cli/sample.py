@@ -3,8 +3,7 @@ import numpy as np
 
 from .. import manual_seed
 from ..train import load_trained
-from .common import UsageError, add_run, add_threads, nonnegative_float, nonnegative_int, \
-    positive_int
+from .common import UsageError, add_run, add_threads, nonnegative_float, positive_int, seed_int
 
 
 def add_parser(subparsers):
@@ -22,14 +21,14 @@ def add_parser(subparsers):
                         help="sampling temperature (default 1; 0: greedy)")
     parser.add_argument("--top-k", type=positive_int, default=None, metavar="K",
                         help="sample only from the K most likely tokens")
-    parser.add_argument("--seed", type=nonnegative_int, default=0,
+    parser.add_argument("--seed", type=seed_int, default=0,
                         help="seed of the draws (default 0)")
     add_threads(parser)
     parser.set_defaults(run=run, parser=parser)
 
 
 def run(args):
-    task, model, _, _ = load_trained(args.run_dir)
+    task, model, _, _ = load_trained(args.run_dir, args.trust_task)
     if task.kind != "lm":
         raise UsageError(f"task {task.name} is seq2seq; sample works on GPT (lm) tasks "
                          f"(use predict)")

@@ -27,22 +27,23 @@ def file_hash(path):
     return hashlib.sha256(pathlib.Path(path).read_bytes()).hexdigest()
 
 
-def _import_file(path):
+def _import_file(path, helpers=None):
     if not path.is_file():
         raise TaskError(f"no task file {str(path)!r}")
     module_name = f"microattn_user_task_{hashlib.sha256(str(path).encode()).hexdigest()[:16]}"
     spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec)
-    folder = str(path.parent)
-    sys.path.insert(0, folder)
+    folders = [str(path.parent)] + ([str(helpers)] if helpers else [])
+    sys.path[:0] = folders
     try:
         spec.loader.exec_module(module)
     except (Exception, SystemExit) as error:   # a broken user file is bad input
         place = located(error, str(path), f"task file {str(path)!r}")
         raise TaskError(f"cannot import {place}: {describe(error)}") from error
     finally:
-        if folder in sys.path:
-            sys.path.remove(folder)
+        for folder in folders:
+            if folder in sys.path:
+                sys.path.remove(folder)
     return module
 
 
@@ -60,15 +61,17 @@ def _configure(module, name, options, built_in):
     return call(module.configure, **options)
 
 
-def load_task(name_or_path, **options):
+def load_task(name_or_path, helpers=None, **options):
     """A built-in task by name (``copy``, ``reverse``, ...) or a task file ``*.py``.
-    ``options`` (e.g. ``text=PATH`` for ``charlm``) go to the task's ``configure``."""
+    ``options`` (e.g. ``text=PATH`` for ``charlm``) go to the task's ``configure``;
+    ``helpers``: a folder put on the path beside the file's own while importing it
+    (a run's copy of a task file imports its helper modules from the original's)."""
     name_or_path = str(name_or_path)
     options = {k: v for k, v in options.items() if v is not None}
     if is_task_file(name_or_path):
         # Runs remember the file by its absolute path, to be found from anywhere later.
         path = pathlib.Path(name_or_path).resolve()
-        module, name, built_in = _import_file(path), path.stem, False
+        module, name, built_in = _import_file(path, helpers), path.stem, False
         source, label = str(path), f"task file {str(path)!r}"
     elif name_or_path in BUILT_IN:
         module = importlib.import_module(f"{__package__}.tasks.{name_or_path}")
