@@ -232,7 +232,7 @@ def _check_new_folder(directory, overwrite):
         for name in RUN_FILES:
             (directory / name).unlink(missing_ok=True)
         return
-    if CONFIG not in present:
+    if not _is_run(directory):
         shown = ", ".join(present[:3]) + (", ..." if len(present) > 3 else "")
         raise RunError(f"{directory} is not empty ({shown}) and is not a microattn run: "
                        f"choose a new or empty --out, or pass --overwrite to write into it")
@@ -242,6 +242,14 @@ def _check_new_folder(directory, overwrite):
     # A run stopped before its first checkpoint and evaluation: nothing to lose.
     for name in RUN_FILES:
         (directory / name).unlink(missing_ok=True)
+
+
+def _is_run(directory):
+    try:
+        Config.load(directory / CONFIG)
+        return True
+    except (OSError, ValueError, TypeError):
+        return False
 
 
 def _reason(error):
