@@ -75,7 +75,7 @@ def run(args):
                                    f"{args.input}")
     try:
         save_figure(fig, args.out)
-    except (OSError, ValueError) as error:
+    except ValueError as error:   # a format matplotlib cannot write; a disk fault is exit 1
         return fail("attention", f"cannot write {args.out}: {error}")
     print(f"wrote {args.out}")
     return 0

@@ -127,7 +127,7 @@ class Run:
         directory = pathlib.Path(directory) if directory else default_run_dir(task.name)
         try:
             directory.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
+        except (FileExistsError, NotADirectoryError) as error:   # a file in the way: input
             raise RunError(f"cannot make the run folder {str(directory)!r}: "
                            f"{error.strerror or error}") from None
         if not directory.is_dir():
