@@ -198,7 +198,7 @@ def closing_line(run):
     config, metrics = run.config, run.metrics
     if run.learned:
         return (f"learned: held-out exact match {100 * metrics[-1]['held_out_exact']:.1f}% "
-                f"(--until {config.until:g}) at step {run.step} of {config.steps}; stopped")
+                f"(--until {config.until}) at step {run.step} of {config.steps}; stopped")
     exact = [m.get("held_out_exact") for m in metrics[-3:]]
     if len(exact) < 2 or any(e is None for e in exact) or exact[-1] - exact[0] < RISING:
         return None
