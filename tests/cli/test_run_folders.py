@@ -171,3 +171,18 @@ def test_a_moved_run_folder_still_opens(tmp_path):
     microattn("train", task, *SHORT, "--out", run, check=True)
     moved = shutil.move(str(run), str(tmp_path / "moved"))
     microattn("eval", moved, check=True)
+
+
+def test_resume_keeps_the_pictures_history(tmp_path):
+    """--stop-at then --resume: the snapshots and gradient norms the pictures are drawn
+    from cover steps 0 to the end, as in one go, and the report shows every step."""
+    run = tmp_path / "run"
+    pictures = [a for a in TINY if a != "--no-pictures"]
+    common = ["--steps", "8", "--eval-every", "4", *pictures, "--quiet"]
+    microattn("train", "reverse", *common, "--stop-at", "4", "--out", run, check=True)
+    microattn("train", "--resume", run, "--quiet", check=True)
+    state = ma.load(run / "pictures.ma")
+    assert [s["step"] for s in state["snapshots"]] == list(range(9))
+    assert [h[0] for h in state["grad_history"]] == list(range(1, 9))
+    from PIL import Image
+    assert Image.open(run / "attention.gif").n_frames == 9
