@@ -1,7 +1,7 @@
 """``microattn sample RUN``: text sampled from a trained GPT."""
 import numpy as np
 
-from .. import manual_seed
+import microattn as ma
 from ..train import load_trained
 from .common import UsageError, add_run, add_threads, nonnegative_float, positive_int, seed_int
 
@@ -38,7 +38,7 @@ def run(args):
         ids = [tok.bos_id] + tok.encode(prompt)
     except ValueError as error:
         raise UsageError(f"{error} (task {task.name})") from None
-    manual_seed(args.seed)
+    ma.manual_seed(args.seed)
     out = model.generate(np.array([ids], dtype=np.int64), args.tokens,
                          temperature=args.temperature, top_k=args.top_k)
     new = tok.decode(np.asarray(out.data)[0, len(ids):])

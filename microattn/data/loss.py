@@ -1,6 +1,6 @@
 """The model's logits for a :class:`~microattn.data.batch.Batch`, and its loss:
 the mean cross-entropy over the scored target tokens."""
-from .. import functional as F
+from microattn import functional as F
 from .batch import IGNORE
 
 

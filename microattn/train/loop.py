@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from ..nn.utils import clip_grad_norm_
+from microattn import nn
 from .evaluate import evaluate
 from .progress import Progress
 from .run import Run
@@ -72,7 +72,7 @@ def train_step(run, examples):
     loss = run.task.loss(run.model, batch)
     loss.backward()
     if run.config.clip > 0:
-        clip_grad_norm_(run.model.parameters(), run.config.clip)
+        nn.utils.clip_grad_norm_(run.model.parameters(), run.config.clip)
     run.optimizer.step()
     run.scheduler.step()
     run.step += 1
