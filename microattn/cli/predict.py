@@ -24,7 +24,7 @@ def run(args):
     if len(source) > task.max_len:
         raise UsageError(f"the input has {len(source)} tokens; task {task.name} takes at most "
                          f"{task.max_len}")
-    if not source and all(s for s, _ in task.held_out):
+    if (not source or not args.input.strip()) and all(s for s, _ in task.held_out):
         # A model only knows empty inputs if its task has them (charlm's sources are all
         # empty: its answer is then a text from nothing); for any other it is a mistake.
         raise UsageError(f"the input is empty; task {task.name} always has a source to "

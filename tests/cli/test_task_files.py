@@ -142,6 +142,9 @@ def test_predict_with_an_empty_input_is_decided_by_the_task(tmp_path):
     path = task_file(tmp_path, GOOD.replace('KIND = "seq2seq"', 'KIND = "lm"'), "lmtask.py")
     microattn("train", path, *SHORT, "--out", tmp_path / "lm", check=True)
     one_line(microattn("predict", tmp_path / "lm", ""), 2, "the input is empty")
+    add = tmp_path / "add"      # add's parse would make "" into "=": still empty input
+    microattn("train", "add", *SHORT, "--out", add, check=True)
+    one_line(microattn("predict", add, " "), 2, "the input is empty", "e.g.")
 
 
 def test_charlm_states_the_length_it_needs_and_takes_it(tmp_path):
