@@ -231,7 +231,7 @@ def run_folder_cases(c):
     task = c.task(GOOD)
     run = task.parent / "run"
     microattn("train", task, "--steps", 8, *TINY, "--stop-at", 4, "--out", run)
-    task.write_text(GOOD.replace("0, 6", "0, 5"))
+    task.write_text(GOOD.replace("source[::-1]", "sorted(source)"))   # reverse -> sort
     c.add("resume after the task file changed", judge(microattn("train", "--resume", run),
                                                        True))
     # someone else's run folder

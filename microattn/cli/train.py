@@ -46,9 +46,11 @@ def add_parser(subparsers):
         description="Train on a built-in task (see `microattn tasks`) or on your own task file "
                     "(docs/tasks.md). Writes runs/<task>-<time>/ (or --out): config.json, "
                     "metrics.jsonl, checkpoint.ma, and when training ends the pictures and "
-                    "report.html (docs/visualize.md). Ctrl-C saves a checkpoint and exits 130; "
-                    "--resume continues exactly where it stopped. Flags left out take the "
-                    "task's defaults.")
+                    "report.html (docs/visualize.md). Stops once held-out exact match reaches "
+                    "--until (default 1.0), else after --steps. Ctrl-C saves a checkpoint and "
+                    "exits 130 (a second Ctrl-C stops at once); --resume continues exactly "
+                    "where it stopped. Flags left out take the task's defaults. Errors are one "
+                    "line (`microattn --debug train ...` adds the traceback).")
     parser.add_argument("task", nargs="?", metavar="TASK|FILE.py",
                         help="a built-in task name or a task file")
     for flag, field, kind, text in CONFIG_FLAGS:
