@@ -5,6 +5,8 @@ import re
 import shutil
 import signal
 
+import pytest
+
 import microattn as ma
 from cli_helpers import TINY, microattn, one_line, snapshot, start, wait_for
 
@@ -36,6 +38,7 @@ def test_a_folder_that_is_not_a_run_is_refused_unless_overwrite(tmp_path):
     assert (folder / "checkpoint.ma").is_file()
 
 
+@pytest.mark.slow   # two processes, one training on
 def test_an_existing_run_is_refused_and_a_second_trainer_is_locked_out(tmp_path):
     run = tmp_path / "run"
     first = start("train", "reverse", "--steps", "100000", "--eval-every", "100000", *TINY,
@@ -66,6 +69,7 @@ def test_stop_at_at_or_below_the_current_step_is_refused(tmp_path):
     assert snapshot(run) == before
 
 
+@pytest.mark.slow   # a training process killed, then two runs
 def test_a_run_killed_before_its_first_checkpoint_says_how_to_start_it_again(tmp_path):
     run = tmp_path / "run"
     process = start("train", "reverse", "--steps", "100000", "--eval-every", "100000",
@@ -84,6 +88,7 @@ def test_a_run_killed_before_its_first_checkpoint_says_how_to_start_it_again(tmp
     assert json.loads((run / "config.json").read_text())["seed"] == 3
 
 
+@pytest.mark.slow   # four runs of the command
 def test_a_changed_task_file_is_refused_on_resume_unless_task_changed_ok(tmp_path):
     task, run = tmp_path / "count.py", tmp_path / "run"
     task.write_text(COUNT_TASK)
@@ -105,6 +110,7 @@ def test_a_changed_task_file_is_refused_on_resume_unless_task_changed_ok(tmp_pat
     microattn("eval", run, check=True)
 
 
+@pytest.mark.slow   # eight runs of the command
 def test_a_run_folder_from_elsewhere_does_not_run_its_task_file(tmp_path):
     """Made with another user's key (another machine), or with its copy edited, or
     naming a file it holds no record of: one line naming --trust-task, no code run."""
@@ -173,6 +179,7 @@ def test_a_moved_run_folder_still_opens(tmp_path):
     microattn("eval", moved, check=True)
 
 
+@pytest.mark.slow   # two runs drawing every picture
 def test_resume_keeps_the_pictures_history(tmp_path):
     """--stop-at then --resume: the snapshots and gradient norms the pictures are drawn
     from cover steps 0 to the end, as in one go, and the report shows every step."""

@@ -2,6 +2,8 @@
 DEFAULTS gets an upper bound of steps), and says so when it ended still learning."""
 import json
 
+import pytest
+
 from cli_helpers import microattn, one_line
 
 FIRST_DIGIT = '''\
@@ -36,6 +38,7 @@ def test_a_task_file_without_defaults_stops_when_learned(tmp_path):
     microattn("eval", run, check=True)
 
 
+@pytest.mark.slow   # trains to 50% twice
 def test_until_with_patience_waits_for_that_many_evaluations(tmp_path):
     task, run = tmp_path / "first.py", tmp_path / "run"
     task.write_text(FIRST_DIGIT)
@@ -46,6 +49,7 @@ def test_until_with_patience_waits_for_that_many_evaluations(tmp_path):
     assert not (len(exact) >= 3 and exact[-3] >= 0.5), exact    # stopped at the first pair
 
 
+@pytest.mark.slow   # two runs
 def test_a_run_ending_while_still_learning_says_how_to_go_on(tmp_path):
     task, run = tmp_path / "first.py", tmp_path / "run"
     task.write_text(FIRST_DIGIT)

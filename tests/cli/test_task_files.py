@@ -83,6 +83,7 @@ def test_debug_shows_the_traceback_above_the_line(tmp_path):
     assert done.returncode == 2 and "Traceback" in done.stderr
 
 
+@pytest.mark.slow   # draws ~6,000 examples first
 def test_sys_exit_while_training_keeps_the_last_checkpoint(tmp_path):
     """example() ends the program after the held-out set is drawn (3,000-5,000 calls)
     and some training steps: one line naming the file, exit 2, the checkpoint loads."""
@@ -133,6 +134,7 @@ def test_sample_seed_beyond_2_64_is_one_line(tmp_path):
     one_line(microattn("sample", out, "--seed", str(2 ** 64 + 1)), 2, "--seed")
 
 
+@pytest.mark.slow   # three runs trained
 def test_predict_with_an_empty_input_is_decided_by_the_task(tmp_path):
     """Refused where the task's sources are never empty (seq2seq or lm); an answer
     from nothing where they always are (charlm: its windows have empty sources)."""
@@ -147,6 +149,7 @@ def test_predict_with_an_empty_input_is_decided_by_the_task(tmp_path):
     one_line(microattn("predict", add, " "), 2, "the input is empty", "e.g.")
 
 
+@pytest.mark.slow   # a 10,621-character text
 def test_charlm_states_the_length_it_needs_and_takes_it(tmp_path):
     from microattn.data.tasks.charlm import minimum_length
     import numpy as np
