@@ -34,6 +34,7 @@ CONFIG_FLAGS = [
 ]
 # What may change when resuming (the rest would make the run another run).
 RESUMABLE = {"steps", "until", "patience"}
+DEFAULT_UNTIL = 1.0  # a new run stops once every held-out answer is right
 RISING = 0.005       # held-out exact match gained over the last evaluations: still learning
 EXAMPLES_SHOWN = 3
 TABLE_POOL = 100   # held-out examples decoded for the table (wrong ones shown first)
@@ -124,8 +125,11 @@ def _create(args):
         raise UsageError("--task-changed-ok goes with --resume")
     text = None if args.text is None else str(pathlib.Path(args.text).resolve())
     task = load_task(args.task, text=text)
+    overrides = _overrides(args)
+    if overrides["until"] is None and "until" not in task.defaults:
+        overrides["until"] = DEFAULT_UNTIL
     try:
-        config = Config.for_task(task, text=text, **_overrides(args))
+        config = Config.for_task(task, text=text, **overrides)
     except ValueError as error:
         raise UsageError(str(error)) from None
     return Run.create(config, args.out, task, overwrite=args.overwrite)

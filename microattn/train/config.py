@@ -16,10 +16,10 @@ UPPER_BOUND_STEPS = 20000        # a task file without DEFAULTS: stops when lear
 @dataclass
 class Config:
     """Everything that decides a training run. ``for_task`` fills it from the base
-    values here, then the task's ``DEFAULTS``, then what the user set. A task that
-    sets no ``steps`` gets :data:`UPPER_BOUND_STEPS`: a bound, not a guess, since a
-    run stops once held-out exact match reaches ``until`` at ``patience``
-    evaluations in a row (tasks with exact answers; open-ended ones train on)."""
+    values here, then the task's ``DEFAULTS``, then what the user set. A run stops
+    once held-out exact match reaches ``until`` at ``patience`` evaluations in a row
+    (tasks with exact answers; open-ended ones train on); with ``until`` set, a task
+    that sets no ``steps`` gets :data:`UPPER_BOUND_STEPS`, a bound, not a guess."""
     task: str                      # a built-in task name or a task file path
     text: str = None               # charlm's text file (None: Python's pydoc topics)
     steps: int = 2000              # optimiser steps
@@ -37,7 +37,8 @@ class Config:
     seed: int = 0
     eval_every: int = 500          # steps between held-out evaluations
     save_every: int = 500          # steps between checkpoints
-    until: float = 1.0             # stop once held-out exact match reaches it (None: never)
+    until: float = None            # stop once held-out exact match reaches it (None: never;
+                                   # `microattn train` sets 1.0 unless told otherwise)
     patience: int = 1              # ... at this many evaluations in a row
 
     def __post_init__(self):
@@ -85,7 +86,8 @@ class Config:
         of the right type."""
         check_defaults(task)
         budget = {}
-        if "steps" not in task.defaults and not task.open_ended:
+        if ("steps" not in task.defaults and not task.open_ended
+                and overrides.get("until", task.defaults.get("until")) is not None):
             budget["steps"] = UPPER_BOUND_STEPS   # an upper bound: `until` ends it sooner
         values = {**budget, **task.defaults,
                   **{k: v for k, v in overrides.items() if v is not None}}
