@@ -32,6 +32,7 @@ CONFIG_FLAGS = [
     ("--patience", "patience", positive_int, "evaluations in a row at --until before "
                                              "stopping (default 1)"),
 ]
+METAVARS = {"until": "ACC", "patience": "N"}
 # What may change when resuming (the rest would make the run another run).
 RESUMABLE = {"steps", "until", "patience"}
 DEFAULT_UNTIL = 1.0  # a new run stops once every held-out answer is right
@@ -55,7 +56,8 @@ def add_parser(subparsers):
     parser.add_argument("task", nargs="?", metavar="TASK|FILE.py",
                         help="a built-in task name or a task file")
     for flag, field, kind, text in CONFIG_FLAGS:
-        parser.add_argument(flag, dest=field, type=kind, default=None, help=text)
+        parser.add_argument(flag, dest=field, type=kind, default=None, help=text,
+                            metavar=METAVARS.get(field))
     parser.add_argument("--text", default=None, metavar="PATH",
                         help="charlm: the text file to learn (default: Python's pydoc topics)")
     parser.add_argument("--out", default=None, metavar="DIR",
