@@ -17,7 +17,8 @@ def atomic_path(path):
     When the block ends without error the file is fsynced, given the permission
     bits of the file it replaces, moved onto ``path`` and the directory fsynced.
     On any error or interruption (KeyboardInterrupt too) the temporary file is
-    removed and ``path`` is left as it was. Writers that pick a format from the
+    removed and ``path`` is left as it was; an OSError names ``path`` (not the
+    temporary file) as its ``filename``. Writers that pick a format from the
     file's suffix must name the format, since the temporary name ends in ``.tmp``.
     """
     path = os.fspath(path)
@@ -26,9 +27,9 @@ def atomic_path(path):
     mode = _existing_mode(path)
     # Created private when it replaces a file, so the data is never readable more
     # widely than the old file was; given the old bits before the move.
-    os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL,
-                     0o666 if mode is None else 0o600))
     try:
+        os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL,
+                         0o666 if mode is None else 0o600))
         yield temporary
         if mode is not None:
             os.chmod(temporary, mode)
@@ -38,8 +39,14 @@ def atomic_path(path):
         finally:
             os.close(fd)
         os.replace(temporary, path)
+    except OSError as error:
+        with contextlib.suppress(OSError):   # not made, or the disk went read-only
+            os.unlink(temporary)
+        if error.errno is not None and error.filename in (None, temporary):   # name the target
+            raise OSError(error.errno, error.strerror, path) from error
+        raise
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):   # not made, or the disk went read-only
             os.unlink(temporary)
         raise
     _fsync_directory(directory)

@@ -29,3 +29,17 @@ except ImportError:  # pragma: no cover - depends on the environment
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _run_key_in_a_temporary_home(tmp_path_factory):
+    """``microattn train`` signs the task files it copies with a key in
+    $XDG_CONFIG_HOME/microattn; the tests' key lives in a temporary folder, never
+    in the home of whoever runs them (subprocesses inherit the variable)."""
+    previous = os.environ.get("XDG_CONFIG_HOME")
+    os.environ["XDG_CONFIG_HOME"] = str(tmp_path_factory.mktemp("config-home"))
+    yield
+    if previous is None:
+        os.environ.pop("XDG_CONFIG_HOME", None)
+    else:
+        os.environ["XDG_CONFIG_HOME"] = previous

@@ -1,5 +1,5 @@
 """``microattn attention RUN --input "..."``: a trained model's attention for any input."""
-from .common import fail, open_run
+from .common import add_trust_task, check_output, fail, open_run
 
 
 def add_parser(subparsers):
@@ -20,7 +20,8 @@ def add_parser(subparsers):
     p.add_argument("--head", type=int, help="draw this head (from 0)")
     p.add_argument("--out", metavar="FILE", default="attention-input.png",
                    help="the picture to write, .png/.svg/.pdf (default attention-input.png)")
-    p.set_defaults(run=run)
+    add_trust_task(p)
+    p.set_defaults(run=run, parser=p)
 
 
 def _example(task, model, text, target):
@@ -39,8 +40,9 @@ def run(args):
     from ..viz.attention import (KIND_TITLES, masked_weights, plot_attention,
                                  plot_attention_grid, row_labels, save_figure)
     from ..viz.recorder import capture_attention
+    check_output(args.out)
     try:
-        loaded = open_run(args.run_dir)
+        loaded = open_run(args.run_dir, args.trust_task)
     except ValueError as error:
         return fail("attention", error)
     task, model = loaded.task, loaded.model
@@ -73,7 +75,7 @@ def run(args):
                                    f"{args.input}")
     try:
         save_figure(fig, args.out)
-    except (OSError, ValueError) as error:
+    except ValueError as error:   # a format matplotlib cannot write; a disk fault is exit 1
         return fail("attention", f"cannot write {args.out}: {error}")
     print(f"wrote {args.out}")
     return 0

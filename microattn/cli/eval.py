@@ -17,7 +17,7 @@ def add_parser(subparsers):
 
 
 def run(args):
-    task, model, config, step = load_trained(args.run_dir)
+    task, model, config, step = load_trained(args.run_dir, args.trust_task)
     scores = evaluate(task, model)
     print(f"{task.name} at step {step} of {config.steps}, {len(task.held_out)} held-out examples")
     print(scores_line(as_metrics(scores, task)))

@@ -3,7 +3,7 @@ import pathlib
 
 from ..train import load_trained
 from ..train.export import export_safetensors
-from .common import UsageError, add_run
+from .common import UsageError, add_run, check_output
 
 
 def add_parser(subparsers):
@@ -22,9 +22,8 @@ def run(args):
     out = pathlib.Path(args.out)
     if out.suffix != ".safetensors":
         raise UsageError(f"the output should end in .safetensors, got {args.out!r}")
-    if not out.parent.is_dir():
-        raise UsageError(f"no folder {str(out.parent)!r} to write {out.name} into")
-    task, model, config, step = load_trained(args.run_dir)
+    check_output(out)
+    task, model, config, step = load_trained(args.run_dir, args.trust_task)
     export_safetensors(model, out, {"microattn_config": config.to_dict(),
                                     "vocab": task.tokenizer.tokens, "step": step,
                                     "kind": task.kind})

@@ -9,7 +9,7 @@ import microattn as ma
 from .. import functional as F
 from ..models import GPT
 from ..nn import MultiheadAttention, TransformerDecoderLayer, TransformerEncoderLayer
-from .common import fail, open_run
+from .common import add_trust_task, check_output, fail, open_run
 
 PIECES = ("model", "layer", "attention", "attention-fused", "mlp-scalar")
 
@@ -35,7 +35,8 @@ def add_parser(subparsers):
                    help="draw every repeated block instead of one labelled 'x N'")
     p.add_argument("--out", metavar="FILE",
                    help="output .svg, .png or .pdf (default graph-<what>.svg)")
-    p.set_defaults(run=run)
+    add_trust_task(p)
+    p.set_defaults(run=run, parser=p)
 
 
 def _small_model():
@@ -150,11 +151,12 @@ def run(args):
     out = args.out or f"graph-{args.what}.svg"
     if not out.endswith((".svg", ".png", ".pdf")):
         return fail("graph", f"--out should end in .svg, .png or .pdf, got {out!r}")
+    check_output(out)
     ma.manual_seed(0)
     task = None
     if args.run_dir is not None:
         try:
-            loaded = open_run(args.run_dir)
+            loaded = open_run(args.run_dir, args.trust_task)
         except ValueError as error:
             return fail("graph", error)
         model, task = loaded.model, loaded.task

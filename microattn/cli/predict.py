@@ -15,7 +15,7 @@ def add_parser(subparsers):
 
 
 def run(args):
-    task, model, _, _ = load_trained(args.run_dir)
+    task, model, _, _ = load_trained(args.run_dir, args.trust_task)
     source = task.parse(args.input)
     try:
         task.tokenizer.encode(source)
@@ -24,7 +24,10 @@ def run(args):
     if len(source) > task.max_len:
         raise UsageError(f"the input has {len(source)} tokens; task {task.name} takes at most "
                          f"{task.max_len}")
-    if task.kind == "seq2seq" and not source:
-        raise UsageError("the input is empty")
+    if (not source or not args.input.strip()) and all(s for s, _ in task.held_out):
+        # A model only knows empty inputs if its task has them (charlm's sources are all
+        # empty: its answer is then a text from nothing); for any other it is a mistake.
+        raise UsageError(f"the input is empty; task {task.name} always has a source to "
+                         f"answer (e.g. {task.format(task.held_out[0][0])!r})")
     print(task.format(task.predict(model, [source])[0], answer=True))
     return 0

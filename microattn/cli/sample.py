@@ -1,10 +1,9 @@
 """``microattn sample RUN``: text sampled from a trained GPT."""
 import numpy as np
 
-from .. import manual_seed
+import microattn as ma
 from ..train import load_trained
-from .common import UsageError, add_run, add_threads, nonnegative_float, nonnegative_int, \
-    positive_int
+from .common import UsageError, add_run, add_threads, nonnegative_float, positive_int, seed_int
 
 
 def add_parser(subparsers):
@@ -22,14 +21,14 @@ def add_parser(subparsers):
                         help="sampling temperature (default 1; 0: greedy)")
     parser.add_argument("--top-k", type=positive_int, default=None, metavar="K",
                         help="sample only from the K most likely tokens")
-    parser.add_argument("--seed", type=nonnegative_int, default=0,
+    parser.add_argument("--seed", type=seed_int, default=0,
                         help="seed of the draws (default 0)")
     add_threads(parser)
     parser.set_defaults(run=run, parser=parser)
 
 
 def run(args):
-    task, model, _, _ = load_trained(args.run_dir)
+    task, model, _, _ = load_trained(args.run_dir, args.trust_task)
     if task.kind != "lm":
         raise UsageError(f"task {task.name} is seq2seq; sample works on GPT (lm) tasks "
                          f"(use predict)")
@@ -39,7 +38,7 @@ def run(args):
         ids = [tok.bos_id] + tok.encode(prompt)
     except ValueError as error:
         raise UsageError(f"{error} (task {task.name})") from None
-    manual_seed(args.seed)
+    ma.manual_seed(args.seed)
     out = model.generate(np.array([ids], dtype=np.int64), args.tokens,
                          temperature=args.temperature, top_k=args.top_k)
     new = tok.decode(np.asarray(out.data)[0, len(ids):])

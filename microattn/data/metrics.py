@@ -18,3 +18,10 @@ def token_accuracy(predictions, targets):
         right += sum(a == b for a, b in zip(p, t))
         total += len(t)
     return right / total if total else float("nan")
+
+
+def log_loss_baseline(counts_train, counts_eval):
+    """Cross-entropy (nats per token) of ``counts_eval`` under the unigram distribution of
+    ``counts_train`` (add-one smoothed): the loss a model that ignores context would get."""
+    p = (counts_train + 1) / (counts_train + 1).sum()
+    return float(-(counts_eval * np.log(p)).sum() / counts_eval.sum())

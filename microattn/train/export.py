@@ -9,11 +9,10 @@ order. The sinusoidal positional table is recomputed, not stored (PyTorch users
 rebuild it the same way), so it is not exported.
 """
 import json
-import os
 
 import numpy as np
 
-from ..files import atomic_path
+from ..files import write_atomic
 from ..nn import MultiheadAttention
 
 
@@ -37,12 +36,12 @@ def torch_state_dict(model):
 def export_safetensors(model, path, metadata=None):
     """Write the model's weights to ``path`` (safetensors, torch.nn names), atomically.
     ``metadata``: str -> JSON-able values stored in the file's header."""
-    from safetensors.numpy import save_file
+    from safetensors.numpy import save
 
     tensors = {name: np.array(array, copy=True) for name, array in torch_state_dict(model).items()}
     header = {"format": "pt"}
     header.update({k: v if isinstance(v, str) else json.dumps(v)
                    for k, v in (metadata or {}).items()})
-    with atomic_path(path) as temporary:
-        save_file(tensors, temporary, metadata=header)
-    return os.fspath(path)
+    # Made in memory, then written with Python's checked writes: a full disk raises
+    # (OSError) and leaves no file, where writing from safetensors' own code was not checked.
+    return write_atomic(path, save(tensors, metadata=header))

@@ -2,12 +2,13 @@
 checkpoints, callbacks, and a clean stop on Ctrl-C."""
 import math
 import signal
+import sys
 import threading
 import time
 
 import numpy as np
 
-from ..nn.utils import clip_grad_norm_
+from microattn import nn
 from .evaluate import evaluate
 from .progress import Progress
 from .run import Run
@@ -22,12 +23,18 @@ class Interrupted(Exception):
 
 
 class _SigintFlag:
-    """While active, SIGINT sets ``raised`` instead of raising KeyboardInterrupt,
-    so the step in flight finishes and a checkpoint can be written."""
+    """While active, the first SIGINT sets ``raised`` instead of raising
+    KeyboardInterrupt, so the step in flight finishes and a checkpoint is written;
+    a second one raises KeyboardInterrupt at once (a step that never ends, such as
+    a task's ``example`` waiting on input, can always be stopped). If the step has
+    not ended a second after the first SIGINT, one line says how to stop at once."""
+
+    NOTICE_AFTER = 1.0   # seconds
 
     def __init__(self):
         self.raised = False
         self._previous = None
+        self._notice = None
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():   # signals go to it only
@@ -35,9 +42,18 @@ class _SigintFlag:
         return self
 
     def _handle(self, signum, frame):
+        if self.raised:
+            raise KeyboardInterrupt
         self.raised = True
+        self._notice = threading.Timer(self.NOTICE_AFTER, lambda: print(
+            "microattn: stopping after this step to save a checkpoint (Ctrl-C again to stop "
+            "at once, keeping the last checkpoint)", file=sys.stderr, flush=True))
+        self._notice.daemon = True
+        self._notice.start()
 
     def __exit__(self, *exc):
+        if self._notice is not None:
+            self._notice.cancel()
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)
 
@@ -56,7 +72,7 @@ def train_step(run, examples):
     loss = run.task.loss(run.model, batch)
     loss.backward()
     if run.config.clip > 0:
-        clip_grad_norm_(run.model.parameters(), run.config.clip)
+        nn.utils.clip_grad_norm_(run.model.parameters(), run.config.clip)
     run.optimizer.step()
     run.scheduler.step()
     run.step += 1
@@ -76,49 +92,81 @@ def evaluation_metrics(run, train_loss, tokens_per_s, elapsed):
     return metrics
 
 
+def learned(run):
+    """Whether held-out exact match reached ``config.until`` at the last ``patience``
+    evaluations (never for a task without exact answers)."""
+    until, patience = run.config.until, run.config.patience
+    last = run.metrics[-patience:]
+    return (until is not None and len(last) == patience
+            and all(m.get("held_out_exact") is not None and m["held_out_exact"] >= until
+                    for m in last))
+
+
+def _evaluate(run, callbacks, progress, now):
+    pending = run.pending
+    metrics = evaluation_metrics(run, float(np.mean(pending["losses"])),
+                                 pending["tokens"] / max(pending["train_time"], 1e-9), now)
+    run.pending = {"losses": [], "tokens": 0, "train_time": 0.0}
+    run.log(metrics)
+    progress.evaluated(metrics)
+    _call(callbacks, "on_eval", run, metrics)
+
+
+def _save(run, callbacks, now):
+    run.elapsed = now
+    path = run.save_checkpoint()
+    _call(callbacks, "on_checkpoint", run)
+    return path
+
+
 def train(run, callbacks=(), progress=None, stop_at=None):
-    """Train ``run`` (a new :class:`Run` or one opened to resume) to ``config.steps``.
+    """Train ``run`` (a new :class:`Run` or one opened to resume) to ``config.steps``,
+    or until it has learned (:func:`learned`; ``run.learned`` says which).
 
     Evaluates on the held-out set every ``eval_every`` steps and at the end,
     saves ``checkpoint.ma`` every ``save_every`` steps and at the end, and calls
-    the callbacks' ``on_train_begin``, ``on_step``, ``on_eval``, ``on_train_end``.
-    ``stop_at``: save and return after that step (resume later). On SIGINT the
-    step in flight finishes, a checkpoint is saved and :class:`Interrupted` raised.
+    the callbacks' ``on_train_begin``, ``on_step``, ``on_eval``, ``on_checkpoint``
+    (after each save: callbacks keep their own state in the run folder) and
+    ``on_train_end``. ``stop_at``: save and return after that step (resume later).
+    On SIGINT the step in flight finishes, a checkpoint is saved and
+    :class:`Interrupted` raised; a second SIGINT raises KeyboardInterrupt at once.
     """
+    try:
+        return _train(run, callbacks, progress, stop_at)
+    finally:
+        run.close()     # the run folder's lock
+
+
+def _train(run, callbacks, progress, stop_at):
     config = run.config
     progress = progress or Progress(config.steps, mode="quiet")
     end = config.steps if stop_at is None else min(stop_at, config.steps)
-    elapsed_before = run.metrics[-1]["elapsed_s"] if run.metrics else 0.0
-    started = time.perf_counter()
+    started, elapsed_before = time.perf_counter(), run.elapsed
+    clock = lambda: elapsed_before + time.perf_counter() - started  # noqa: E731
+    run.learned = False
     _call(callbacks, "on_train_begin", run)
     progress.start(run.step)
-    losses, tokens, train_time = [], 0, 0.0
     with _SigintFlag() as sigint:
-        while run.step < end:
+        while run.step < end and not run.learned:
             t0 = time.perf_counter()
             # Overflow shows up as a non-finite loss, reported below in one line.
             with np.errstate(over="ignore", invalid="ignore"):
                 loss, n = train_step(run, run.task.sample(run.data_rng, config.batch_size))
-            train_time += time.perf_counter() - t0
+            run.pending["train_time"] += time.perf_counter() - t0
             if not math.isfinite(loss):
                 raise FloatingPointError(f"the training loss became {loss} at step {run.step}; "
                                          f"try a lower --lr")
-            losses.append(loss)
-            tokens += n
+            run.pending["losses"].append(loss)
+            run.pending["tokens"] += n
             _call(callbacks, "on_step", run, run.step, loss)
             progress.step(run.step, loss, run.optimizer.param_groups[0]["lr"])
             if run.step % config.eval_every == 0 or run.step == config.steps:
-                metrics = evaluation_metrics(
-                    run, float(np.mean(losses)), tokens / max(train_time, 1e-9),
-                    elapsed_before + time.perf_counter() - started)
-                losses, tokens, train_time = [], 0, 0.0
-                run.log(metrics)
-                progress.evaluated(metrics)
-                _call(callbacks, "on_eval", run, metrics)
-            if run.step % config.save_every == 0 or run.step == end:
-                run.save_checkpoint()
+                _evaluate(run, callbacks, progress, clock())
+                run.learned = learned(run)
+            if run.step % config.save_every == 0 or run.step == end or run.learned:
+                _save(run, callbacks, clock())
             if sigint.raised:
-                path = run.save_checkpoint()
+                path = _save(run, callbacks, clock())
                 progress.close()
                 raise Interrupted(run, path)
     progress.close()

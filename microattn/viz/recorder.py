@@ -10,11 +10,15 @@ probe runs in eval mode, draws nothing from the random generator, and clears
 the gradients it made.
 """
 import dataclasses
+import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+import microattn as ma
 
 from ..core import no_grad
 from ..models import attention_modules
@@ -121,6 +125,7 @@ class AttentionRecorder:
 
 
 HISTORY_POINTS = 2000  # gradient-norm points kept: between this and twice this
+PICTURES_STATE = "pictures.ma"   # RunPictures' records, in the run folder
 
 
 def held_out_examples(run, n=8):
@@ -188,6 +193,7 @@ class RunPictures(AttentionRecorder):
 
     def on_train_begin(self, run):
         self._recording = True
+        self._restore(run)
         try:
             super().on_train_begin(run)
         except Exception as error:  # the task's views of the probe: as record() below
@@ -215,11 +221,42 @@ class RunPictures(AttentionRecorder):
         self.written = write_pictures(run, self)
         return self.written
 
+    def on_checkpoint(self, run):
+        """Keep the records in the run folder (``pictures.ma``) with each checkpoint, so
+        that a resumed run draws its whole history, not just the stretch since."""
+        ma.save({"snapshots": self.snapshots, "grad_history": self.grad_history,
+                 "probe_norms": self._probe_norms, "stride": self._stride},
+                Path(run.dir) / PICTURES_STATE)
+
+    def _restore(self, run):
+        """The records of a resumed run up to its checkpoint's step (none: start here)."""
+        path = Path(run.dir) / PICTURES_STATE
+        if run.step == 0 or not path.is_file():
+            return
+        try:
+            state = ma.load(path)
+        except (ValueError, OSError) as error:   # the pictures then start at this step
+            print(f"microattn: the pictures' history is unreadable, so they start at step "
+                  f"{run.step}: {error}", file=sys.stderr)
+            return
+        self.snapshots = [s for s in state["snapshots"] if s["step"] <= run.step]
+        self.grad_history = [tuple(h) for h in state["grad_history"] if h[0] <= run.step]
+        self._probe_norms = [tuple(h) for h in state["probe_norms"] if h[0] <= run.step]
+        self._stride = int(state["stride"])
+
 
 def _draw(name, timings, fn):
     start = time.perf_counter()
     try:
         return fn()
+    except OSError:  # a full or read-only disk is the run's fault to report, not a picture's
+        raise
+    except subprocess.CalledProcessError as error:
+        if error.returncode in (-signal.SIGINT, 128 + signal.SIGINT):   # Ctrl-C reached dot
+            raise KeyboardInterrupt from error
+        print(f"microattn: could not draw {name}: {type(error).__name__}: {error}",
+              file=sys.stderr)
+        return None
     except Exception as error:  # one picture failing must not lose the others
         print(f"microattn: could not draw {name}: {type(error).__name__}: {error}",
               file=sys.stderr)

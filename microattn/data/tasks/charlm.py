@@ -12,11 +12,13 @@ import types
 
 import numpy as np
 
-from ..task import log_loss_baseline
+from ..metrics import log_loss_baseline
+from ..task import HELD_OUT_SIZE
 
 KIND = "lm"
 DESCRIPTION = "character-level GPT on a text (--text PATH; default: Python's pydoc topics)"
 CONTEXT = 64
+TRAIN_SHARE = 0.9    # the first 90% of the text trains, the rest is held out
 DEFAULTS = dict(d_model=128, heads=4, layers=2, ff=512, batch_size=32, steps=1500,
                 lr=2e-3, warmup=200, eval_every=500)
 
@@ -25,6 +27,14 @@ def default_text():
     """The documentation text that ships with Python."""
     from pydoc_data.topics import topics
     return "\n\n".join(topics[key] for key in sorted(topics))
+
+
+def minimum_length():
+    """The shortest text whose held-out part holds HELD_OUT_SIZE windows (all must differ)."""
+    n, windows = HELD_OUT_SIZE + CONTEXT - 1, HELD_OUT_SIZE + CONTEXT - 1
+    while n - int(TRAIN_SHARE * n) < windows:
+        n += 1
+    return n
 
 
 def example(rng):
@@ -40,10 +50,11 @@ def configure(text=None):
         if not path.is_file():
             raise ValueError(f"no text file {text!r}")
         content = path.read_text(encoding="utf-8", errors="replace")
-    if len(content) < 20 * (CONTEXT + 1):
-        raise ValueError(f"the text has {len(content)} characters; charlm needs at least "
-                         f"{20 * (CONTEXT + 1)}")
-    split = int(0.9 * len(content))
+    if len(content) < minimum_length():
+        raise ValueError(f"the text has {len(content):,} characters; charlm needs at least "
+                         f"{minimum_length():,}: its last 10% is held out and must hold "
+                         f"{HELD_OUT_SIZE:,} different {CONTEXT}-character windows")
+    split = int(TRAIN_SHARE * len(content))
     train, validation = content[:split], content[split:]
     vocab = sorted(set(content))
     index = {c: i for i, c in enumerate(vocab)}

@@ -57,7 +57,7 @@ def test_charlm_beats_the_unigram_baseline(tmp_path):
 
 def test_the_task_file_in_the_docs_trains(tmp_path):
     """docs/tasks.md's complete example of a task file, trained to its target."""
-    docs = Path(__file__).parents[1] / "docs" / "tasks.md"
+    docs = Path(__file__).parents[2] / "docs" / "tasks.md"
     code = re.search(r"```python\n(# count_letters\.py.*?)```", docs.read_text(), re.S).group(1)
     (tmp_path / "count_letters.py").write_text(code)
     microattn("train", tmp_path / "count_letters.py", "--out", tmp_path / "run", "--quiet")

@@ -1,7 +1,6 @@
 """The training commands, run for real in a subprocess: train, eval, predict, sample,
 tasks; resume, Ctrl-C, kill -9 during a save; bad input exits 2 in one line."""
 import json
-import os
 import signal
 import subprocess
 import sys

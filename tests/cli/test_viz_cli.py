@@ -73,7 +73,7 @@ def fake_run(monkeypatch, tmp_path):
     model = build_model(task, Config.for_task(task, d_model=16, heads=2, layers=2, ff=32))
     model.eval()
     loaded = SimpleNamespace(model=model, task=task, config={}, dir=tmp_path)
-    monkeypatch.setattr(attention, "open_run", lambda run_dir: loaded)
+    monkeypatch.setattr(attention, "open_run", lambda run_dir, trust_task=False: loaded)
     return loaded
 
 
@@ -137,5 +137,5 @@ def test_no_pictures_draws_nothing(tmp_path):
                      "--out", str(run_dir), "--no-pictures")
     assert done.returncode == 0, done.stderr
     assert {p.name for p in run_dir.iterdir()} == {"config.json", "metrics.jsonl",
-                                                   "checkpoint.ma"}
+                                                   "checkpoint.ma", ".lock"}
     assert "report:" not in done.stdout and "pictures:" not in done.stdout
