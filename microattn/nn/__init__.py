@@ -11,11 +11,13 @@ from .linear import Linear
 from .module import Module, Parameter
 from .norm import LayerNorm
 from .positional import LearnedPositionalEmbedding, PositionalEncoding
+from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 
 __all__ = [
     "Module", "Parameter", "ModuleList", "ModuleDict", "Sequential",
     "Linear", "Embedding", "LayerNorm", "Dropout", "ReLU", "GELU",
     "PositionalEncoding", "LearnedPositionalEmbedding",
+    "RNNBase", "RNN", "GRU", "LSTM", "RNNCellBase", "RNNCell", "GRUCell", "LSTMCell",
     "init", "utils",
 ]
 from .attention import AdditiveAttention, MultiheadAttention
