@@ -14,6 +14,7 @@ import numpy as np
 
 from .autograd import Tensor
 from .autograd.tensor import unwrap
+from .autograd.errors import ShapeError
 from .ops import sigmoid, tanh
 from .ops.elementwise import ReLU
 from .ops.dropout import Dropout, check_probability, dropout_mask
@@ -124,13 +125,13 @@ def dropout(input, p=0.5, training=True, inplace=False):
 def linear(input, weight, bias=None):
     """y = input @ weight^T + bias, with weight of shape (out_features, in_features)."""
     if weight.ndim != 2 or input.ndim == 0 or input.shape[-1] != weight.shape[1]:
-        raise ValueError(f"linear: input of shape {tuple(input.shape)} does not fit weight of "
+        raise ShapeError(f"linear: input of shape {tuple(input.shape)} does not fit weight of "
                          f"shape {tuple(weight.shape)}: expected weight (out_features, "
                          f"in_features) and input (..., in_features)")
     if bias is None:
         return Linear.apply(input, weight)
     if tuple(bias.shape) != (weight.shape[0],):
-        raise ValueError(f"linear: bias of shape {tuple(bias.shape)} does not fit weight of "
+        raise ShapeError(f"linear: bias of shape {tuple(bias.shape)} does not fit weight of "
                          f"shape {tuple(weight.shape)}: expected bias ({weight.shape[0]},)")
     return Linear.apply(input, weight, bias)
 
@@ -170,11 +171,11 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5, fused=
     normalized_shape = tuple(normalized_shape)
     ndim = len(normalized_shape)
     if ndim == 0 or tuple(input.shape[input.ndim - ndim:]) != normalized_shape:
-        raise ValueError(f"layer_norm: input of shape {tuple(input.shape)} does not end in "
+        raise ShapeError(f"layer_norm: input of shape {tuple(input.shape)} does not end in "
                          f"normalized_shape {normalized_shape}")
     for name, param in (("weight", weight), ("bias", bias)):
         if param is not None and tuple(param.shape) != normalized_shape:
-            raise ValueError(f"layer_norm: {name} of shape {tuple(param.shape)} does not match "
+            raise ShapeError(f"layer_norm: {name} of shape {tuple(param.shape)} does not match "
                              f"normalized_shape {normalized_shape}")
     check_floating("layer_norm", input.dtype)
     if fused:
@@ -216,7 +217,7 @@ def _rows(op, input, target):
     a per-element loss."""
     expected = input.shape[:1] + input.shape[2:] if input.ndim > 1 else ()
     if target.shape != expected:
-        raise ValueError(f"{op}: target of shape {target.shape} does not match input of shape "
+        raise ShapeError(f"{op}: target of shape {target.shape} does not match input of shape "
                          f"{tuple(input.shape)}: expected target shape {expected} (the class "
                          "dim is dim 1, as in PyTorch)")
     classes = input.shape[1] if input.ndim > 1 else input.shape[0]
@@ -397,13 +398,13 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     """
     for name, t in (("query", query), ("key", key), ("value", value)):
         if t.ndim < 2:
-            raise ValueError(f"scaled_dot_product_attention: {name} of shape {tuple(t.shape)} "
+            raise ShapeError(f"scaled_dot_product_attention: {name} of shape {tuple(t.shape)} "
                              "needs at least 2 dims (..., T, d)")
     if query.shape[-1] != key.shape[-1]:
-        raise ValueError(f"scaled_dot_product_attention: query of shape {tuple(query.shape)} "
+        raise ShapeError(f"scaled_dot_product_attention: query of shape {tuple(query.shape)} "
                          f"and key of shape {tuple(key.shape)} differ in the last dim")
     if key.shape[-2] != value.shape[-2]:
-        raise ValueError(f"scaled_dot_product_attention: key of shape {tuple(key.shape)} and "
+        raise ShapeError(f"scaled_dot_product_attention: key of shape {tuple(key.shape)} and "
                          f"value of shape {tuple(value.shape)} differ in length (dim -2)")
     check_probability(dropout_p)
     q_len, k_len = query.shape[-2], key.shape[-2]
@@ -415,7 +416,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     if mask is not None:
         shape = unwrap(mask).shape
         if len(shape) < 2 or not all(m in (1, n) for m, n in zip(shape[-2:], (q_len, k_len))):
-            raise ValueError(f"scaled_dot_product_attention: attn_mask of shape {shape} does "
+            raise ShapeError(f"scaled_dot_product_attention: attn_mask of shape {shape} does "
                              f"not broadcast to the scores (..., {q_len}, {k_len})")
     if is_causal:
         mask = _add_masks(mask, causal_mask(q_len, k_len, query.dtype))

@@ -9,6 +9,7 @@ import numpy as np
 
 from . import version
 from .engine import leaf_node
+from .errors import ShapeError
 from .grad_mode import state
 from .tensor import Tensor, get_default_dtype
 
@@ -210,6 +211,8 @@ def _explain(op, args, error):
     instead of a bare numpy message from deep inside."""
     shapes = ", ".join(_describe(a) for a in args)
     message = f"{op.__name__}({shapes}): {error}"
+    if type(error) is ValueError:  # numpy's word for shapes that do not fit
+        return ShapeError(message)
     try:
         return type(error)(message)
     except Exception:  # an exception type with a different constructor

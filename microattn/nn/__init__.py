@@ -7,6 +7,7 @@ from .activation import GELU, ReLU
 from .container import ModuleDict, ModuleList, Sequential
 from .dropout import Dropout
 from .embedding import Embedding
+from .lazy import LazyLinear, UninitializedParameter
 from .linear import Linear
 from .module import Module, Parameter
 from .norm import LayerNorm
@@ -15,7 +16,8 @@ from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNC
 
 __all__ = [
     "Module", "Parameter", "ModuleList", "ModuleDict", "Sequential",
-    "Linear", "Embedding", "LayerNorm", "Dropout", "ReLU", "GELU",
+    "Linear", "LazyLinear", "UninitializedParameter", "Embedding", "LayerNorm", "Dropout",
+    "ReLU", "GELU",
     "PositionalEncoding", "LearnedPositionalEmbedding",
     "RNNBase", "RNN", "GRU", "LSTM", "RNNCellBase", "RNNCell", "GRUCell", "LSTMCell",
     "init", "utils",

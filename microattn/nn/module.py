@@ -284,6 +284,10 @@ class Module:
                     state[prefix + name] = buffer.detach()
         return state
 
+    # hook(module, state_dict, prefix) may rewrite the keys under prefix in place before
+    # a load: a layer's way to accept another layout of its parameters
+    _load_state_dict_pre_hooks = ()
+
     def load_state_dict(self, state_dict, strict=True):
         """Copy the arrays of ``state_dict`` (Tensors or ndarrays) into this module's
         parameters and persistent buffers, in place, casting to their dtypes.
@@ -297,6 +301,10 @@ class Module:
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"Expected state_dict to be dict-like, got "
                             f"{type(state_dict).__name__}.")
+        state_dict = dict(state_dict)
+        for name, module in self.named_modules():  # e.g. PyTorch's packed q/k/v, unpacked
+            for hook in module._load_state_dict_pre_hooks:
+                hook(module, state_dict, name + "." if name else "")
         targets = self.state_dict()
         missing = [k for k in targets if k not in state_dict]
         unexpected = [k for k in state_dict if k not in targets]

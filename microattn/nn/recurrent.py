@@ -14,6 +14,7 @@ import numpy as np
 from .. import functional as F
 from ..autograd import get_default_dtype, zeros
 from ..autograd.dtypes import as_dtype, check_device
+from ..autograd.errors import ShapeError
 from ..ops import cat, stack
 from ..ops.dropout import check_probability
 from . import init
@@ -154,7 +155,7 @@ class RNNBase(Module):
 
     def _check_input(self, input):
         if input.ndim not in (2, 3):
-            raise ValueError(f"{type(self).__name__}: expected input of 2 (unbatched) or 3 "
+            raise ShapeError(f"{type(self).__name__}: expected input of 2 (unbatched) or 3 "
                              f"dims, got shape {tuple(input.shape)}")
         if input.shape[-1] != self.input_size:
             raise RuntimeError(f"{type(self).__name__}: input.size(-1) must be equal to "
