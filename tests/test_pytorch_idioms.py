@@ -290,12 +290,6 @@ IDIOMS = {
 # Idioms where microattn knowingly differs; each must still fail (strict xfail),
 # so fixing one shows up. (Kept empty when everything behaves the same.)
 KNOWN_DIFFERENCES = {
-    "augmented_view_in_a_variable":
-        "a backward through h after `v = h[0]; v += w` raises a clear RuntimeError, where "
-        "PyTorch rewrites h's graph",
-    "inplace_method_on_view_of_graph_tensor":
-        "PyTorch rewrites the base tensor's graph after a write through a view; microattn "
-        "refuses such a write with a clear RuntimeError (write through the base instead)",
     "data_numpy": "`.data` is the ndarray itself (microattn's one deliberate difference): "
                   "use t.detach().numpy() or t.data",
     "grad_data_zero_": "`.grad.data` is an ndarray, so it has no zero_(): use p.grad.zero_() "

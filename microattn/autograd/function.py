@@ -87,6 +87,7 @@ class Function:
         self._released = True
 
     _released = False
+    _view = False
 
     def __repr__(self):
         return f"<{self.name()}>"
@@ -136,6 +137,9 @@ def apply(op, args, options):
         ctx.module_path = state.module_path
         ctx._hooks = None     # gradient hooks on the output (Tensor.register_hook)
         ctx._retained = None  # weakref to the output once it calls retain_grad()
+        if out.base is not None and raw and type(raw[0]) is np.ndarray and (
+                version.base_of(out) is version.base_of(raw[0])):
+            ctx._view = True  # a view of its first input: a write into it writes that input
         result = Tensor._make(out, ctx)
     return (result, *extras) if extras else result
 
