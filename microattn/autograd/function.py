@@ -7,7 +7,7 @@ tensor holds it as ``grad_fn``.
 """
 import numpy as np
 
-from . import version
+from . import quiet, version
 from .engine import leaf_node
 from .errors import ShapeError
 from .grad_mode import state
@@ -122,7 +122,11 @@ def apply(op, args, options):
         promote(raw, op.promote, op.floating)
     ctx._parents = parents
     try:
-        out = ctx.forward(*raw, **options)
+        if quiet.active:  # inside a Module's forward or a backward: already silenced
+            out = ctx.forward(*raw, **options)
+        else:
+            with quiet.silenced():
+                out = ctx.forward(*raw, **options)
     except (ValueError, IndexError, TypeError) as error:
         raise _explain(op, args, error) from None
     extras = ()

@@ -11,6 +11,7 @@ import numpy as np
 from . import version
 from .dtypes import as_dtype, check_device
 from .printing import tensor_repr
+from .quiet import silenced
 
 _default_dtype = np.dtype(np.float32)
 
@@ -204,7 +205,8 @@ class Tensor:
                 raise RuntimeError(f"backward(): gradient has shape {grad.shape}, "
                                    f"but the tensor has shape {self.shape}")
         root = self.grad_fn if self.grad_fn is not None else leaf_node(self)
-        run_backward(root, grad, retain_graph=retain_graph)
+        with silenced():  # numpy's inf/nan warnings off, once for the whole backward
+            run_backward(root, grad, retain_graph=retain_graph)
 
     def register_hook(self, fn):
         """Call ``fn(grad)`` with this tensor's gradient during backward; if it

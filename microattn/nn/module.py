@@ -20,6 +20,7 @@ from ..autograd import Tensor, get_default_dtype
 from ..autograd.dtypes import as_dtype, check_device
 from ..autograd.tensor import unwrap
 from ..autograd.grad_mode import pop_module, push_module
+from ..autograd.quiet import silenced
 from ..ops.convert import parse_to
 from .utils import zero_grads
 
@@ -86,7 +87,8 @@ class Module:
     def __call__(self, *args, **kwargs):
         push_module(self._name)
         try:
-            return self.forward(*args, **kwargs)
+            with silenced():  # numpy's inf/nan warnings off, once for the whole forward
+                return self.forward(*args, **kwargs)
         finally:
             pop_module()
 
