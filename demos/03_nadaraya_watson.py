@@ -53,8 +53,7 @@ def pool(queries, w, leave_one_out=False):
 def test_error(w):
     with ma.no_grad():
         prediction, weights = pool(x_test, w)
-    prediction, weights = prediction.numpy(), weights.numpy()  # made under no_grad
-    return float(np.mean((prediction - truth(x_test)) ** 2)), prediction, weights
+    return float(np.mean((prediction.data - truth(x_test)) ** 2)), prediction.data, weights.data
 
 
 w = ma.tensor([1.0], dtype="float64", requires_grad=True)

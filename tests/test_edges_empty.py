@@ -90,17 +90,17 @@ def test_multihead_attention_with_length_zero(q_len, k_len, fused):
     reference = torch.nn.MultiheadAttention(4, 2, batch_first=True, dtype=torch.float64)
     with torch.no_grad():  # the same weights: PyTorch packs q, k, v into one matrix
         reference.in_proj_weight.copy_(torch.tensor(np.concatenate(
-            [np.asarray(m.weight.detach().numpy(), np.float64) for m in (mha.q_proj, mha.k_proj,
+            [np.asarray(m.weight.data, np.float64) for m in (mha.q_proj, mha.k_proj,
                                                              mha.v_proj)])))
         reference.in_proj_bias.fill_(0.25)
-        reference.out_proj.weight.copy_(torch.tensor(np.asarray(mha.out_proj.weight.detach().numpy(),
+        reference.out_proj.weight.copy_(torch.tensor(np.asarray(mha.out_proj.weight.data,
                                                                 np.float64)))
         reference.out_proj.bias.fill_(0.5)
     mha.double()
     with ma.no_grad():
         for m in (mha.q_proj, mha.k_proj, mha.v_proj):
-            m.bias.detach().numpy()[...] = 0.25
-        mha.out_proj.bias.detach().numpy()[...] = 0.5
+            m.bias.data[...] = 0.25
+        mha.out_proj.bias.data[...] = 0.5
     query, query_t = pair((2, q_len, 4), 5)
     key, key_t = pair((2, k_len, 4), 6)
     out, weights = mha(query, key, key)

@@ -57,7 +57,7 @@ def check(fn_ours, fn_torch, data):
         ours, theirs = ours[0], theirs[0]
     expected = theirs.detach().numpy()
     assert ours.shape == expected.shape
-    np.testing.assert_allclose(np.asarray(ours.detach().numpy()), expected, rtol=1e-10, atol=1e-12,
+    np.testing.assert_allclose(np.asarray(ours.data), expected, rtol=1e-10, atol=1e-12,
                                equal_nan=True)
     if not theirs.requires_grad:
         return
@@ -169,7 +169,7 @@ def test_attention_with_any_side_empty_or_one(case, fused):
     out = F.scaled_dot_product_attention(*ours, attn_mask=mask, is_causal=causal, fused=fused)
     expected = TF.scaled_dot_product_attention(
         *theirs, attn_mask=None if mask is None else torch.tensor(mask), is_causal=causal)
-    np.testing.assert_allclose(np.asarray(out.detach().numpy()), expected.detach().numpy(),
+    np.testing.assert_allclose(np.asarray(out.data), expected.detach().numpy(),
                                rtol=1e-10, atol=1e-12)
     g = np.random.default_rng(1).standard_normal(expected.shape)
     out.backward(g)
@@ -190,7 +190,7 @@ def test_cross_entropy_in_pytorch_layouts_with_edge_sizes(shape, reduction, smoo
     loss = F.cross_entropy(x, target, reduction=reduction, label_smoothing=smoothing, fused=fused)
     expected = TF.cross_entropy(xt, torch.tensor(target), reduction=reduction,
                                 label_smoothing=smoothing)
-    np.testing.assert_allclose(np.asarray(loss.detach().numpy()), expected.detach().numpy(), rtol=1e-10,
+    np.testing.assert_allclose(np.asarray(loss.data), expected.detach().numpy(), rtol=1e-10,
                                atol=1e-12, equal_nan=True)
     loss.sum().backward()
     expected.sum().backward()
@@ -211,8 +211,8 @@ def test_linear_with_no_inputs_outputs_or_rows(features, lead):
         theirs.weight.copy_(torch.tensor(weight))
         theirs.bias.copy_(torch.tensor(bias))
     with ma.no_grad():
-        ours.weight.detach().numpy()[...] = weight
-        ours.bias.detach().numpy()[...] = bias
+        ours.weight.data[...] = weight
+        ours.bias.data[...] = bias
     check(ours, theirs, rng.standard_normal(lead + (in_features,)))
     np.testing.assert_allclose(np.asarray(ours.weight.grad), theirs.weight.grad.numpy(),
                                rtol=1e-10, atol=1e-12)

@@ -15,7 +15,7 @@ torch = pytest.importorskip("torch")
 
 def linear_pair():
     ours, theirs = nn.Linear(3, 2), torch.nn.Linear(3, 2)
-    theirs.load_state_dict({k: torch.tensor(v.detach().numpy()) for k, v in ours.state_dict().items()})
+    theirs.load_state_dict({k: torch.tensor(v.data) for k, v in ours.state_dict().items()})
     return ours, theirs
 
 
@@ -39,19 +39,19 @@ def test_load_state_dict_of_a_list_is_a_type_error_like_torch():
 @pytest.mark.parametrize("strict", [True, False])
 def test_load_state_dict_copies_nothing_unless_every_entry_fits(bad_bias, match, strict):
     ours, _ = linear_pair()
-    before = {k: v.detach().numpy().copy() for k, v in ours.state_dict().items()}
+    before = {k: v.data.copy() for k, v in ours.state_dict().items()}
     state = {"weight": np.ones((2, 3)), "bias": bad_bias}   # weight first: it fits
     with pytest.raises(RuntimeError, match=match):
         ours.load_state_dict(state, strict=strict)
     for key, value in ours.state_dict().items():
-        np.testing.assert_array_equal(value.detach().numpy(), before[key])
+        np.testing.assert_array_equal(value.data, before[key])
 
 
 def test_load_state_dict_casts_numbers_to_the_parameter_dtype():
     ours, _ = linear_pair()
     ours.load_state_dict({"weight": np.arange(6).reshape(2, 3), "bias": ma.tensor([True, False])})
-    assert ours.weight.dtype == np.float32 and ours.weight.detach().numpy()[1, 2] == 5.0
-    np.testing.assert_array_equal(ours.bias.detach().numpy(), [1.0, 0.0])
+    assert ours.weight.dtype == np.float32 and ours.weight.data[1, 2] == 5.0
+    np.testing.assert_array_equal(ours.bias.data, [1.0, 0.0])
 
 
 # -- zero_grad ----------------------------------------------------------------------
@@ -89,8 +89,8 @@ def test_gradcheck_restores_its_inputs_when_fn_raises(fail_on_call):
     y = leaf(np.array([1.0, 2.0, 3.0]))
     y.grad = ma.tensor(np.array([7.0, 8.0, 9.0]))
     previous_grad = y.grad
-    x_data, y_data = x.detach().numpy(), y.detach().numpy().copy()
-    x_before = x.detach().numpy().copy()
+    x_data, y_data = x.data, y.data.copy()
+    x_before = x.data.copy()
     calls = []
 
     def fn(a, b):
@@ -101,9 +101,9 @@ def test_gradcheck_restores_its_inputs_when_fn_raises(fail_on_call):
 
     with pytest.raises(Boom):
         ma.gradcheck(fn, (x, y))
-    assert x.detach().numpy() is x_data
-    np.testing.assert_array_equal(x.detach().numpy(), x_before)
-    np.testing.assert_array_equal(y.detach().numpy(), y_data)
+    assert x.data is x_data
+    np.testing.assert_array_equal(x.data, x_before)
+    np.testing.assert_array_equal(y.data, y_data)
     assert x.grad is None and y.grad is previous_grad
 
 
@@ -119,7 +119,7 @@ def test_gradcheck_restores_gradients_when_backward_raises():
     with pytest.raises(Boom):
         ma.gradcheck(fn, (x,))
     np.testing.assert_array_equal(x.grad, [5.0, 5.0])
-    np.testing.assert_array_equal(x.detach().numpy(), [1.0, 2.0])
+    np.testing.assert_array_equal(x.data, [1.0, 2.0])
 
 
 # -- GPT ----------------------------------------------------------------------------
@@ -179,7 +179,7 @@ def test_generate_refuses_an_empty_prompt(gpt):
 def test_generate_with_no_new_tokens_returns_the_prompt(gpt):
     prompt = np.array([[1, 2, 3]])
     out = gpt.generate(prompt, max_new_tokens=0)
-    np.testing.assert_array_equal(out.detach().numpy(), prompt)
+    np.testing.assert_array_equal(out.data, prompt)
     out = gpt.generate(prompt, max_new_tokens=np.int64(2), temperature=np.float32(0.5),
                        top_k=np.int64(3))
     assert out.shape == (1, 5)

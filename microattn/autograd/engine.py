@@ -21,8 +21,8 @@ class AccumulateGrad:
 
     def __init__(self, tensor):
         self._tensor = weakref.ref(tensor)
-        self.shape = tensor._data.shape
-        self.dtype = tensor._data.dtype
+        self.shape = tensor.data.shape
+        self.dtype = tensor.data.dtype
 
     @property
     def variable(self):
@@ -36,7 +36,7 @@ class AccumulateGrad:
         tensor = self._tensor()
         if tensor is None:
             return
-        if grad.shape != tensor._data.shape:
+        if grad.shape != tensor.data.shape:
             raise RuntimeError(
                 f"a leaf of shape {tensor.data.shape} had shape {grad.shape} when the graph was "
                 "recorded (its .data was replaced since): run the forward pass again")
@@ -56,15 +56,15 @@ def store_grad(tensor, grad):
     ``.grad`` in place. Later ones are added in place, as in PyTorch.
     """
     if tensor._grad is None:
-        tensor._grad = Tensor._make(np.array(grad, dtype=tensor._data.dtype, copy=True), None)
+        tensor._grad = Tensor._make(np.array(grad, dtype=tensor.data.dtype, copy=True), None)
     else:
-        tensor._grad._data += grad
+        tensor._grad.data += grad
 
 
 def leaf_node(tensor):
     """The AccumulateGrad node of a leaf tensor, made on first use and reused."""
     node = tensor._grad_accumulator
-    if node is None or node.shape != tensor._data.shape or node.dtype != tensor._data.dtype:
+    if node is None or node.shape != tensor.data.shape or node.dtype != tensor.data.dtype:
         # new, or .data was replaced
         node = tensor._grad_accumulator = AccumulateGrad(tensor)
     return node
@@ -106,7 +106,7 @@ def run_hooks(hooks, grad):
         if result.dtype != grad.dtype:
             raise RuntimeError(f"hook '{name}' has changed the type of value (was "
                                f"{grad.dtype} got {result.dtype})")
-        grad = result._data
+        grad = result.data
     return grad
 
 

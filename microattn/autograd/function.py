@@ -110,7 +110,7 @@ def apply(op, args, options):
     grad_enabled = state.grad_enabled
     for a in args:
         if isinstance(a, Tensor):
-            raw.append(a._data)
+            raw.append(a.data)
             if grad_enabled and a._requires_grad:
                 recording = True
                 parents.append(a.grad_fn or leaf_node(a))

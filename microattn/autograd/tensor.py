@@ -34,7 +34,7 @@ def as_array(data, dtype=None):
     """An ndarray from ``data``, by the pinned rules: Python floats take the default
     dtype, numpy arrays keep theirs, Python ints give int64 and bools give bool."""
     if isinstance(data, Tensor):
-        data = data._data
+        data = data.data
     if dtype is not None:
         return np.array(data, dtype=as_dtype(dtype))
     if isinstance(data, (np.ndarray, np.generic)):
@@ -52,7 +52,7 @@ def as_array(data, dtype=None):
 
 def unwrap(x):
     """The ndarray behind a tensor (shared); anything else as an ndarray (not copied)."""
-    return x._data if isinstance(x, Tensor) else np.asarray(x)
+    return x.data if isinstance(x, Tensor) else np.asarray(x)
 
 
 def _check_differentiable(dtype):
@@ -102,22 +102,18 @@ class Tensor:
     # -- data and gradient ---------------------------------------------------
     @property
     def data(self):
-        """This tensor's values as a Tensor sharing its memory, cut from the graph, as
-        PyTorch's ``.data`` (``x.data.clone()``, ``p.grad.data.zero_()``); writes
-        through it reach this tensor and are recorded in no graph, nor counted by
-        the version counter (as in PyTorch, they bypass autograd). The ndarray
-        itself is ``.numpy()``."""
-        return DataTensor._make(self._data, None)
+        """The ndarray holding the values (shared, not copied)."""
+        return self._data
 
     @data.setter
     def data(self, value):
-        """Replace the values by a tensor's (or an ndarray), of any shape, as PyTorch's
+        """Replace the values by an ndarray (or a tensor's), of any shape, as PyTorch's
         ``.data =``; a tensor that requires grad keeps a floating dtype."""
         if isinstance(value, Tensor):
             value = value._data
         elif not isinstance(value, np.ndarray):
-            raise TypeError(f"Tensor.data must be set to a tensor or an ndarray, not "
-                            f"{type(value).__name__} (convert it first, e.g. with ma.tensor)")
+            raise TypeError(f"Tensor.data must be set to an ndarray or a tensor, not "
+                            f"{type(value).__name__} (convert it first, e.g. with np.asarray)")
         if self._requires_grad and value.dtype.kind not in "fc":
             raise RuntimeError(f"data set to a tensor that requires gradients must be floating "
                                f"point, got dtype {value.dtype}")
@@ -163,7 +159,7 @@ class Tensor:
                     "use .detach() to get a tensor that does not require grad")
             return
         if flag:
-            _check_differentiable(self._data.dtype)
+            _check_differentiable(self.data.dtype)
         self._requires_grad = bool(flag)
 
     def requires_grad_(self, requires_grad=True):
@@ -179,7 +175,7 @@ class Tensor:
 
     def detach(self):
         """A new leaf sharing this tensor's data, cut from the graph."""
-        return Tensor._make(self._data, None)
+        return Tensor._make(self.data, None)
 
     def backward(self, gradient=None, retain_graph=False):
         """Accumulate d(self)/d(leaf) into the ``.grad`` of every leaf that requires grad.
@@ -195,17 +191,17 @@ class Tensor:
                 "backward() on a tensor that does not require grad and has no grad_fn: "
                 "make an input with requires_grad=True (outside no_grad) first")
         if gradient is None:
-            if self._data.size != 1:
+            if self.data.size != 1:
                 raise RuntimeError(
                     f"backward() without a gradient works only on a single-element tensor; "
                     f"this one has shape {self.shape}: pass gradient=, an array of shape "
                     f"{self.shape} holding dL/d(this tensor) (e.g. ma.ones_like(t)), or "
                     f"reduce it first (t.sum().backward())")
-            grad = np.ones(self._data.shape, self._data.dtype)
+            grad = np.ones(self.data.shape, self.data.dtype)
         else:
-            grad = np.asarray(gradient._data if isinstance(gradient, Tensor) else gradient,
-                              dtype=self._data.dtype)
-            if grad.shape != self._data.shape:
+            grad = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient,
+                              dtype=self.data.dtype)
+            if grad.shape != self.data.shape:
                 raise RuntimeError(f"backward(): gradient has shape {grad.shape}, "
                                    f"but the tensor has shape {self.shape}")
         root = self.grad_fn if self.grad_fn is not None else leaf_node(self)
@@ -246,10 +242,10 @@ class Tensor:
         if self.grad_fn is not None:
             raise RuntimeError("only leaf tensors can be deep-copied: detach() the "
                                "result of an op first")
-        copy = Tensor._make(self._data.copy(), None)
+        copy = Tensor._make(self.data.copy(), None)
         copy.__class__ = type(self)
         copy._requires_grad = self._requires_grad
-        copy.grad = None if self._grad is None else self._grad._data.copy()
+        copy.grad = None if self._grad is None else self._grad.data.copy()
         memo[id(self)] = copy
         return copy
 
@@ -257,30 +253,30 @@ class Tensor:
     def _version(self):
         """How many in-place writes this tensor's memory has seen (shared with its
         views and detach()), as PyTorch's ``t._version``."""
-        return version.version(self._data)
+        return version.version(self.data)
 
     # -- array facts -------------------------------------------------------
     @property
     def shape(self):
-        return self._data.shape
+        return self.data.shape
 
     @property
     def ndim(self):
-        return self._data.ndim
+        return self.data.ndim
 
     @property
     def dtype(self):
-        return self._data.dtype
+        return self.data.dtype
 
     def size(self, dim=None):
         """The shape, or its length along ``dim``, as in PyTorch."""
-        return self._data.shape if dim is None else self._data.shape[dim]
+        return self.data.shape if dim is None else self.data.shape[dim]
 
     def numel(self):
-        return self._data.size
+        return self.data.size
 
     def dim(self):
-        return self._data.ndim
+        return self.data.ndim
 
     def __iter__(self):
         """The sub-tensors along dim 0, as PyTorch; a 0-d tensor has none to give."""
@@ -297,44 +293,44 @@ class Tensor:
         return bool((self._data == unwrap(element)).any())
 
     def __len__(self):
-        if self._data.ndim == 0:
+        if self.data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self._data.shape[0]
+        return self.data.shape[0]
 
     def item(self):
         """The single value held, as a Python number."""
-        if self._data.size != 1:
+        if self.data.size != 1:
             raise RuntimeError(f"item() needs a tensor with one element, this one has shape "
                                f"{self.shape}")
-        return self._data.item()
+        return self.data.item()
 
     def numpy(self):
         """The underlying ndarray (shared, not copied), as ``Tensor.numpy()`` in PyTorch."""
         if self._requires_grad:
             raise RuntimeError("can't call numpy() on a tensor that requires grad: "
                                "use tensor.detach().numpy()")
-        return self._data
+        return self.data
 
     def tolist(self):
-        return self._data.tolist()
+        return self.data.tolist()
 
     def __array__(self, dtype=None, copy=None):
         """The data for numpy: ``np.asarray(t)`` shares it, ``np.array(t)`` copies it."""
         if copy:
-            return np.array(self._data, dtype=dtype, copy=True)
-        return np.asarray(self._data, dtype=dtype)
+            return np.array(self.data, dtype=dtype, copy=True)
+        return np.asarray(self.data, dtype=dtype)
 
     def __repr__(self):
-        return tensor_repr(self._data, _default_dtype, self.grad_fn, self._requires_grad)
+        return tensor_repr(self.data, _default_dtype, self.grad_fn, self._requires_grad)
 
     # Tensors are compared elementwise (``==`` gives a bool tensor), so they
     # hash by identity, as in PyTorch.
     __hash__ = object.__hash__
 
     def __bool__(self):
-        if self._data.size != 1:
+        if self.data.size != 1:
             raise RuntimeError(f"the truth value of a tensor of shape {self.shape} is ambiguous")
-        return bool(self._data)
+        return bool(self.data)
 
 
 class _HookHandle:
@@ -353,9 +349,3 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
     ``device`` can only be the CPU."""
     check_device(device, "tensor")
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
-
-
-class DataTensor(Tensor):
-    """What ``.data`` returns: a Tensor whose in-place writes bump no version counter."""
-
-    __slots__ = ()

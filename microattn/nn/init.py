@@ -53,8 +53,8 @@ def _fan(tensor, mode):
 
 
 def _fill(tensor, values):
-    tensor._data[...] = values
-    bump(tensor._data, "nn.init")  # an in-place write, as PyTorch's init under no_grad
+    tensor.data[...] = values
+    bump(tensor.data, "nn.init")  # an in-place write, as PyTorch's init under no_grad
     return tensor
 
 

@@ -50,7 +50,7 @@ class Parameter(Tensor):
             data = np.empty((0,), dtype=get_default_dtype())
         super().__init__(data)  # copies, by the dtype rules of ma.tensor ...
         if isinstance(data, Tensor):
-            self._data = data._data  # ... but a Parameter of a tensor shares its data, as PyTorch
+            self.data = data.data  # ... but a Parameter of a tensor shares its data, as PyTorch
         self.requires_grad = requires_grad
 
     def __repr__(self):
@@ -267,7 +267,7 @@ class Module:
 
     def num_parameters(self):
         """How many trainable numbers the module holds (shared parameters counted once)."""
-        return sum(p._data.size for p in self.parameters() if p.requires_grad)
+        return sum(p.data.size for p in self.parameters() if p.requires_grad)
 
     # -- state ---------------------------------------------------------------
     def state_dict(self):
@@ -340,7 +340,7 @@ class Module:
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
                                + "\n\t".join(problems))
         for key, array in arrays.items():
-            targets[key]._data[...] = array  # the detached tensor shares the module's array
+            targets[key].data[...] = array  # the detached tensor shares the module's array
         return IncompatibleKeys(missing, unexpected)
 
     # -- modes and dtypes ----------------------------------------------------
@@ -370,8 +370,8 @@ class Module:
 
     def _cast(self, dtype):
         for tensor in [*self.parameters(), *self.buffers()]:
-            if tensor._data.dtype.kind == "f":
-                tensor._data = tensor._data.astype(dtype, copy=False)
+            if tensor.data.dtype.kind == "f":
+                tensor.data = tensor.data.astype(dtype, copy=False)
                 if tensor.grad is not None:
                     tensor.grad = np.asarray(tensor.grad).astype(dtype, copy=False)
         return self

@@ -20,7 +20,7 @@ ValuesIndices.__doc__ = "What max(x, dim) and min(x, dim) return: ``.values`` an
 
 
 def _shape(x):
-    return x._data.shape if isinstance(x, Tensor) else np.shape(x)
+    return x.data.shape if isinstance(x, Tensor) else np.shape(x)
 
 
 def _axes(op, shape, dim):

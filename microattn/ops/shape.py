@@ -235,7 +235,7 @@ def expand(x, *size):
 
 def contiguous(x):
     """x itself if its elements are in row-major order, else a row-major copy (as PyTorch)."""
-    return x if x._data.flags.c_contiguous else Contiguous.apply(x)
+    return x if x.data.flags.c_contiguous else Contiguous.apply(x)
 
 
 def getitem(x, index):

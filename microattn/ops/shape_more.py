@@ -98,7 +98,7 @@ class RepeatInterleave(Function):
 
 def repeat_interleave(x, repeats, dim=None):
     if isinstance(repeats, Tensor):
-        repeats = repeats._data
+        repeats = repeats.data
     if dim is None:
         x, dim = x.reshape(-1), 0
     return RepeatInterleave.apply(x, repeats, _dim(dim, x.ndim))

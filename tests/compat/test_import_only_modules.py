@@ -29,8 +29,7 @@ def test_imports_resolve_under_install_as_torch():
         "assert mp.cpu_count() >= 1 and callable(mp.spawn)\n"
         "for use in (lambda: DDP(nn.Linear(2, 2)), lambda: dist.init_process_group('gloo'),\n"
         "            lambda: torch.nn.parallel.DataParallel(nn.Linear(2, 2))):\n"
-        "    try:\n        use()\n    except RuntimeError as e:\n"
-        "        print(str(e).split(':')[0])\n")
+        "    try:\n        use()\n    except RuntimeError as e:\n        print(str(e).split(':')[0])\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0, result.stderr
@@ -59,7 +58,7 @@ def test_samplers_give_pytorchs_orders_and_lengths():
 
 def test_data_loader_takes_a_sampler_and_a_batch_sampler():
     ds = TensorDataset(ma.tensor(np.arange(6.0)))
-    batches = [b[0].detach().numpy().tolist() for b in DataLoader(ds, batch_size=2,
+    batches = [b[0].data.tolist() for b in DataLoader(ds, batch_size=2,
                                                        sampler=SequentialSampler(ds))]
     assert batches == [[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]
     loader = DataLoader(ds, batch_sampler=BatchSampler(SequentialSampler(ds), 4, False))
