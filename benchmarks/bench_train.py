@@ -5,7 +5,7 @@
 
 A step is what a training loop does: forward, cross-entropy, backward, and an
 AdamW update. Both libraries train the same float32 GPT (microattn.models.GPT
-and its PyTorch twin from tests/test_training_parity.py, which that test shows
+and its PyTorch twin from tests/models/test_training_parity.py, which that test shows
 to train identically) with the same initial weights, on the same batch. Steps
 of the two alternate, the order swapping each time, so that a busy moment of
 the machine slows both; each pair of steps gives one ratio, and the table
@@ -122,7 +122,7 @@ def torch_step(config, model):
     import torch
 
     sys.path.insert(0, TESTS)
-    from test_training_parity import TorchGPT, torch_state
+    from models.test_training_parity import TorchGPT, torch_state
 
     vocab, d_model, heads, layers, length, _ = config
     twin = TorchGPT(vocab, d_model, heads, layers, length, 4 * d_model)

@@ -1,4 +1,4 @@
-"""What silencing numpy's floating-point warnings costs (microattn/autograd/quiet.py).
+"""What silencing numpy's floating-point warnings costs (microattn/core/quiet.py).
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/errstate_cost.py [--repeats 9]
 
@@ -20,7 +20,7 @@ import numpy as np
 
 import microattn as ma
 from microattn import nn
-from microattn.autograd import function, quiet
+from microattn.core import autograd as function, quiet
 
 
 def per_op_errstate(run):

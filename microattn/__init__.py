@@ -3,16 +3,21 @@
     import microattn as ma
     from microattn import nn, optim, functional as F
 """
-from .autograd import (Function, Tensor, arange, enable_grad, full, get_default_dtype,
-                       is_grad_enabled, manual_seed, no_grad, ones, ones_like, rand, randint,
-                       randn, set_default_dtype, tensor, zeros, zeros_like)
+import sys
+
+from .core import (Function, Tensor, arange, enable_grad, full, get_default_dtype,
+                   is_grad_enabled, manual_seed, no_grad, ones, ones_like, rand, randn,
+                   set_default_dtype, tensor, zeros, zeros_like)
 from .ops import (abs, add, cat, div, exp, log, matmul, mul, neg, pow, relu, sigmoid,
-                  softmax, sqrt, stack, sub, tanh, where)
+                  sqrt, stack, sub, tanh, where)
+from .fused import softmax
 from .threads import get_num_threads, set_num_threads
 from . import functional, models, nn, optim
-from . import torch_names, cuda, utils
-from .torch_names import *  # noqa: F401,F403  (dtypes, devices, constructors, function forms)
-from .torch_alias import install_as_torch
+from . import compat
+from .compat import cuda, names as torch_names
+from . import utils
+from .compat.names import *  # noqa: F401,F403  (dtypes, devices, constructors, function forms)
+from .compat.alias import install_as_torch
 from .compat import activations as _activations, packed_attention as _packed_attention
 from .compat.index_writes import index_fill, masked_scatter
 from .compat.meshgrid import meshgrid
@@ -36,3 +41,5 @@ __all__ = [
 _activations.register()      # F.celu, nn.CELU, ...: PyTorch's extra activations
 _packed_attention.register()  # MultiheadAttention loads PyTorch's in_proj_weight
 __all__ = list(dict.fromkeys(__all__))  # torch_names re-exports some names above
+
+sys.modules[__name__ + ".cuda"] = cuda  # ``microattn.cuda`` is ``torch.cuda``

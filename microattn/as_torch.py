@@ -14,7 +14,7 @@ not imported; one already imported raises, since its tensors and ours would mix.
 import runpy
 import sys
 
-from .torch_alias import install_as_torch
+from .compat.alias import install_as_torch
 
 def main(argv=None):
     """``python -m microattn.as_torch script.py [args]``."""

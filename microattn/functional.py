@@ -1,7 +1,7 @@
 """Functional interface with PyTorch's names: ``from microattn import functional as F``.
 
 Softmax, log-softmax, layer norm, cross-entropy and attention come twice: a
-fused Function with a hand-derived backward (ops/fused.py; the default: one
+fused Function with a hand-derived backward (microattn/fused/; the default: one
 node, fewer intermediate arrays, numerically stable) and, with
 ``fused=False``, the same maths composed from primitive ops, so that every
 step shows up in the graph. Tests check that both agree.
@@ -12,19 +12,26 @@ import warnings
 
 import numpy as np
 
-from .autograd import Tensor
-from .autograd.tensor import unwrap
-from .autograd.errors import ShapeError
-from .ops import sigmoid, tanh
-from .ops.elementwise import ReLU
+from .core import Tensor
+from .core.errors import ShapeError
+from .core.tensor import unwrap
+from .fused.attention import ScaledDotProductAttention
+from .fused.cross_entropy import REDUCTIONS, BinaryCrossEntropy, CrossEntropy, counted_targets
+from .fused.embedding import Embedding
+from .fused.gelu import GELU
+from .fused.layer_norm import LayerNorm
+from .fused.linear import Linear
+from .fused.softmax import LogSoftmax, Softmax, check_floating, softmax_dim
+from .ops import cat, sigmoid, tanh
 from .ops.dropout import Dropout, check_probability, dropout_mask
-from .ops.fused import (GELU, REDUCTIONS, CrossEntropy, Embedding, LayerNorm, Linear,
-                        LogSoftmax, ScaledDotProductAttention, Softmax, check_floating,
-                        counted_targets, softmax_dim)
+from .ops.elementwise import ReLU, Where
 
 __all__ = ["relu", "gelu", "sigmoid", "tanh", "softmax", "log_softmax", "dropout", "linear",
            "embedding", "layer_norm", "cross_entropy", "nll_loss", "mse_loss",
-           "masked_softmax", "attention_mask", "scaled_dot_product_attention"]
+           "masked_softmax", "attention_mask", "scaled_dot_product_attention",
+           "pad", "one_hot", "silu", "leaky_relu", "elu", "softplus", "logsigmoid",
+           "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "l1_loss",
+           "normalize", "cosine_similarity"]
 
 
 def _constant(array):
@@ -406,7 +413,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     if key.shape[-2] != value.shape[-2]:
         raise ShapeError(f"scaled_dot_product_attention: key of shape {tuple(key.shape)} and "
                          f"value of shape {tuple(value.shape)} differ in length (dim -2)")
-    check_probability(dropout_p)
+    if type(dropout_p) is not float or dropout_p != 0.0:  # 0.0, the default, needs no check
+        check_probability(dropout_p)
     q_len, k_len = query.shape[-2], key.shape[-2]
     if scale is None:  # d = 0: the scores are all 0 whatever the scale
         scale = 1 / math.sqrt(query.shape[-1]) if query.shape[-1] else 1.0
@@ -432,8 +440,139 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     return (output, weights) if need_weights else output
 
 
-# -- more of torch.nn.functional (functional_more.py) ---------------------------
-from .functional_more import *  # noqa: E402,F401,F403
-from .functional_more import __all__ as _more
+# -- more activations, composed from the primitive ops ------------------------------
 
-__all__ += _more
+def silu(input, inplace=False):
+    """x sigmoid(x); ``inplace=True`` overwrites ``input``."""
+    if inplace:
+        return input.copy_(silu(input.clone()))
+    return input * input.sigmoid()
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    """x where x > 0, else negative_slope x; ``inplace=True`` overwrites ``input``."""
+    if inplace:
+        return input.copy_(leaky_relu(input.clone(), negative_slope))
+    return Where.apply(input > 0, input, input * negative_slope)
+
+
+def elu(input, alpha=1.0, inplace=False):
+    """x where x > 0, else alpha (e^x - 1); ``inplace=True`` overwrites ``input``.
+    The exponential reads x only where x <= 0, so that no overflow meets the where."""
+    if inplace:
+        return input.copy_(elu(input.clone(), alpha))
+    positive = input > 0
+    return Where.apply(positive, input, alpha * (input.masked_fill(positive, 0).exp() - 1))
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    """log(1 + e^(beta x)) / beta, and x itself where beta x > threshold (as PyTorch);
+    log1p keeps the tiny values of very negative x."""
+    z = input * beta
+    linear = z > threshold
+    return Where.apply(linear, input, z.masked_fill(linear, 0).exp().log1p() / beta)
+
+
+def pad(input, pad, mode="constant", value=None):
+    """Pad the last dims: ``pad = (left, right)`` for the last dim, then
+    ``(left, right, top, bottom)`` for the last two, ... as torch's F.pad; the
+    border is ``value`` (0), joined to the input by cat."""
+    if mode != "constant":
+        raise NotImplementedError(f"pad: mode {mode!r} is not implemented (only 'constant')")
+    if len(pad) % 2 or len(pad) // 2 > input.ndim:
+        raise ValueError(f"pad: expected an even number of widths for at most {input.ndim} "
+                         f"dims, got {tuple(pad)}")
+    if any(p < 0 for p in pad):
+        raise NotImplementedError("pad: negative widths (cropping) are not supported")
+    for i in range(len(pad) // 2):
+        dim = input.ndim - 1 - i
+        parts = []
+        for width in (int(pad[2 * i]), int(pad[2 * i + 1])):
+            shape = input.shape[:dim] + (width,) + input.shape[dim + 1:]
+            parts.append(_constant(np.full(shape, 0 if value is None else value, input.dtype)))
+        input = cat([parts[0], input, parts[1]], dim)
+    return input
+
+
+def _reduce(loss, reduction):
+    """The per-element ``loss`` reduced as ``reduction`` says ('mean', 'sum', 'none')."""
+    _check_reduction(reduction)
+    if reduction == "none":
+        return loss
+    return loss.sum() if reduction == "sum" else loss.mean()
+
+
+def one_hot(tensor, num_classes=-1):
+    """(..., num_classes) int64 with a 1 at each index of the integer ``tensor``."""
+    indices = unwrap(tensor)
+    if indices.dtype.kind not in "iu":
+        raise RuntimeError(f"one_hot is only applicable to index tensors, got dtype "
+                           f"{indices.dtype}")
+    if num_classes == -1:
+        num_classes = int(indices.max()) + 1 if indices.size else 0
+    if indices.size and (indices.min() < 0 or indices.max() >= num_classes):
+        raise RuntimeError(f"one_hot: class values must be in [0, {num_classes})")
+    return Tensor._make((indices[..., None] == np.arange(num_classes)).astype(np.int64), None)
+
+
+def logsigmoid(input):
+    """log sigmoid(x) = -softplus(-x)."""
+    return -softplus(-input)
+
+
+def binary_cross_entropy(input, target, weight=None, reduction="mean"):
+    """Binary cross-entropy of probabilities ``input`` against ``target`` in [0, 1]."""
+    if tuple(unwrap(target).shape) != tuple(input.shape):
+        raise ValueError(f"binary_cross_entropy: target of shape {unwrap(target).shape} "
+                         f"differs from input of shape {tuple(input.shape)}")
+    loss = BinaryCrossEntropy.apply(input, target)
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean",
+                                     pos_weight=None):
+    """BCE of sigmoid(input), computed stably from the logits:
+    l = (1 - t) x + w_t softplus(-x),  w_t = 1 + (pos_weight - 1) t."""
+    if tuple(unwrap(target).shape) != tuple(input.shape):
+        raise ValueError(f"binary_cross_entropy_with_logits: target of shape "
+                         f"{unwrap(target).shape} differs from input of shape "
+                         f"{tuple(input.shape)}")
+    log_weight = 1 if pos_weight is None else 1 + (pos_weight - 1) * target
+    loss = (1 - target) * input + log_weight * softplus(-input)
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def kl_div(input, target, reduction="mean", log_target=False):
+    """KL(target || exp(input)) pointwise: target (log target - input), 0 where
+    target is 0; ``input`` holds log-probabilities. 'batchmean' divides the sum
+    by the batch size (the true KL divergence), 'mean' by the number of elements."""
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:
+        t = unwrap(target)
+        positive = Tensor._make(t > 0, None)
+        safe = target.masked_fill(~positive, 1.0) if isinstance(target, Tensor) \
+            else Tensor._make(np.where(t > 0, t, 1.0), None)
+        loss = (target * safe.log()).masked_fill(~positive, 0.0) - target * input
+    if reduction == "batchmean":
+        return loss.sum() / (input.shape[0] if input.ndim else 1)
+    return _reduce(loss, reduction)
+
+
+def l1_loss(input, target, reduction="mean"):
+    return _reduce((input - target).abs(), reduction)
+
+
+def normalize(input, p=2.0, dim=1, eps=1e-12):
+    """x / max(||x||_p, eps) along ``dim``."""
+    return input / input.norm(p, dim, keepdim=True).clamp(min=eps)
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    """x1 . x2 / (max(||x1||, eps) max(||x2||, eps)) along ``dim``."""
+    norms = x1.norm(2, dim).clamp(min=eps) * x2.norm(2, dim).clamp(min=eps)
+    return (x1 * x2).sum(dim) / norms

@@ -11,7 +11,7 @@ cancel.
 """
 import numpy as np
 
-from .autograd import Tensor, no_grad
+from .core import Tensor, no_grad
 
 
 class GradcheckError(AssertionError):

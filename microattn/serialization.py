@@ -66,7 +66,7 @@ import zlib
 
 import numpy as np
 
-from .autograd import Tensor
+from .core import Tensor
 from .files import atomic_path
 
 FORMAT, VERSION = "microattn", 1

@@ -105,3 +105,29 @@ def assert_fused_matches_composed(fn, arrays, atol=1e-12, rtol=1e-12):
         assert_close(f, c, rtol, atol, f"gradient of input {i}: fused vs composed")
         worst = max(worst, float(np.max(np.abs(f - c), initial=0)))
     return worst
+
+
+FLOAT16_TOL = 2e-3  # a few float16 roundings (its eps is 9.8e-4), relative to max(1, |value|)
+
+
+def float16_parity(ma_fn, torch_fn, arrays, grad_tol=1e-2):
+    """Run ``ma_fn`` on float16 tensors of ``arrays`` (wide rows, large offsets) and
+    ``torch_fn`` on the same values in float32: the value and the input gradients
+    (of the sum of the output) must be finite and within float16's rounding,
+    the value to FLOAT16_TOL and the gradients to ``grad_tol``, relative to
+    max(1, |reference|). Fused ops compute float16 in float32 and round once."""
+    import torch
+    arrays = [np.asarray(a, dtype=np.float16) for a in arrays]
+    ours_in = [ma.tensor(a, requires_grad=True) for a in arrays]
+    theirs_in = [torch.tensor(a.astype(np.float32), requires_grad=True) for a in arrays]
+    ours, theirs = ma_fn(*ours_in), torch_fn(*theirs_in)
+    assert ours.dtype == np.float16
+    pairs = [(ours.data, theirs.detach().numpy(), FLOAT16_TOL, "value")]
+    ours.backward(ma.ones_like(ours))  # a float16 sum of the outputs could overflow
+    theirs.backward(torch.ones_like(theirs))
+    pairs += [(o.grad.data, t.grad.numpy(), grad_tol, f"gradient {i}")
+              for i, (o, t) in enumerate(zip(ours_in, theirs_in))]
+    for got, want, tol, what in pairs:
+        assert np.isfinite(got).all(), f"{what}: not finite in float16"
+        error = np.abs(got.astype(np.float32) - want) / np.maximum(1, np.abs(want))
+        assert error.max() <= tol, f"{what}: float16 error {error.max():.2e} > {tol}"

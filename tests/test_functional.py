@@ -13,6 +13,7 @@ import microattn as ma
 from microattn import functional as F
 from microattn.ops.dropout import dropout_mask
 from helpers import assert_close, assert_fused_matches_composed, leaf, shapes, torch_parity, transposed_leaf
+from microattn import nn
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
@@ -164,3 +165,13 @@ def test_embedding_padding_idx_returns_the_row_but_takes_no_gradient(padding_idx
     assert_close(out.data[0, 1], weight[2], what="padding row is still looked up")
     assert np.array_equal(w.grad[2], np.zeros(3))
     assert_close(w.grad[0], np.full(3, 2.0), what="row 0 is looked up twice")
+
+
+@pytest.mark.parametrize("call", [
+    lambda: F.dropout(ma.zeros(3), None),
+    lambda: nn.Dropout("0.1"),
+    lambda: nn.MultiheadAttention(4, 2, dropout=None),
+], ids=["F.dropout", "nn.Dropout", "MultiheadAttention"])
+def test_a_dropout_probability_that_is_not_a_number_is_named(call):
+    with pytest.raises(TypeError, match="dropout probability has to be a number between 0 and 1"):
+        call()

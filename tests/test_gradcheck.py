@@ -113,3 +113,47 @@ def test_non_leaf_inputs_are_refused():
     x = ma.tensor(np.ones(3), requires_grad=True) * 2
     with pytest.raises(ValueError, match="not a leaf"):
         ma.gradcheck(lambda t: t.exp(), [x])
+
+
+class Boom(Exception):
+    pass
+
+
+@pytest.mark.parametrize("fail_on_call", [1, 2, 3, 6])
+def test_gradcheck_restores_its_inputs_when_fn_raises(fail_on_call):
+    """Calls: 1 is the analytic pass, 2.. the finite differences (2 per element)."""
+    x = leaf(np.array([0.5, -1.5, 2.0]))
+    y = leaf(np.array([1.0, 2.0, 3.0]))
+    y.grad = ma.tensor(np.array([7.0, 8.0, 9.0]))
+    previous_grad = y.grad
+    x_data, y_data = x.data, y.data.copy()
+    x_before = x.data.copy()
+    calls = []
+
+    def fn(a, b):
+        calls.append(1)
+        if len(calls) == fail_on_call:
+            raise Boom
+        return (a * b).sum()
+
+    with pytest.raises(Boom):
+        ma.gradcheck(fn, (x, y))
+    assert x.data is x_data
+    np.testing.assert_array_equal(x.data, x_before)
+    np.testing.assert_array_equal(y.data, y_data)
+    assert x.grad is None and y.grad is previous_grad
+
+
+def test_gradcheck_restores_gradients_when_backward_raises():
+    x = leaf(np.array([1.0, 2.0]))
+    x.grad = np.array([5.0, 5.0])
+
+    def fn(a):
+        out = a * 2
+        out.register_hook(lambda g: (_ for _ in ()).throw(Boom()))
+        return out
+
+    with pytest.raises(Boom):
+        ma.gradcheck(fn, (x,))
+    np.testing.assert_array_equal(x.grad, [5.0, 5.0])
+    np.testing.assert_array_equal(x.data, [1.0, 2.0])

@@ -1,5 +1,5 @@
 """``microattn export``: the safetensors file loads into the PyTorch twin of the model
-(tests/test_training_parity.py) with ``safetensors.torch`` and gives the same logits."""
+(tests/models/test_training_parity.py) with ``safetensors.torch`` and gives the same logits."""
 import subprocess
 import sys
 
@@ -10,7 +10,7 @@ from microattn.train import load_trained
 
 torch = pytest.importorskip("torch")
 safetensors_torch = pytest.importorskip("safetensors.torch")
-from test_training_parity import TorchGPT, TorchSeq2Seq  # noqa: E402  (needs torch)
+from models.test_training_parity import TorchGPT, TorchSeq2Seq  # noqa: E402  (needs torch)
 
 TINY = ["--d-model", "16", "--heads", "2", "--layers", "2", "--ff", "32", "--batch-size", "8",
         "--no-pictures"]

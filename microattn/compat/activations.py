@@ -8,9 +8,9 @@ its bounds; hardswish has 0 at -3 and 1 at 3).
 """
 from .. import functional as F
 from .. import nn
-from ..nn.more_layers import _module
+from ..nn.activation import _module
 from ..ops import where
-from ..ops.inplace import write
+from .inplace import write
 
 # SELU's constants, from "Self-Normalizing Neural Networks" (as PyTorch's)
 SELU_ALPHA = 1.6732632423543772848170429916717

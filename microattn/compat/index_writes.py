@@ -8,11 +8,11 @@ keeps the graph and the version counter as for any other in-place op.
 """
 import numpy as np
 
-from ..autograd import Tensor
-from ..autograd.tensor import unwrap
+from ..core import Tensor
+from ..core.tensor import unwrap
 from ..ops import where
-from ..ops.inplace import write
-from ..ops.select import _single_axis, scatter
+from .inplace import write
+from .select import _single_axis, scatter
 
 
 def scatter_(self, dim, index, src=None, value=None, reduce=None):

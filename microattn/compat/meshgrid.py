@@ -5,7 +5,7 @@ dim i of an (n_0, ..., n_k) grid; ``indexing='xy'`` swaps the first two dims
 (numpy's and matplotlib's convention). Each output is tensor i reshaped and
 expanded, so gradients flow back to the inputs (summed over the copies).
 """
-from ..autograd import Tensor
+from ..core import Tensor
 
 
 def meshgrid(*tensors, indexing=None):

@@ -9,7 +9,7 @@ so ``load_state_dict`` (strict too) takes a state_dict in either layout.
 """
 import numpy as np
 
-from ..autograd.tensor import unwrap
+from ..core.tensor import unwrap
 from ..nn import MultiheadAttention
 
 

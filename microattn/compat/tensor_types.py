@@ -8,8 +8,8 @@ asks whether t is a Tensor of that dtype, as PyTorch's does.
 """
 import numpy as np
 
-from ..autograd import Tensor
-from ..autograd.factories import zeros
+from ..core import Tensor
+from ..core.factories import zeros
 
 
 class _TensorType(type):

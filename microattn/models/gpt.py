@@ -4,8 +4,8 @@ import numbers
 
 import numpy as np
 
-from ..autograd import Tensor, no_grad
-from ..autograd.random import generator
+from ..core import Tensor, no_grad
+from ..core.random import generator
 from ..nn import (Dropout, Embedding, LayerNorm, LearnedPositionalEmbedding, Linear, Module,
                   ModuleList, TransformerEncoderLayer, init)
 from .tokens import token_array

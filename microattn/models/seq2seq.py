@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 
-from ..autograd import Tensor, no_grad
+from ..core import Tensor, no_grad
 from ..nn import (Embedding, LayerNorm, Linear, Module, PositionalEncoding, TransformerDecoder,
                   TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer, init)
 from .tokens import token_array

@@ -1,5 +1,5 @@
 """Token ids as the models take them."""
-from ..autograd.tensor import unwrap
+from ..core.tensor import unwrap
 
 
 def token_array(tokens, name="tokens"):

@@ -3,12 +3,14 @@ import sys
 
 from .. import functional
 from . import init, utils
-from .activation import GELU, ReLU
+from .activation import (ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax,
+                         Softplus, Tanh)
 from .container import ModuleDict, ModuleList, Sequential
 from .dropout import Dropout
 from .embedding import Embedding
+from .flatten import Flatten
 from .lazy import LazyLinear, UninitializedParameter
-from .linear import Linear
+from .linear import Identity, Linear
 from .module import Module, Parameter
 from .norm import LayerNorm
 from .positional import LearnedPositionalEmbedding, PositionalEncoding
@@ -23,15 +25,13 @@ __all__ = [
     "init", "utils",
 ]
 from .attention import AdditiveAttention, MultiheadAttention
-from .transformer import (TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,
-                          TransformerEncoderLayer)
+from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer,
+                          TransformerEncoder, TransformerEncoderLayer)
 
 __all__ += ["MultiheadAttention", "AdditiveAttention", "TransformerEncoderLayer",
             "TransformerDecoderLayer", "TransformerEncoder", "TransformerDecoder"]
 from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, KLDivLoss, L1Loss,
                      MSELoss, NLLLoss)
-from .more_layers import (ELU, Flatten, Identity, LeakyReLU, LogSoftmax, Sigmoid, SiLU,
-                          Softmax, Softplus, Tanh, Transformer)
 
 __all__ += ["CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "KLDivLoss", "BCELoss",
             "BCEWithLogitsLoss", "Identity", "Flatten", "Softmax", "LogSoftmax", "Tanh",

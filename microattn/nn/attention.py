@@ -7,9 +7,9 @@ import math
 
 
 from .. import functional as F
-from ..autograd import no_grad
-from ..autograd.tensor import unwrap
-from ..autograd.errors import ShapeError
+from ..core import no_grad
+from ..core.tensor import unwrap
+from ..core.errors import ShapeError
 from ..ops.dropout import check_probability
 from . import init
 from .linear import Linear

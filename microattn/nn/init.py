@@ -10,8 +10,8 @@ Fans, for a weight of shape (out, in, *kernel), as in PyTorch::
 """
 import math
 
-from ..autograd import random
-from ..autograd.version import bump
+from ..core import random
+from ..core import hooks
 
 
 def calculate_gain(nonlinearity, param=None):
@@ -54,7 +54,7 @@ def _fan(tensor, mode):
 
 def _fill(tensor, values):
     tensor.data[...] = values
-    bump(tensor.data, "nn.init")  # an in-place write, as PyTorch's init under no_grad
+    hooks.wrote(tensor.data, "nn.init")  # an in-place write, as PyTorch's init under no_grad
     return tensor
 
 

@@ -1,11 +1,11 @@
-"""Linear: the affine map y = x W^T + b."""
+"""Linear: the affine map y = x W^T + b; and Identity, y = x."""
 import math
 
 import numpy as np
 
 from .. import functional as F
-from ..autograd import get_default_dtype
-from ..autograd.dtypes import as_dtype, check_device
+from ..core import get_default_dtype
+from ..core.tensor import as_dtype, check_device
 from . import init
 from .module import Module, Parameter, check_sizes
 
@@ -44,3 +44,13 @@ class Linear(Module):
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={self.bias is not None}")
+
+
+class Identity(Module):
+    """y = x (arguments accepted and ignored, as PyTorch's)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
+    def forward(self, input):
+        return input

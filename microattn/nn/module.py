@@ -16,12 +16,11 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ..autograd import Tensor, get_default_dtype
-from ..autograd.dtypes import as_dtype, check_device
-from ..autograd.tensor import unwrap
-from ..autograd.grad_mode import pop_module, push_module
-from ..autograd.quiet import silenced
-from ..ops.convert import parse_to
+from ..core import Tensor, get_default_dtype
+from ..core.tensor import as_dtype, check_device
+from ..core.tensor import unwrap
+from ..core.grad_mode import state
+from ..core.quiet import silenced
 from .utils import zero_grads
 
 
@@ -85,12 +84,16 @@ class Module:
             "subclass to say what calling the module computes")
 
     def __call__(self, *args, **kwargs):
-        push_module(self._name)
+        """forward(), with the nodes it records knowing their module's dotted path
+        (``decoder.layers.0.self_attn``) for pictures of the graph."""
+        parent = state.module_path
+        state.module_path = f"{parent}.{self._name}" if parent and self._name else (
+            self._name or parent)
         try:
             with silenced():  # numpy's inf/nan warnings off, once for the whole forward
                 return self.forward(*args, **kwargs)
         finally:
-            pop_module()
+            state.module_path = parent
 
     # -- registration --------------------------------------------------------
     # Registered objects live in the registry dicts *and* in the instance
@@ -419,3 +422,28 @@ class Module:
         elif lines:
             body = "\n  " + "\n  ".join(lines) + "\n"
         return f"{type(self).__name__}({body})"
+
+
+def _is_device(arg):
+    """A device object (compat's ``ma.device``): it has a type and an index."""
+    return hasattr(arg, "type") and hasattr(arg, "index") and not isinstance(arg, type)
+
+
+def parse_to(args, kwargs):
+    """PyTorch's ``to`` overloads: to(dtype), to(device, dtype=None), to(tensor)."""
+    where, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
+    kwargs.pop("non_blocking", None)
+    copy = kwargs.pop("copy", False)
+    kwargs.pop("memory_format", None)
+    if kwargs:
+        raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+    for arg in args:
+        if isinstance(arg, Tensor):
+            dtype = arg.dtype
+        elif isinstance(arg, (str, int)) and not isinstance(arg, bool) or _is_device(arg):
+            where = arg
+        elif isinstance(arg, bool):  # non_blocking / copy given by position
+            continue
+        else:
+            dtype = arg
+    return where, dtype, copy

@@ -4,8 +4,8 @@ import numbers
 import numpy as np
 
 from .. import functional as F
-from ..autograd import get_default_dtype
-from ..autograd.dtypes import as_dtype, check_device
+from ..core import get_default_dtype
+from ..core.tensor import as_dtype, check_device
 from .module import Module, Parameter
 
 

@@ -4,8 +4,8 @@ import math
 
 import numpy as np
 
-from ..autograd import Tensor, get_default_dtype
-from ..autograd.errors import ShapeError
+from ..core import Tensor, get_default_dtype
+from ..core.errors import ShapeError
 from . import init
 from .dropout import Dropout
 from .module import Module, Parameter

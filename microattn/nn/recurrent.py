@@ -12,9 +12,9 @@ import math
 import numpy as np
 
 from .. import functional as F
-from ..autograd import get_default_dtype, zeros
-from ..autograd.dtypes import as_dtype, check_device
-from ..autograd.errors import ShapeError
+from ..core import get_default_dtype, zeros
+from ..core.errors import ShapeError
+from ..core.tensor import as_dtype, check_device
 from ..ops import cat, stack
 from ..ops.dropout import check_probability
 from . import init

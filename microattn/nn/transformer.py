@@ -1,8 +1,13 @@
-"""The Transformer's encoder and decoder layers, and stacks of them, as PyTorch's:
-(T, B, d_model) by default, (B, T, d_model) with ``batch_first=True``."""
+"""The Transformer's encoder and decoder layers, stacks of them, and nn.Transformer
+(an encoder and a decoder stack), as PyTorch's: (T, B, d_model) by default,
+(B, T, d_model) with ``batch_first=True``."""
 import copy
 
+import numpy as np
+
 from .. import functional as F
+from ..core import Tensor
+from . import init
 from .attention import MultiheadAttention
 from .container import ModuleList
 from .dropout import Dropout
@@ -193,3 +198,46 @@ class TransformerDecoder(Module):
                            tgt_is_causal=bool(tgt_is_causal),
                            memory_is_causal=memory_is_causal)
         return output if self.norm is None else self.norm(output)
+
+
+class Transformer(Module):
+    """The encoder-decoder Transformer of "Attention Is All You Need", as
+    ``torch.nn.Transformer``: an encoder stack and a decoder stack, each ending
+    in LayerNorm; embeddings and the output projection are the user's.
+    Shapes (S, B, E) and (T, B, E), or batch first with ``batch_first=True``."""
+
+    def __init__(self, d_model=512, nhead=8, num_encoder_layers=6, num_decoder_layers=6,
+                 dim_feedforward=2048, dropout=0.1, activation="relu", custom_encoder=None,
+                 custom_decoder=None, layer_norm_eps=1e-5, batch_first=False,
+                 norm_first=False, bias=True):
+        super().__init__()
+        options = dict(dim_feedforward=dim_feedforward, dropout=dropout, activation=activation,
+                       layer_norm_eps=layer_norm_eps, batch_first=batch_first,
+                       norm_first=norm_first, bias=bias)
+        self.encoder = custom_encoder or TransformerEncoder(
+            TransformerEncoderLayer(d_model, nhead, **options), num_encoder_layers,
+            LayerNorm(d_model, eps=layer_norm_eps, bias=bias))
+        self.decoder = custom_decoder or TransformerDecoder(
+            TransformerDecoderLayer(d_model, nhead, **options), num_decoder_layers,
+            LayerNorm(d_model, eps=layer_norm_eps, bias=bias))
+        self.d_model, self.nhead, self.batch_first = d_model, nhead, batch_first
+        for p in self.parameters():  # as PyTorch: Xavier-uniform for every matrix
+            if p.ndim > 1:
+                init.xavier_uniform_(p)
+
+    def forward(self, src, tgt, src_mask=None, tgt_mask=None, memory_mask=None,
+                src_key_padding_mask=None, tgt_key_padding_mask=None,
+                memory_key_padding_mask=None, src_is_causal=None, tgt_is_causal=None,
+                memory_is_causal=False):
+        memory = self.encoder(src, mask=src_mask, src_key_padding_mask=src_key_padding_mask,
+                              is_causal=src_is_causal)
+        return self.decoder(tgt, memory, tgt_mask=tgt_mask, memory_mask=memory_mask,
+                            tgt_key_padding_mask=tgt_key_padding_mask,
+                            memory_key_padding_mask=memory_key_padding_mask,
+                            tgt_is_causal=tgt_is_causal, memory_is_causal=memory_is_causal)
+
+    @staticmethod
+    def generate_square_subsequent_mask(sz, device=None, dtype=None):
+        """(sz, sz) float mask: 0 on and below the diagonal, -inf above (causal)."""
+        mask = np.triu(np.full((sz, sz), -np.inf), 1).astype(dtype or np.float32)
+        return Tensor._make(mask, None)

@@ -2,7 +2,7 @@
 optimisers and these functions read a gradient, and :func:`zero_grads`."""
 import numpy as np
 
-from ..autograd import Tensor
+from ..core import Tensor
 
 
 def grad_array(param):

@@ -3,8 +3,8 @@ import numbers
 
 import numpy as np
 
-from ..autograd import Function
-from ..autograd.random import generator
+from ..core import Function
+from ..core.random import generator
 
 
 def check_probability(p, name="dropout probability"):

@@ -12,7 +12,7 @@ import numbers
 
 import numpy as np
 
-from ..autograd import Function, Tensor
+from ..core import Function, Tensor
 
 
 # -- arithmetic ------------------------------------------------------------

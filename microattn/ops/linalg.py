@@ -1,7 +1,7 @@
 """Matrix multiplication, with numpy's and PyTorch's rules for 1-D and batched operands."""
 import numpy as np
 
-from ..autograd import Function
+from ..core import Function
 
 
 def _check_aligned(a_shape, b_shape):

@@ -1,4 +1,4 @@
-"""Reductions: sum, mean, var, max/min (with indices), amax/amin, argmax/argmin.
+"""Reductions: sum, mean, var, amax (compat adds max/min with indices, argmax, ...).
 
 ``dim`` is an int, a tuple of ints (negative counts from the end), or None
 for every dimension, as in PyTorch (an empty tuple also means every
@@ -8,16 +8,11 @@ dimensions by broadcasting, after putting them back when ``keepdim=False``.
 import builtins
 import math
 import warnings
-from collections import namedtuple
 
 import numpy as np
 
-from ..autograd import Function, Tensor
-from ..autograd.tensor import unwrap
-
-ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
-ValuesIndices.__doc__ = "What max(x, dim) and min(x, dim) return: ``.values`` and ``.indices``."
-
+from ..core import Function, Tensor
+from .elementwise import Cast
 
 def _shape(x):
     return x.data.shape if isinstance(x, Tensor) else np.shape(x)
@@ -60,12 +55,7 @@ def _mean(x, axes, keepdim, count):
 def _restore(g, axes, keepdim):
     """The gradient with the reduced axes (an int or a sorted tuple) put back
     with size 1, so it broadcasts against the input."""
-    if keepdim:
-        return g
-    shape = list(g.shape)
-    for axis in axes if isinstance(axes, tuple) else (axes,):  # in order: each lands in place
-        shape.insert(axis, 1)
-    return g.reshape(shape)
+    return g if keepdim else np.expand_dims(g, axes)
 
 
 class Sum(Function):
@@ -167,58 +157,38 @@ class Amax(_Extreme):
     extreme = staticmethod(np.max)
 
 
-class Amin(_Extreme):
-    """z = min of x over dims.   dL/dx = g / k at each of the k elements equal to
-    the min, 0 elsewhere (ties share the gradient evenly, as PyTorch's amin)."""
-
-    extreme = staticmethod(np.min)
-
-
-class Max(Amax):
-    """z = max of every element.   dL/dx as Amax, except that when z is nan the
-    gradient goes evenly to the nan elements (PyTorch's max())."""
-
-    nan_hits = True
-
-
-class Min(Amin):
-    """z = min of every element.   dL/dx as Amin, except that when z is nan the
-    gradient goes evenly to the nan elements (PyTorch's min())."""
-
-    nan_hits = True
+def numpy_spelling(fn, x, args, options):
+    """``fn(x, *args, **options)`` with numpy's spellings translated: ``axis`` is ``dim``,
+    ``keepdims`` is ``keepdim``, ``dtype`` casts the result and ``out`` must be None
+    (numpy passes them when ``np.sum(t)`` defers to ``t.sum``)."""
+    if options.pop("out", None) is not None:
+        raise TypeError(f"{fn.__name__}(): out= is not supported; use the result")
+    dtype, axis, keepdims = (options.pop(k, None) for k in ("dtype", "axis", "keepdims"))
+    if axis is not None:
+        if args or options.get("dim") is not None:
+            raise TypeError(f"{fn.__name__}(): pass dim or axis, not both")
+        options["dim"] = axis
+    if keepdims is not None:
+        options["keepdim"] = keepdims
+    result = fn(x, *args, **options)
+    return result if dtype is None else Cast.apply(result, np.dtype(dtype))
 
 
-class SelectAlongDim(Function):
-    """z = x at ``indices`` along one dim (the values max/min(x, dim) pick).
-    dL/dx = g at the chosen index of each slice, 0 elsewhere."""
-
-    def forward(ctx, x, indices, axis, keepdim):
-        ctx.input_shape, ctx.axis, ctx.keepdim = x.shape, axis, keepdim
-        if x.ndim == 0:
-            return x.copy()
-        ctx.indices = np.expand_dims(indices, axis)
-        picked = np.take_along_axis(x, ctx.indices, axis)
-        return picked if keepdim else np.squeeze(picked, axis=axis)
-
-    def backward(ctx, g):
-        if not ctx.input_shape:
-            return g, None, None, None
-        grad = np.zeros(ctx.input_shape, dtype=g.dtype)
-        np.put_along_axis(grad, ctx.indices, _restore(g, ctx.axis, ctx.keepdim), ctx.axis)
-        return grad, None, None, None
-
-
-def sum(x, dim=None, keepdim=False):
+def sum(x, dim=None, keepdim=False, **numpy):
     """Sum over ``dim`` (every dim by default)."""
+    if numpy:
+        return numpy_spelling(sum, x, (), dict(numpy, dim=dim, keepdim=keepdim))
     return Sum.apply(x, _axes("sum", _shape(x), dim), keepdim)
 
 
-def mean(x, dim=None, keepdim=False):
+def mean(x, dim=None, keepdim=False, **numpy):
     """Mean over ``dim`` (every dim by default); floating tensors only."""
+    if numpy:
+        return numpy_spelling(mean, x, (), dict(numpy, dim=dim, keepdim=keepdim))
     return Mean.apply(x, _axes("mean", _shape(x), dim), keepdim)
 
 
-def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None, **numpy):
     """Variance over ``dim``: sum of squared deviations / (n - correction).
 
     The arguments are PyTorch's: ``var(dim, unbiased, keepdim)`` and
@@ -226,6 +196,9 @@ def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     the unbiased estimate, 0 the population variance; ``unbiased=True/False``
     is the older spelling of 1/0.
     """
+    if numpy:
+        return numpy_spelling(var, x, (), dict(numpy, dim=dim, unbiased=unbiased,
+                                                keepdim=keepdim, correction=correction))
     if isinstance(dim, bool):  # PyTorch's overload var(unbiased)
         dim, unbiased = None, dim
     if unbiased is not None and correction is not None:
@@ -233,15 +206,6 @@ def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     if correction is None:
         correction = 0 if unbiased is False else 1
     return Var.apply(x, _axes("var", _shape(x), dim), keepdim, correction)
-
-
-def _single_axis(op, x, dim):
-    """The one axis ``dim`` names (0 for a 0-d tensor)."""
-    if isinstance(dim, (tuple, list)):
-        hint = f" (a{op} reduces over several)" if op in ("max", "min") else ""
-        raise TypeError(f"{op}(): dim must be a single int, got {dim!r}{hint}")
-    axes = _axes(op, _shape(x), dim)
-    return axes[0] if axes else 0
 
 
 def _nonempty(op, shape, axes, dim, error=RuntimeError):
@@ -260,56 +224,10 @@ def _nonempty(op, shape, axes, dim, error=RuntimeError):
     return axes
 
 
-def _extreme(op, full, arg, x, dim, keepdim):
-    if dim is None:
-        return full.apply(x, _nonempty(op, _shape(x), _axes(op, _shape(x), None), None), False)
-    axis = _single_axis(op, x, dim)
-    if _shape(x):
-        _nonempty(op, _shape(x), (axis,), dim)
-    data = unwrap(x)
-    indices = arg(data, axis=axis) if data.ndim else np.zeros((), np.int64)
-    values = SelectAlongDim.apply(x, indices, axis, keepdim)
-    if keepdim and data.ndim:
-        indices = np.expand_dims(indices, axis)
-    return ValuesIndices(values, Tensor._make(indices.astype(np.int64), None))
-
-
-def max(x, dim=None, keepdim=False):
-    """The largest value: with ``dim=None`` a tensor (ties share the gradient);
-    with an int ``dim`` a (values, indices) pair, the gradient going to the index."""
-    return _extreme("max", Max, np.argmax, x, dim, keepdim)
-
-
-def min(x, dim=None, keepdim=False):
-    """The smallest value; see :func:`max`."""
-    return _extreme("min", Min, np.argmin, x, dim, keepdim)
-
-
-def amax(x, dim=None, keepdim=False):
+def amax(x, dim=None, keepdim=False, **numpy):
     """Largest values over ``dim`` (an int, a tuple or None); ties share the gradient."""
+    if numpy:
+        return numpy_spelling(amax, x, (), dict(numpy, dim=dim, keepdim=keepdim))
     return Amax.apply(x, _nonempty("amax", _shape(x), _axes("amax", _shape(x), dim), dim), keepdim)
 
 
-def amin(x, dim=None, keepdim=False):
-    """Smallest values over ``dim``; see :func:`amax`."""
-    return Amin.apply(x, _nonempty("amin", _shape(x), _axes("amin", _shape(x), dim), dim), keepdim)
-
-
-def _arg(op, fn, x, dim, keepdim):
-    data = unwrap(x)
-    axis = None if dim is None else _single_axis(op, x, dim)
-    if data.ndim == 0:
-        return Tensor._make(np.zeros((), np.int64), None)
-    _nonempty(op, data.shape, range(data.ndim) if axis is None else (axis,), dim, IndexError)
-    return Tensor._make(np.asarray(fn(data, axis=axis, keepdims=keepdim), dtype=np.int64), None)
-
-
-def argmax(x, dim=None, keepdim=False):
-    """Index of the largest value (int64, no gradient): into the flattened
-    tensor when ``dim`` is None, else along ``dim``."""
-    return _arg("argmax", np.argmax, x, dim, keepdim)
-
-
-def argmin(x, dim=None, keepdim=False):
-    """Index of the smallest value; see :func:`argmax`."""
-    return _arg("argmin", np.argmin, x, dim, keepdim)

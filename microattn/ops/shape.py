@@ -1,13 +1,13 @@
-"""Shape ops: reshape, transpose, permute, squeeze, expand, indexing, cat and stack.
+"""Shape ops: reshape, transpose, permute, squeeze, expand, indexing, cat and stack
+(compat adds view, flatten, contiguous and the rest of PyTorch's).
 
 None of them computes a new number: each only moves x's numbers to new
 places, so each backward moves the gradient back to where they came from.
 """
 import numpy as np
 
-from ..autograd import Function, Tensor
-from ..autograd.factories import sizes
-from .indexing import index_steps
+from ..core import Function, Tensor
+from ..core.tensor import sizes
 
 
 def _dim(dim, ndim):
@@ -30,35 +30,6 @@ class Reshape(Function):
 
     def backward(ctx, g):
         return g.reshape(ctx.input_shape), None
-
-
-class View(Reshape):
-    """y = x with a new shape, sharing x's memory: only where the new shape fits x's
-    strides, as PyTorch's view (a transposed x must be ``.contiguous()`` or
-    ``.reshape``d, which copies).   dL/dx = g reshaped to x's shape"""
-
-    def forward(ctx, x, shape):
-        ctx.input_shape = x.shape
-        y = x.view()
-        try:
-            y.shape = shape  # numpy refuses what would need a copy
-        except AttributeError:
-            raise RuntimeError(
-                f"view size {shape} is not compatible with the input's size {x.shape} and "
-                "stride (at least one dimension spans across two contiguous subspaces): "
-                "use .reshape(...) instead") from None
-        return y
-
-
-class Contiguous(Function):
-    """y = x with its elements laid out in row-major order (a copy if they are not).
-    dL/dx = g"""
-
-    def forward(ctx, x):
-        return np.ascontiguousarray(x)
-
-    def backward(ctx, g):
-        return g
 
 
 class Unsqueeze(Reshape):
@@ -187,24 +158,6 @@ def reshape(x, *shape):
     return Reshape.apply(x, sizes(shape))
 
 
-def view(x, *shape):
-    """x with a new shape sharing its memory (varargs or one tuple; one size may be
-    -1); a RuntimeError, as PyTorch, when the strides do not allow it."""
-    return View.apply(x, sizes(shape))
-
-
-def flatten(x, start_dim=0, end_dim=-1):
-    """x with dims start_dim..end_dim (inclusive) merged into one."""
-    if x.ndim == 0:
-        return Reshape.apply(x, (1,))
-    start, end = _dim(start_dim, x.ndim), _dim(end_dim, x.ndim)
-    if start > end:
-        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} "
-                         f"for shape {x.shape}")
-    shape = x.shape
-    return Reshape.apply(x, shape[:start] + (int(np.prod(shape[start:end + 1])),) + shape[end + 1:])
-
-
 def transpose(x, dim0, dim1):
     return Transpose.apply(x, dim0, dim1)
 
@@ -233,19 +186,10 @@ def expand(x, *size):
     return Expand.apply(x, sizes(size))
 
 
-def contiguous(x):
-    """x itself if its elements are in row-major order, else a row-major copy (as PyTorch)."""
-    return x if x.data.flags.c_contiguous else Contiguous.apply(x)
-
-
 def getitem(x, index):
-    """x[index]: slices, ints, None, Ellipsis, integer arrays (ndarray, list or
-    int64 tensor), boolean masks (ndarray or bool tensor), or a tuple of them,
-    with PyTorch's rule for an int beside an index array (ops/indexing.py):
-    then it is two Index nodes, the int's select first."""
-    for step in index_steps(index):
-        x = Index.apply(x, step)
-    return x
+    """x[index] as numpy reads it: slices, ints, None, Ellipsis, integer arrays and
+    boolean masks, or a tuple of them (compat binds PyTorch's rules in its place)."""
+    return Index.apply(x, index)
 
 
 def cat(tensors, dim=0):

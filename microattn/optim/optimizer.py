@@ -17,8 +17,8 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-from ..autograd import Tensor, enable_grad
-from ..autograd.version import bump
+from ..core import Tensor, enable_grad
+from ..core import hooks
 from ..nn.utils import grad_array, zero_grads
 
 
@@ -112,7 +112,7 @@ class Optimizer:
                 if grad is not None:
                     self.update(p, grad, self.state[p], group)
                     # an in-place write: a graph that saved p before the step may not reuse it
-                    bump(p.data, f"{type(self).__name__}.step")
+                    hooks.wrote(p.data, f"{type(self).__name__}.step")
         return loss
 
     def update(self, param, grad, state, group):

@@ -2,7 +2,7 @@
 import numpy as np
 
 from .. import functional as F
-from ..autograd import Tensor, no_grad
+from ..core import Tensor, no_grad
 from ..data import exact_match, token_accuracy
 from ..models import attention_modules
 

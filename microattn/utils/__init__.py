@@ -1,4 +1,8 @@
-"""Utilities with PyTorch's names: ``microattn.utils.data`` (``torch.utils.data``)."""
-from . import data
+"""``microattn.utils.data`` is PyTorch's ``torch.utils.data`` (microattn/compat/data.py)."""
+import sys
+
+from ..compat import data
+
+sys.modules[__name__ + ".data"] = data
 
 __all__ = ["data"]

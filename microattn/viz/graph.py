@@ -35,7 +35,7 @@ from collections import defaultdict
 import graphviz
 import numpy as np
 
-from ..autograd import Tensor
+from ..core import Tensor
 from ..files import write_atomic
 
 NODE_BUDGET = 1500

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..autograd import no_grad
+from ..core import no_grad
 from ..models import attention_modules
 from . import attention as attn
 from .curves import group_grad_norms, plot_curves, plot_gradient_flow, read_metrics

@@ -13,7 +13,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-SCRIPT = Path(__file__).parent.parent / "pytorch_files" / "d2l_attention.py"
+SCRIPT = Path(__file__).parent / "pytorch_files" / "d2l_attention.py"
 
 
 def _reports(tmp_path, monkeypatch, style):

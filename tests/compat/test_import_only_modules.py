@@ -9,7 +9,7 @@ import pytest
 
 import microattn as ma
 from microattn.utils.data import DataLoader, TensorDataset
-from microattn.utils.sampler import (BatchSampler, RandomSampler, SequentialSampler,
+from microattn.compat.sampler import (BatchSampler, RandomSampler, SequentialSampler,
                                      SubsetRandomSampler)
 
 torch = pytest.importorskip("torch")

@@ -7,7 +7,7 @@ import pytest
 
 import microattn as ma
 from microattn import nn
-from microattn.autograd import quiet
+from microattn.core import quiet
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,7 @@ import pytest
 
 import microattn as ma
 from microattn import nn, functional as F
-from microattn.autograd.errors import ShapeError
+from microattn.core.errors import ShapeError
 
 torch = pytest.importorskip("torch")
 

@@ -1,0 +1,237 @@
+"""F.layer_norm: the fused LayerNorm node and the composed graph.
+
+gradcheck of x, weight and bias in float64 on hypothesis-drawn shapes; values
+and gradients equal to PyTorch's to 1e-10 relative (with and without the
+affine part, normalised over 1 and 2 dims); fused and composed agree to 1e-12.
+"""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import microattn as ma
+from microattn import functional as F
+from helpers import assert_close, assert_fused_matches_composed, float16_parity, leaf, shapes, torch_parity, transposed_leaf
+import warnings
+
+torch = pytest.importorskip("torch")
+TF = torch.nn.functional
+
+AFFINE = ["none", "weight", "weight_and_bias"]
+
+
+@st.composite
+def layer_norm_case(draw):
+    """(x shape, normalized_shape, affine): 0-2 leading dims, 1 or 2 normalised dims."""
+    normalized = draw(shapes(min_dims=1, max_dims=2, min_side=2, max_side=4))
+    leading = draw(shapes(min_dims=0, max_dims=2, max_side=3))
+    return leading + normalized, normalized, draw(st.sampled_from(AFFINE))
+
+
+def arrays_for(shape, normalized, affine, seed=0):
+    rng = np.random.default_rng(seed)
+    arrays = [rng.standard_normal(shape)]
+    if affine != "none":
+        arrays.append(rng.standard_normal(normalized))
+    if affine == "weight_and_bias":
+        arrays.append(rng.standard_normal(normalized))
+    return arrays
+
+
+def norm_fn(normalized, module=F, **kwargs):
+    """layer_norm(x[, weight[, bias]]) over ``normalized`` from F or torch's functional."""
+    def fn(x, *params, **more):
+        return module.layer_norm(x, normalized, *params, eps=1e-5, **kwargs, **more)
+    return fn
+
+
+@given(layer_norm_case())
+@settings(max_examples=20)
+def test_fused_layer_norm_gradchecks(case):
+    shape, normalized, affine = case
+    x, *params = arrays_for(shape, normalized, affine)
+    inputs = [transposed_leaf(x)] + [leaf(p) for p in params]
+    assert ma.gradcheck(norm_fn(normalized), inputs)
+
+
+@pytest.mark.parametrize("affine", AFFINE)
+def test_composed_layer_norm_gradchecks(affine):
+    x, *params = arrays_for((2, 3, 4), (3, 4), affine)
+    assert ma.gradcheck(norm_fn((3, 4), fused=False), [leaf(a) for a in [x, *params]])
+
+
+@given(layer_norm_case())
+@settings(max_examples=20)
+def test_layer_norm_matches_torch(case):
+    shape, normalized, affine = case
+    arrays = arrays_for(shape, normalized, affine, seed=1)
+    torch_parity(norm_fn(normalized), norm_fn(normalized, TF), arrays)
+
+
+@given(layer_norm_case())
+@settings(max_examples=15)
+def test_fused_and_composed_layer_norm_agree(case):
+    shape, normalized, affine = case
+    assert_fused_matches_composed(norm_fn(normalized), arrays_for(shape, normalized, affine))
+
+
+def test_int_normalized_shape_means_the_last_dim(rng):
+    x = rng.standard_normal((3, 5))
+    torch_parity(lambda t: F.layer_norm(t, 5), lambda t: TF.layer_norm(t, (5,)), [x])
+
+
+def test_constant_rows_give_bias_and_finite_gradients():
+    """var = 0: x_hat = 0 and sigma = sqrt(eps), so nothing divides by zero."""
+    x = leaf(np.full((2, 4), 3.0))
+    bias = leaf(np.arange(4.0))
+    y = F.layer_norm(x, (4,), None, bias)
+    y.backward(np.ones((2, 4)))
+    assert_close(y.data, np.tile(np.arange(4.0), (2, 1)), what="value")
+    assert np.all(np.isfinite(x.grad))
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_layer_norm_keeps_float32(fused):
+    x = ma.randn(2, 3, requires_grad=True)
+    w = ma.ones(3, requires_grad=True)
+    y = F.layer_norm(x, (3,), w, fused=fused)
+    y.sum().backward()
+    assert y.dtype == np.float32 and x.grad.dtype == np.float32 and w.grad.dtype == np.float32
+
+
+def test_layer_norm_shape_errors_name_the_shapes():
+    with pytest.raises(ValueError, match=r"layer_norm: input of shape \(2, 3\).*\(4,\)"):
+        F.layer_norm(ma.ones(2, 3), (4,))
+    with pytest.raises(ValueError, match=r"layer_norm: weight of shape \(2,\).*\(3,\)"):
+        F.layer_norm(ma.ones(2, 3), (3,), ma.ones(2))
+
+
+@pytest.mark.parametrize("affine", [False, True])
+def test_float16_wide_rows_with_a_large_offset_are_computed_in_float32(affine, rng):
+    # (4, 4096) around 50: a float16 row sum overflows; PyTorch's error is ~2e-3
+    x = 50 + rng.standard_normal((4, 4096))
+    params = [1 + 0.1 * rng.standard_normal(4096), 0.1 * rng.standard_normal(4096)]
+    float16_parity(lambda t, *wb: F.layer_norm(t, (4096,), *wb),
+                   lambda t, *wb: torch.nn.functional.layer_norm(t, (4096,), *wb),
+                   [x] + (params if affine else []))
+
+
+FUSED = pytest.mark.parametrize("fused", [True, False], ids=["fused", "composed"])
+
+
+def leaf_pair(shape, seed=0, requires_grad=True):
+    """The same float64 values as a microattn leaf and a torch leaf."""
+    data = np.random.default_rng(seed).standard_normal(shape)
+    return (ma.tensor(data, requires_grad=requires_grad),
+            torch.tensor(data, requires_grad=requires_grad))
+
+
+def assert_same_as_torch(ours, theirs, what):
+    ours = np.asarray(ours)
+    theirs = theirs.detach().numpy()
+    assert ours.shape == theirs.shape, f"{what}: shape {ours.shape} != {theirs.shape}"
+    np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12, equal_nan=True,
+                               err_msg=what)
+
+
+@pytest.fixture
+def no_numpy_warnings():
+    """An empty dim must not make numpy complain about it (mean of empty slice)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", "Mean of empty slice", RuntimeWarning)
+        warnings.filterwarnings("error", ".*(zero-size|empty)", RuntimeWarning)
+        yield
+
+
+@FUSED
+@pytest.mark.parametrize("shape, normalized", [((0, 5), (5,)), ((3, 0), (0,)),
+                                               ((2, 0, 3), (3,))])
+def test_layer_norm_on_empty_input(shape, normalized, fused, no_numpy_warnings):
+    x, xt = leaf_pair(shape)
+    w, wt = leaf_pair(normalized, 1)
+    b, bt = leaf_pair(normalized, 2)
+    if not fused and 0 in normalized:
+        # the composed graph takes a variance over nothing and says so, as PyTorch's var
+        with pytest.warns(UserWarning, match="degrees of freedom"):
+            y = F.layer_norm(x, normalized, w, b, fused=fused)
+    else:
+        y = F.layer_norm(x, normalized, w, b, fused=fused)
+    y_t = TF.layer_norm(xt, normalized, wt, bt)
+    assert_same_as_torch(y, y_t, "output")
+    y.sum().backward()
+    y_t.sum().backward()
+    for ours, theirs, name in ((x, xt, "dx"), (w, wt, "d weight"), (b, bt, "d bias")):
+        assert_same_as_torch(ours.grad, theirs.grad, name)
+
+
+def raises_like_torch(ours, theirs, match):
+    """Both calls raise; ours the same exception type as PyTorch's, with ``match``."""
+    with pytest.raises(Exception) as expected:
+        theirs()
+    with pytest.raises(type(expected.value), match=match):
+        ours()
+
+
+@pytest.mark.parametrize("shape", [2.5, None, "3", (3.0,)])
+def test_layer_norm_names_a_normalized_shape_that_is_not_ints(shape):
+    raises_like_torch(lambda: F.layer_norm(ma.zeros(2, 3), shape),
+                      lambda: TF.layer_norm(torch.zeros(2, 3), shape),
+                      "layer_norm: normalized_shape must be an int or a tuple of ints")
+
+
+SIDES = st.sampled_from([0, 1, 2, 3])
+
+
+@st.composite
+def edge_arrays(draw, min_dims=0, max_dims=3):
+    """float64 data of a shape with 0-, 1- and 2-sized sides, sometimes
+    non-contiguous (the transpose of a contiguous array)."""
+    shape = tuple(draw(st.lists(SIDES, min_size=min_dims, max_size=max_dims)))
+    data = np.random.default_rng(draw(st.integers(0, 2**16))).standard_normal(shape)
+    if len(shape) >= 2 and draw(st.booleans()):
+        data = np.ascontiguousarray(data.swapaxes(0, -1)).swapaxes(0, -1)
+    return data
+
+
+def run_both(fn_ours, fn_torch, data):
+    """Run each library on the same data. Returns (ours, theirs, x, xt) or, when
+    PyTorch raises, asserts that we raise the same type and returns None."""
+    x = ma.tensor(data, requires_grad=True)
+    xt = torch.tensor(np.array(data), requires_grad=True)
+    try:
+        theirs = fn_torch(xt)
+    except Exception as error:  # noqa: BLE001 - any error PyTorch raises, we must too
+        with pytest.raises(type(error)):
+            fn_ours(x)
+        return None
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", "Mean of empty slice", RuntimeWarning)
+        ours = fn_ours(x)
+    return ours, theirs, x, xt
+
+
+def check(fn_ours, fn_torch, data):
+    """Values and gradients agree with PyTorch (or both raise the same type)."""
+    result = run_both(fn_ours, fn_torch, data)
+    if result is None:
+        return
+    ours, theirs, x, xt = result
+    if isinstance(theirs, tuple):
+        ours, theirs = ours[0], theirs[0]
+    expected = theirs.detach().numpy()
+    assert ours.shape == expected.shape
+    np.testing.assert_allclose(np.asarray(ours.data), expected, rtol=1e-10, atol=1e-12,
+                               equal_nan=True)
+    if not theirs.requires_grad:
+        return
+    g = np.random.default_rng(0).standard_normal(expected.shape)
+    ours.backward(g)
+    theirs.backward(torch.tensor(g))
+    np.testing.assert_allclose(np.asarray(x.grad), xt.grad.numpy(), rtol=1e-8, atol=1e-12,
+                               equal_nan=True)
+
+
+@given(edge_arrays(min_dims=1))
+def test_layer_norm_any_shape(data):
+    shape = data.shape[-1:]
+    check(lambda x: F.layer_norm(x, shape), lambda x: TF.layer_norm(x, shape), data)

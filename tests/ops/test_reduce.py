@@ -1,0 +1,421 @@
+"""Reductions: gradchecks over hypothesis shapes and dims, PyTorch parity, ties and errors."""
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+import microattn as ma
+from helpers import assert_close, leaf, shapes, torch_parity, transposed_leaf
+from microattn.ops import reduce as R
+import warnings
+from microattn import functional as F
+
+torch = pytest.importorskip("torch")
+
+seeds = st.integers(0, 2**32 - 1)
+
+
+@st.composite
+def shape_and_dims(draw, max_dims=4, max_side=4):
+    """A shape and a dim for it: None, an int or a tuple, sometimes negative."""
+    shape = draw(shapes(1, max_dims, 1, max_side))
+    ndim = len(shape)
+    kind = draw(st.sampled_from(["none", "int", "tuple"]))
+    if kind == "none":
+        return shape, None
+    if kind == "int":
+        return shape, draw(st.integers(-ndim, ndim - 1))
+    axes = draw(st.lists(st.integers(0, ndim - 1), min_size=1, max_size=ndim, unique=True))
+    return shape, tuple(a - ndim if draw(st.booleans()) else a for a in axes)
+
+
+@st.composite
+def shape_and_dim(draw, max_dims=4, max_side=4):
+    """A shape and one (possibly negative) int dim of it."""
+    shape = draw(shapes(1, max_dims, 1, max_side))
+    return shape, draw(st.integers(-len(shape), len(shape) - 1))
+
+
+def distinct(rng, shape):
+    """Values at least 0.1 apart, so no max/min is tied within gradcheck's eps."""
+    n = int(np.prod(shape))
+    return (rng.permutation(n) * 0.1 + rng.uniform(-1, 1)).reshape(shape)
+
+
+# name: (microattn fn, torch fn) of (x, dim, keepdim)
+REDUCTIONS = {
+    "sum": (R.sum, lambda x, d, k: torch.sum(x, dim=d, keepdim=k)),
+    "mean": (R.mean, lambda x, d, k: torch.mean(x, dim=d, keepdim=k)),
+    "var": (lambda x, d, k: R.var(x, d, keepdim=k), lambda x, d, k: torch.var(x, dim=d, keepdim=k)),
+    "var_correction_0": (lambda x, d, k: R.var(x, d, keepdim=k, correction=0),
+                         lambda x, d, k: torch.var(x, dim=d, keepdim=k, correction=0)),
+    "var_unbiased_false": (lambda x, d, k: R.var(x, d, False, k),
+                           lambda x, d, k: torch.var(x, dim=d, keepdim=k, unbiased=False)),
+    "amax": (R.amax, lambda x, d, k: torch.amax(x, dim=d, keepdim=k)),
+    "amin": (ma.amin, lambda x, d, k: torch.amin(x, dim=d, keepdim=k)),
+}
+
+
+def degenerate_var(name, shape, dim):
+    """var over a single element divides by n - 1 = 0 (nan, as PyTorch): no gradient to check."""
+    if not name.startswith("var") or name.endswith(("_0", "_false")):
+        return False
+    axes = range(len(shape)) if dim is None else np.atleast_1d(dim)
+    return int(np.prod([shape[a] for a in axes])) <= 1
+
+
+@pytest.mark.parametrize("name", REDUCTIONS)
+@given(case=shape_and_dims(), keepdim=st.booleans(), seed=seeds, transposed=st.booleans())
+def test_reduction_gradcheck(name, case, keepdim, seed, transposed):
+    shape, dim = case
+    assume(not degenerate_var(name, shape, dim))
+    fn, _ = REDUCTIONS[name]
+    data = distinct(np.random.default_rng(seed), shape)
+    x = transposed_leaf(data) if transposed else leaf(data)
+    assert ma.gradcheck(lambda t: fn(t, dim, keepdim), [x])
+
+
+@pytest.mark.parametrize("name", REDUCTIONS)
+@given(case=shape_and_dims(), keepdim=st.booleans(), seed=seeds)
+def test_reduction_matches_torch(name, case, keepdim, seed):
+    shape, dim = case
+    assume(not degenerate_var(name, shape, dim))
+    fn, torch_fn = REDUCTIONS[name]
+    torch_parity(lambda t: fn(t, dim, keepdim), lambda t: torch_fn(t, dim, keepdim),
+                 [distinct(np.random.default_rng(seed), shape)])
+
+
+@pytest.mark.parametrize("correction", [0, 1, 2, 0.5])
+@pytest.mark.parametrize("dim", [None, 1, -1, (0, 2), (2, -3), ()])
+def test_var_corrections_and_tuple_dims_match_torch(correction, dim, rng):
+    x = rng.standard_normal((3, 4, 5))
+    # torch 2.13's var reduces over every dim for dim=() but its backward then
+    # divides by zero (inf gradients), so it is asked with dim=None instead.
+    torch_dim = None if dim == () else dim
+    torch_parity(lambda t: t.var(dim, correction=correction),
+                 lambda t: t.var(dim=torch_dim, correction=correction), [x])
+    torch_parity(lambda t: t.var(dim, keepdim=True, correction=correction),
+                 lambda t: t.var(dim=torch_dim, keepdim=True, correction=correction), [x])
+
+
+def test_var_spellings():
+    x = leaf(np.arange(6.0).reshape(2, 3))
+    assert_close(x.var(unbiased=False).data, np.var(x.data))
+    assert_close(x.var(False).data, np.var(x.data))  # PyTorch's old var(unbiased) overload
+    assert_close(x.var(1, unbiased=True).data, np.var(x.data, axis=1, ddof=1))
+    assert_close(x.var(1, False, True).data, np.var(x.data, axis=1, ddof=0, keepdims=True))
+    with pytest.raises(ValueError, match="either correction or unbiased"):
+        x.var(correction=0, unbiased=True)
+
+
+# -- max/min with a dim: (values, indices) ---------------------------------------
+
+@pytest.mark.parametrize("op", ["max", "min"])
+@given(case=shape_and_dim(), keepdim=st.booleans(), seed=seeds, transposed=st.booleans())
+def test_max_min_with_dim_gradcheck(op, case, keepdim, seed, transposed):
+    shape, dim = case
+    fn = getattr(ma, op)
+    data = distinct(np.random.default_rng(seed), shape)
+    x = transposed_leaf(data) if transposed else leaf(data)
+    assert ma.gradcheck(lambda t: fn(t, dim, keepdim).values, [x])
+
+
+@pytest.mark.parametrize("op", ["max", "min"])
+@given(case=shape_and_dim(), keepdim=st.booleans(), seed=seeds, ties=st.booleans())
+def test_max_min_with_dim_values_and_indices_match_torch(op, case, keepdim, seed, ties):
+    shape, dim = case
+    rng = np.random.default_rng(seed)
+    # Rounded values tie often: the gradient must go to the index both report.
+    data = np.round(rng.standard_normal(shape)) if ties else distinct(rng, shape)
+    ours = getattr(ma, op)(leaf(data), dim, keepdim)
+    theirs = getattr(torch, op)(torch.tensor(data), dim, keepdim)
+    assert ours.indices.dtype == np.int64 and not ours.indices.requires_grad
+    np.testing.assert_array_equal(ours.indices.data, theirs.indices.numpy())
+    vals, idx = ours  # unpacks as a pair, like torch's
+    assert vals is ours.values and idx is ours.indices
+    torch_parity(lambda t: getattr(ma, op)(t, dim, keepdim).values,
+                 lambda t: getattr(torch, op)(t, dim, keepdim).values, [data])
+
+
+def test_max_with_dim_sends_gradient_to_the_reported_index_among_ties():
+    x = leaf([[1.0, 3.0, 3.0, 2.0], [5.0, 5.0, 5.0, 0.0]])
+    values, indices = x.max(1)
+    values.sum().backward()
+    np.testing.assert_array_equal(indices.data, [1, 0])
+    np.testing.assert_array_equal(x.grad, [[0, 1, 0, 0], [1, 0, 0, 0]])
+
+
+# -- full max/min and amax/amin: ties share the gradient ---------------------------
+
+@pytest.mark.parametrize("op", ["max", "min"])
+@given(shape=shapes(0, 4, 1, 4), seed=seeds, ties=st.booleans())
+def test_full_max_min_match_torch_including_ties(op, shape, seed, ties):
+    rng = np.random.default_rng(seed)
+    data = np.round(rng.standard_normal(shape)) if ties else distinct(rng, shape)
+    torch_parity(lambda t: getattr(ma, op)(t), lambda t: getattr(torch, op)(t), [data])
+    if not ties:
+        assert ma.gradcheck(lambda t: getattr(ma, op)(t), [leaf(data)])
+
+
+@pytest.mark.parametrize("op", ["amax", "amin"])
+@given(case=shape_and_dims(), keepdim=st.booleans(), seed=seeds)
+def test_amax_amin_split_ties_like_torch(op, case, keepdim, seed):
+    shape, dim = case
+    data = np.round(np.random.default_rng(seed).standard_normal(shape))
+    torch_parity(lambda t: getattr(ma, op)(t, dim, keepdim),
+                 lambda t: getattr(torch, op)(t, dim=dim, keepdim=keepdim),
+                 [data])
+
+
+def test_tie_splitting_by_hand():
+    x = leaf([[1.0, 3.0, 3.0, 2.0], [4.0, 4.0, 4.0, 4.0]])
+    x.max().backward()
+    np.testing.assert_array_equal(x.grad, [[0, 0, 0, 0], [0.25, 0.25, 0.25, 0.25]])
+    x.grad = None
+    x.amax(1).sum().backward()
+    np.testing.assert_array_equal(x.grad, [[0, 0.5, 0.5, 0], [0.25, 0.25, 0.25, 0.25]])
+
+
+# -- argmax/argmin -------------------------------------------------------------------
+
+@pytest.mark.parametrize("op", ["argmax", "argmin"])
+@given(case=shape_and_dim(), keepdim=st.booleans(), seed=seeds, full=st.booleans())
+def test_argmax_argmin_match_torch(op, case, keepdim, seed, full):
+    shape, dim = case
+    dim = None if full else dim
+    data = np.round(np.random.default_rng(seed).standard_normal(shape))
+    ours = getattr(ma, op)(leaf(data), dim, keepdim)
+    theirs = getattr(torch, op)(torch.tensor(data), dim, keepdim)
+    assert ours.dtype == np.int64 and not ours.requires_grad and ours.grad_fn is None
+    np.testing.assert_array_equal(ours.data, theirs.numpy())
+
+
+# -- dims, dtypes, 0-d tensors and errors -----------------------------------------
+
+def test_dims_may_be_negative_tuples_or_empty():
+    x = leaf(np.arange(24.0).reshape(2, 3, 4))
+    assert_close(x.sum((-1, 0)).data, x.data.sum(axis=(0, 2)))
+    assert_close(x.sum(()).data, x.data.sum())
+    assert_close(x.mean(-2, keepdim=True).data, x.data.mean(axis=1, keepdims=True))
+    assert x.sum(None, keepdim=True).shape == (1, 1, 1)
+    assert x.amax((0, 1)).shape == (4,)
+
+
+def test_dtypes():
+    x32 = ma.tensor(np.ones((2, 3), dtype=np.float32), requires_grad=True)
+    for y in (x32.sum(), x32.mean(1), x32.var(0), x32.max(), x32.max(1).values, x32.amin(0)):
+        assert y.dtype == np.float32
+    x32.var(1).sum().backward()
+    assert x32.grad.dtype == np.float32
+    assert ma.tensor([1, 2, 3]).sum().dtype == np.int64
+    assert ma.tensor([True, False, True]).sum().item() == 2
+    with pytest.raises(RuntimeError, match="floating-point"):  # as PyTorch
+        ma.tensor([1, 2]).mean()
+
+
+def test_zero_d_tensors_reduce_like_torch():
+    x = ma.tensor(np.array(2.5), requires_grad=True)
+    for y in (x.sum(0), x.sum(-1), x.mean(), x.amax(0), x.max(0).values, x.max()):
+        assert y.shape == () and y.item() == 2.5
+    assert x.max(0).indices.item() == 0 and x.argmax(0).item() == 0
+    x.max(0).values.backward()
+    assert x.grad == 1.0
+
+
+@pytest.mark.parametrize("call", [
+    lambda x: x.sum(2), lambda x: x.mean(-3), lambda x: x.var((0, 5)), lambda x: x.amax(2),
+    lambda x: x.max(2), lambda x: x.argmin(-3)])
+def test_out_of_range_dim_names_op_and_shape(call):
+    with pytest.raises(IndexError, match=r"\w+\(\): dim -?\d is out of range for a tensor of "
+                                         r"shape \(2, 3\) \(expected a dim in \[-2, 1\]\)"):
+        call(ma.tensor(np.ones((2, 3))))
+
+
+def test_bad_dims_are_rejected():
+    x = ma.tensor(np.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"sum\(\): dim \(1, -1\) names a dimension twice"):
+        x.sum((1, -1))
+    with pytest.raises(TypeError, match=r"max\(\): dim must be a single int"):
+        x.max((0, 1))
+    with pytest.raises(TypeError, match=r"mean\(\): dim must be an int"):
+        x.mean(1.0)
+
+
+def leaf_pair(shape, seed=0, requires_grad=True):
+    """The same float64 values as a microattn leaf and a torch leaf."""
+    data = np.random.default_rng(seed).standard_normal(shape)
+    return (ma.tensor(data, requires_grad=requires_grad),
+            torch.tensor(data, requires_grad=requires_grad))
+
+
+def assert_same_as_torch(ours, theirs, what):
+    ours = np.asarray(ours)
+    theirs = theirs.detach().numpy()
+    assert ours.shape == theirs.shape, f"{what}: shape {ours.shape} != {theirs.shape}"
+    np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12, equal_nan=True,
+                               err_msg=what)
+
+
+@pytest.fixture
+def no_numpy_warnings():
+    """An empty dim must not make numpy complain about it (mean of empty slice)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", "Mean of empty slice", RuntimeWarning)
+        warnings.filterwarnings("error", ".*(zero-size|empty)", RuntimeWarning)
+        yield
+
+
+@pytest.mark.parametrize("dim", [None, 0, 1, (0, 1)])
+def test_mean_over_nothing_is_nan_as_pytorch(dim, no_numpy_warnings):
+    x, xt = leaf_pair((3, 0))
+    y = x.mean() if dim is None else x.mean(dim)
+    y_t = xt.mean() if dim is None else xt.mean(dim)
+    assert_same_as_torch(y, y_t, f"mean(dim={dim})")
+    y.sum().backward()
+    y_t.sum().backward()
+    assert_same_as_torch(x.grad, xt.grad, "grad")
+
+
+def test_var_with_no_degrees_of_freedom_warns_as_pytorch(no_numpy_warnings):
+    x, xt = leaf_pair((3, 1))
+    with pytest.warns(UserWarning, match="degrees of freedom"):
+        y = x.var(1)
+    with pytest.warns(UserWarning, match="degrees of freedom"):
+        y_t = xt.var(1)
+    assert_same_as_torch(y, y_t, "var")
+    y.sum().backward()
+    y_t.sum().backward()
+    assert_same_as_torch(x.grad, xt.grad, "grad")
+
+
+NAN = float("nan")
+
+
+def nan_grads(fn, data):
+    """(our gradient, PyTorch's) of fn(x).sum() at float64 ``data``."""
+    ours = ma.tensor(np.asarray(data, np.float64), requires_grad=True)
+    theirs = torch.tensor(np.asarray(data, np.float64), requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no numpy complaint at the NaN
+        fn(ours).sum().backward()
+    fn(theirs).sum().backward()
+    return np.asarray(ours.grad), theirs.grad.numpy()
+
+
+def assert_same_with_nans(ours, theirs):
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, equal_nan=True)
+
+
+DATA = [[1.0, NAN, 3.0, NAN], [1.0, NAN, 3.0], [NAN], [[1.0, NAN], [3.0, 0.5]],
+        [[2.0, 2.0], [NAN, NAN]], [1.0, 3.0, 3.0]]
+
+
+@pytest.mark.parametrize("data", DATA)
+@pytest.mark.parametrize("op", ["amax", "amin"])
+def test_amax_and_amin_at_nan_as_pytorch(op, data):
+    ours, theirs = nan_grads(lambda x: getattr(x, op)(), data)
+    assert_same_with_nans(ours, theirs)
+    if np.ndim(data) == 2:
+        ours, theirs = nan_grads(lambda x: getattr(x, op)(1), data)
+        assert_same_with_nans(ours, theirs)
+
+
+TF = torch.nn.functional
+
+
+def raises_like_torch(ours, theirs, match):
+    """Both calls raise; ours the same exception type as PyTorch's, with ``match``."""
+    with pytest.raises(Exception) as expected:
+        theirs()
+    with pytest.raises(type(expected.value), match=match):
+        ours()
+
+
+@pytest.mark.parametrize("name, ours, theirs", [
+    ("mean", lambda x: x.mean(), lambda x: x.mean()),
+    ("var", lambda x: x.var(), lambda x: x.var()),
+    ("mse_loss", lambda x: F.mse_loss(x, x), lambda x: TF.mse_loss(x, x)),
+])
+def test_integer_input_to_mean_var_and_mse_raises_as_pytorch(name, ours, theirs):
+    raises_like_torch(lambda: ours(ma.tensor([1, 2])), lambda: theirs(torch.tensor([1, 2])),
+                      rf"{name}(\(\))?: .*floating-point")
+
+
+SIDES = st.sampled_from([0, 1, 2, 3])
+
+
+@st.composite
+def edge_arrays(draw, min_dims=0, max_dims=3):
+    """float64 data of a shape with 0-, 1- and 2-sized sides, sometimes
+    non-contiguous (the transpose of a contiguous array)."""
+    shape = tuple(draw(st.lists(SIDES, min_size=min_dims, max_size=max_dims)))
+    data = np.random.default_rng(draw(st.integers(0, 2**16))).standard_normal(shape)
+    if len(shape) >= 2 and draw(st.booleans()):
+        data = np.ascontiguousarray(data.swapaxes(0, -1)).swapaxes(0, -1)
+    return data
+
+
+def run_both(fn_ours, fn_torch, data):
+    """Run each library on the same data. Returns (ours, theirs, x, xt) or, when
+    PyTorch raises, asserts that we raise the same type and returns None."""
+    x = ma.tensor(data, requires_grad=True)
+    xt = torch.tensor(np.array(data), requires_grad=True)
+    try:
+        theirs = fn_torch(xt)
+    except Exception as error:  # noqa: BLE001 - any error PyTorch raises, we must too
+        with pytest.raises(type(error)):
+            fn_ours(x)
+        return None
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", "Mean of empty slice", RuntimeWarning)
+        ours = fn_ours(x)
+    return ours, theirs, x, xt
+
+
+def check(fn_ours, fn_torch, data):
+    """Values and gradients agree with PyTorch (or both raise the same type)."""
+    result = run_both(fn_ours, fn_torch, data)
+    if result is None:
+        return
+    ours, theirs, x, xt = result
+    if isinstance(theirs, tuple):
+        ours, theirs = ours[0], theirs[0]
+    expected = theirs.detach().numpy()
+    assert ours.shape == expected.shape
+    np.testing.assert_allclose(np.asarray(ours.data), expected, rtol=1e-10, atol=1e-12,
+                               equal_nan=True)
+    if not theirs.requires_grad:
+        return
+    g = np.random.default_rng(0).standard_normal(expected.shape)
+    ours.backward(g)
+    theirs.backward(torch.tensor(g))
+    np.testing.assert_allclose(np.asarray(x.grad), xt.grad.numpy(), rtol=1e-8, atol=1e-12,
+                               equal_nan=True)
+
+
+REDUCTION_NAMES = ["max", "min", "amax", "amin", "argmax", "argmin", "sum", "mean"]
+
+
+@given(edge_arrays(), st.sampled_from(REDUCTION_NAMES))
+def test_reductions_of_everything(data, op):
+    check(lambda x: getattr(x, op)(), lambda x: getattr(x, op)(), data)
+
+
+@given(edge_arrays(min_dims=1), st.sampled_from(REDUCTION_NAMES), st.integers(-3, 2),
+       st.booleans())
+def test_reductions_along_a_dim(data, op, dim, keepdim):
+    dim = dim % data.ndim
+    check(lambda x: getattr(x, op)(dim, keepdim=keepdim),
+          lambda x: getattr(x, op)(dim, keepdim=keepdim), data)
+
+
+@pytest.mark.parametrize("op", ["max", "min", "amax", "amin", "argmax", "argmin"])
+def test_reductions_over_an_empty_dim_name_it(op):
+    x = ma.zeros(3, 0)
+    with pytest.raises(IndexError, match=rf"{op}\(\): Expected reduction dim 1 to have non-zero "
+                                         r"size \(the tensor has shape \(3, 0\)\)"):
+        getattr(x, op)(1)
+    error = IndexError if op.startswith("arg") else RuntimeError
+    with pytest.raises(error, match=rf"{op}\(\): Expected reduction dim to be specified"):
+        getattr(x, op)()
+    assert getattr(x, op)(0)[0].shape == (0,) if op in ("max", "min") else True
