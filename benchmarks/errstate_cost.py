@@ -1,4 +1,4 @@
-"""What silencing numpy's floating-point warnings costs (microattn/core/quiet.py).
+"""What silencing numpy's floating-point warnings costs (silenced in microattn/core/grad_mode.py).
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/errstate_cost.py [--repeats 9]
 
@@ -8,11 +8,12 @@ MultiheadAttention forward+backward (B=2, T=8, E=16, 2 heads):
 
 - none: numpy's warnings left on (the op run inside an already silenced region,
   so it skips the switch: the cost of the code without the feature);
-- per op: ``np.errstate(all="ignore")`` around every op, the obvious way;
+- per op: ``np.errstate(all="ignore")`` around every op's forward, the obvious way;
 - as shipped: the switch made once per outermost call (a top-level op, a
   Module's forward, a backward), through numpy's error-state context variable.
 """
 import argparse
+import contextlib
 import statistics
 import time
 
@@ -20,29 +21,28 @@ import numpy as np
 
 import microattn as ma
 from microattn import nn
-from microattn.core import autograd as function, quiet
+from microattn.core import autograd, tensor
+from microattn.core.grad_mode import state
+from microattn.nn import module
 
 
 def per_op_errstate(run):
     """Run with np.errstate around each op's forward, and nothing else silenced."""
-    original = function.apply
-
-    def apply(op, args, options):
-        with np.errstate(all="ignore"):
-            return original(op, args, options)
-    quiet.active, function.apply = True, apply
+    saved = autograd.silenced, module.silenced, tensor.silenced
+    autograd.silenced = lambda: np.errstate(all="ignore")
+    module.silenced = tensor.silenced = contextlib.nullcontext
     try:
         return run()
     finally:
-        quiet.active, function.apply = False, original
+        autograd.silenced, module.silenced, tensor.silenced = saved
 
 
 def unsilenced(run):
-    quiet.active = True  # every silenced() region is then already entered: a no-op
+    state.quiet = True  # every silenced() region is then already entered: a no-op
     try:
         return run()
     finally:
-        quiet.active = False
+        state.quiet = False
 
 
 def time_loop(fn, seconds=0.05):

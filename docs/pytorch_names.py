@@ -76,7 +76,7 @@ def tables():
     table("`microattn.utils.data` (`torch.utils.data`)", data, "utils.data.", torch.utils.data,
           "utils.data.")
     meths = sorted(n for n in dir(ma.Tensor) if not n.startswith('_'))
-    print("\n### `Tensor` attributes and methods (each as PyTorch's `Tensor`'s, except `.data`)\n")
+    print("\n### `Tensor` attributes and methods (each as PyTorch's `Tensor`'s)\n")
     print(", ".join(f"`{m}`" for m in meths) + ".")
     missing = [m for m in meths if not hasattr(torch.Tensor, m)]
     print(f"\nmicroattn only: {', '.join(f'`{m}`' for m in missing)}.")

@@ -363,7 +363,7 @@ def masked_softmax(input, dim=-1):
     only -inf (a query allowed to see nothing) gives zeros and gradient 0, not nan:
     its scores are replaced by zeros (masked_fill cuts their gradient) and its
     weights zeroed afterwards."""
-    empty_rows = np.isneginf(input.data).all(axis=dim, keepdims=True)
+    empty_rows = np.isneginf(input._data).all(axis=dim, keepdims=True)
     if not empty_rows.any():
         return softmax(input, dim)
     empty_rows = _constant(empty_rows)

@@ -23,6 +23,7 @@ import numpy as np
 from ..core import Function, Tensor, no_grad
 from ..core import random
 from ..core.grad_mode import state
+from ..core.tensor import DataTensor
 from ..ops import elementwise as ew
 from .indexing import IndexPut, index_steps, view_at
 from .versions import bump
@@ -50,11 +51,12 @@ def _store(tensor, result, op):
         raise RuntimeError(f"{op}: result type {result.dtype} can't be cast to the desired "
                            f"output type {tensor.dtype}")
     try:
-        np.copyto(tensor.data, result.data, casting="unsafe")
+        np.copyto(tensor._data, result._data, casting="unsafe")
     except ValueError as error:  # a read-only array, e.g. a view made by expand()
         raise RuntimeError(f"{op}: cannot write into this tensor in place ({error}); "
                            "clone() it first") from None
-    bump(tensor.data, op)
+    if type(tensor) is not DataTensor:  # writes through .data bypass autograd
+        bump(tensor._data, op)
 
 
 def write(tensor, op, compute, *args):
@@ -73,11 +75,11 @@ def write(tensor, op, compute, *args):
         return result
 
     # Through a view of a tensor in a graph: the base's graph records the write.
-    if tensor.data.flags.writeable and rebase(tensor, op, compute, args, store):
+    if tensor._data.flags.writeable and rebase(tensor, op, compute, args, store):
         return tensor
     # The op reads a private copy of the old values, joined to the graph where the
     # tensor was; an operand that is the tensor itself reads that copy too.
-    old = Tensor._make(tensor.data.copy(), tensor.grad_fn)
+    old = Tensor._make(tensor._data.copy(), tensor.grad_fn)
     old._requires_grad = tensor._requires_grad
     result = store(compute(old, *tuple(old if a is tensor else a for a in args)))
     tensor.grad_fn = result.grad_fn
@@ -167,14 +169,15 @@ def setitem(self, index, value):
     """``self[index] = value``: the tensor's memory is written (PyTorch's indexing rule)."""
     steps = index_steps(index)
     if isinstance(value, Tensor) and not value._requires_grad:
-        value = value.data
+        value = value._data
     if not (state.grad_enabled and (self._requires_grad or _requires_grad(value))):
-        target, last = view_at(self.data, steps)
+        target, last = view_at(self._data, steps)
         try:
-            target[last] = value.data if isinstance(value, Tensor) else value
+            target[last] = value._data if isinstance(value, Tensor) else value
         except ValueError as error:
             raise RuntimeError(f"__setitem__: {error}") from None
-        bump(self.data, "__setitem__")
+        if type(self) is not DataTensor:
+            bump(self._data, "__setitem__")
         return
     write(self, "__setitem__", lambda x, v: IndexPut.apply(x, v, steps), value)
 

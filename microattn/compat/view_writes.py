@@ -85,7 +85,7 @@ def _operand(arg, base, old_base):
     if not isinstance(arg, Tensor) or arg.grad_fn is None:
         return arg
     node = _redirect(arg.grad_fn, base, old_base)
-    return arg if node is arg.grad_fn else Tensor._make(arg.data, node)
+    return arg if node is arg.grad_fn else Tensor._make(arg._data, node)
 
 
 def _region(chain, shape):
@@ -113,7 +113,7 @@ def rebase(tensor, op, compute, args, store):
     below = old_base
     for node in reversed(chain):  # the old values' view chain, ending at the old node
         below = _copy_node(node, _parents=[below, *node._parents[1:]])
-    old = Tensor._make(tensor.data.copy(), below)
+    old = Tensor._make(tensor._data.copy(), below)
     result = compute(old, *(old if a is tensor else _operand(a, base, old_base) for a in args))
     store(result)
     fields = {k: base.__dict__[k] for k in ("shape", "dtype", "module_path", "_hooks",

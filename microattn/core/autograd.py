@@ -10,9 +10,9 @@ import weakref
 
 import numpy as np
 
-from . import hooks, quiet
+from . import hooks
 from .errors import ShapeError
-from .grad_mode import state
+from .grad_mode import silenced, state
 from .tensor import Tensor
 
 
@@ -106,10 +106,10 @@ def apply(op, args, options):
     ctx._parents = [(a.grad_fn or leaf_node(a)) if recording and isinstance(a, Tensor)
                     and a._requires_grad else None for a in args]
     try:
-        if quiet.active:  # inside a Module's forward or a backward: already silenced
+        if state.quiet:  # inside a Module's forward or a backward: already silenced
             out = ctx.forward(*raw, **options)
         else:
-            with quiet.silenced():
+            with silenced():
                 out = ctx.forward(*raw, **options)
     except (ValueError, IndexError, TypeError) as error:
         raise _explain(op, args, error) from error
@@ -120,8 +120,8 @@ def apply(op, args, options):
     if recording:
         ctx.shape, ctx.dtype, ctx.module_path = out.shape, out.dtype, state.module_path
         ctx._hooks = ctx._retained = None  # Tensor.register_hook, retain_grad
-        if out.base is not None and type(raw[0]) is np.ndarray:  # a write into it writes
-            ctx._view = np.may_share_memory(out, raw[0])     # into input 0 (compat)
+        ctx._view = (out.base is not None and type(raw[0]) is np.ndarray  # for compat's
+                     and np.may_share_memory(out, raw[0]))  # writes through a view
     result = Tensor._make(out, ctx if recording else None)
     return (result, *extras) if extras else result
 

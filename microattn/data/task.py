@@ -245,7 +245,7 @@ class Task:
             src = _pad([tok.encode(s) + [tok.eos_id] for s in sources], tok.pad_id)
             out = model.greedy_decode(src, self.max_len + 2, tok.bos_id, tok.eos_id,
                                       src_key_padding_mask=src == tok.pad_id)
-            return [tok.decode(row) for row in np.asarray(out.data)]
+            return [tok.decode(row) for row in np.asarray(out._data)]
         answers = [None] * len(sources)
         by_length = {}
         for i, s in enumerate(sources):   # a GPT batch needs one prompt length: group by it
@@ -253,7 +253,7 @@ class Task:
         for length, rows in by_length.items():
             prompt = np.array([[tok.bos_id] + tok.encode(sources[i]) for i in rows], dtype=np.int64)
             room = max(1, min(self.max_len + 1, model.max_len - prompt.shape[1]))
-            out = np.asarray(model.generate(prompt, room, temperature=0).data)
+            out = np.asarray(model.generate(prompt, room, temperature=0)._data)
             for i, row in zip(rows, out[:, prompt.shape[1]:]):
                 answers[i] = tok.decode(row)
         return answers

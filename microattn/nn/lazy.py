@@ -22,7 +22,7 @@ class UninitializedParameter(Parameter):
     __slots__ = ()
 
     def materialize(self, shape, dtype=None):
-        self.data = np.zeros(shape, dtype=as_dtype(dtype) or self.dtype)
+        self._data = np.zeros(shape, dtype=as_dtype(dtype) or self.dtype)
         self.__class__ = Parameter
 
 

@@ -19,8 +19,7 @@ import numpy as np
 from ..core import Tensor, get_default_dtype
 from ..core.tensor import as_dtype, check_device
 from ..core.tensor import unwrap
-from ..core.grad_mode import state
-from ..core.quiet import silenced
+from ..core.grad_mode import silenced, state
 from .utils import zero_grads
 
 
@@ -49,7 +48,7 @@ class Parameter(Tensor):
             data = np.empty((0,), dtype=get_default_dtype())
         super().__init__(data)  # copies, by the dtype rules of ma.tensor ...
         if isinstance(data, Tensor):
-            self.data = data.data  # ... but a Parameter of a tensor shares its data, as PyTorch
+            self._data = data._data  # ... but a Parameter of a tensor shares its data, as PyTorch
         self.requires_grad = requires_grad
 
     def __repr__(self):
@@ -270,7 +269,7 @@ class Module:
 
     def num_parameters(self):
         """How many trainable numbers the module holds (shared parameters counted once)."""
-        return sum(p.data.size for p in self.parameters() if p.requires_grad)
+        return sum(p._data.size for p in self.parameters() if p.requires_grad)
 
     # -- state ---------------------------------------------------------------
     def state_dict(self):
@@ -343,7 +342,7 @@ class Module:
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
                                + "\n\t".join(problems))
         for key, array in arrays.items():
-            targets[key].data[...] = array  # the detached tensor shares the module's array
+            targets[key]._data[...] = array  # the detached tensor shares the module's array
         return IncompatibleKeys(missing, unexpected)
 
     # -- modes and dtypes ----------------------------------------------------
@@ -373,8 +372,8 @@ class Module:
 
     def _cast(self, dtype):
         for tensor in [*self.parameters(), *self.buffers()]:
-            if tensor.data.dtype.kind == "f":
-                tensor.data = tensor.data.astype(dtype, copy=False)
+            if tensor._data.dtype.kind == "f":
+                tensor._data = tensor._data.astype(dtype, copy=False)
                 if tensor.grad is not None:
                     tensor.grad = np.asarray(tensor.grad).astype(dtype, copy=False)
         return self

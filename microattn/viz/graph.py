@@ -187,7 +187,7 @@ def _short(x):
 
 
 def _stats(tensor):
-    data = np.asarray(tensor.data, dtype=np.float64)
+    data = np.asarray(tensor._data, dtype=np.float64)
     if data.size == 0:
         return "empty"
     return f"min {_short(data.min())} mean {_short(data.mean())} max {_short(data.max())}"

@@ -49,10 +49,10 @@ def capture_attention(model, task, example):
         out = {"weights": {}, "scores": {}, "grads": {}}
         for _, kind, _, module in modules:
             weights = module.last_attn_weights
-            w = np.asarray(weights.data[0], dtype=np.float32)            # (heads, Tq, Tk)
+            w = np.asarray(weights._data[0], dtype=np.float32)            # (heads, Tq, Tk)
             g = (np.zeros_like(w) if weights.grad is None
                  else np.asarray(weights.grad, dtype=np.float32)[0])
-            s = np.asarray(module.last_attn_scores.data[0], dtype=np.float32)
+            s = np.asarray(module.last_attn_scores._data[0], dtype=np.float32)
             s = np.where(w == 0, -np.inf, s)  # masked: exp(-inf) made the weight exactly 0
             for key, value in (("weights", w), ("grads", g), ("scores", s)):
                 out[key].setdefault(kind, []).append(value)

@@ -60,10 +60,10 @@ def test_module_form_and_gradcheck(name):
                                   "hardswish", "mish"])
 def test_inplace_writes_the_input(name):
     x = ma.tensor([-4.0, -1.0, 0.5, 4.0, 7.0])
-    expected = getattr(TF, name)(torch.tensor(x.data.copy())).numpy()
+    expected = getattr(TF, name)(torch.tensor(x.detach().numpy().copy())).numpy()
     out = getattr(F, name)(x, inplace=True)
     assert out is x
-    np.testing.assert_allclose(x.data, expected, rtol=1e-6)
+    np.testing.assert_allclose(x.detach().numpy(), expected, rtol=1e-6)
 
 
 def test_float32_stays_float32_and_names_are_listed():

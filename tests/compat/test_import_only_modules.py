@@ -58,7 +58,7 @@ def test_samplers_give_pytorchs_orders_and_lengths():
 
 def test_data_loader_takes_a_sampler_and_a_batch_sampler():
     ds = TensorDataset(ma.tensor(np.arange(6.0)))
-    batches = [b[0].data.tolist() for b in DataLoader(ds, batch_size=2,
+    batches = [b[0].detach().numpy().tolist() for b in DataLoader(ds, batch_size=2,
                                                        sampler=SequentialSampler(ds))]
     assert batches == [[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]
     loader = DataLoader(ds, batch_sampler=BatchSampler(SequentialSampler(ds), 4, False))

@@ -20,11 +20,11 @@ def test_grids_and_gradients_match_pytorch(sizes, indexing, as_list):
     expected = torch.meshgrid(*theirs, indexing=indexing)
     weights = [rng.standard_normal(tuple(e.shape)) for e in expected]
     for g, e in zip(grids, expected, strict=True):
-        np.testing.assert_array_equal(g.data, e.detach().numpy())
+        np.testing.assert_array_equal(g.detach().numpy(), e.detach().numpy())
     sum((g * ma.tensor(w)).sum() for g, w in zip(grids, weights)).backward()
     sum((e * torch.tensor(w)).sum() for e, w in zip(expected, weights)).backward()
     for o, t in zip(ours, theirs):
-        np.testing.assert_allclose(o.grad.data, t.grad.numpy(), rtol=1e-12)
+        np.testing.assert_allclose(o.grad.numpy(), t.grad.numpy(), rtol=1e-12)
 
 
 def test_default_is_ij_and_bad_indexing_is_refused():

@@ -7,7 +7,7 @@ import pytest
 
 import microattn as ma
 from microattn import nn
-from microattn.core import quiet
+from microattn.core.grad_mode import silenced, state
 
 
 @pytest.fixture(autouse=True)
@@ -34,15 +34,15 @@ def test_a_module_forward_is_silent_and_numpy_outside_still_warns():
     assert np.isneginf(out.numpy()).sum() == 6
     with pytest.raises(RuntimeWarning, match="divide by zero"):
         np.log(np.zeros(1))  # numpy's state is restored after every call
-    assert quiet.active is False
+    assert state.quiet is False
 
 
 def test_the_switch_is_restored_after_an_error_and_when_nested():
     with pytest.raises(RuntimeError):
         ma.ones(2, 3) @ ma.ones(2, 3)
-    assert quiet.active is False
-    with quiet.silenced():
-        with quiet.silenced():
+    assert state.quiet is False
+    with silenced():
+        with silenced():
             np.log(np.zeros(1))
         np.log(np.zeros(1))  # still silenced: the inner exit left the outer's state
     with pytest.raises(RuntimeWarning):

@@ -26,12 +26,12 @@ def _assert_same_attention(ours, theirs, kdim=8, vdim=8):
     ma_in = [ma.tensor(a, requires_grad=True) for a in arrays]
     th_in = [torch.tensor(a, requires_grad=True) for a in arrays]
     (mo, mw), (to, tw) = ours(*ma_in), theirs(*th_in)
-    np.testing.assert_allclose(mo.data, to.detach().numpy(), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(mw.data, tw.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(mo.detach().numpy(), to.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(mw.detach().numpy(), tw.detach().numpy(), rtol=1e-10, atol=1e-12)
     mo.sum().backward()
     to.sum().backward()
     for m, t in zip(ma_in, th_in):
-        np.testing.assert_allclose(m.grad.data, t.grad.numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(m.grad.numpy(), t.grad.numpy(), rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("kwargs", [{}, {"bias": False}, {"kdim": 3, "vdim": 5}])
@@ -60,7 +60,7 @@ def test_a_model_holding_attention_loads_a_torch_checkpoint_and_exports_it_back(
     ours = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True).double()
     ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
     x = np.random.default_rng(1).standard_normal((2, 5, 8))
-    np.testing.assert_allclose(ours(ma.tensor(x)).data, theirs(torch.tensor(x)).detach().numpy(),
+    np.testing.assert_allclose(ours(ma.tensor(x)).detach().numpy(), theirs(torch.tensor(x)).detach().numpy(),
                                rtol=1e-10, atol=1e-12)
     export_safetensors(ours, tmp_path / "out.safetensors")  # PyTorch's names: round trip
     exported = load_file(tmp_path / "out.safetensors")
@@ -68,7 +68,7 @@ def test_a_model_holding_attention_loads_a_torch_checkpoint_and_exports_it_back(
     again = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True).double()
     again.load_state_dict(exported)
     for (name, a), b in zip(again.state_dict().items(), ours.state_dict().values()):
-        np.testing.assert_array_equal(a.data, b.data, err_msg=name)
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy(), err_msg=name)
 
 
 def test_a_packed_weight_of_the_wrong_size_is_one_clear_error():

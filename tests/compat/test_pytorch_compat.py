@@ -19,7 +19,7 @@ def grad_array(t):
 def test_randint_high_size_gives_the_shape_and_rejects_an_empty_range():
     assert ma.randint(2, (3,)).shape == torch.randint(2, (3,)).shape == (3,)
     assert ma.randint(0, 5, (2, 4)).shape == (2, 4)
-    values = ma.randint(3, 6, (200,)).data
+    values = ma.randint(3, 6, (200,)).detach().numpy()
     assert values.dtype == np.int64 and values.min() >= 3 and values.max() < 6
     with pytest.raises(RuntimeError):
         torch.randint(10, 3, (3,))
@@ -34,7 +34,7 @@ def test_augmented_assignment_under_no_grad_updates_the_parameter_in_place():
     with ma.no_grad():
         p -= 0.1 * ma.tensor(grad_array(p))
     assert alias is p
-    np.testing.assert_allclose(p.data, [0.8, 1.6], rtol=1e-6)
+    np.testing.assert_allclose(p.detach().numpy(), [0.8, 1.6], rtol=1e-6)
     assert p.requires_grad and p.is_leaf and p._version == 1
 
 
@@ -46,7 +46,7 @@ def test_advanced_indexing_follows_pytorch_with_gradients(rng):
         t = torch.tensor(x, requires_grad=True)
         y, expected = a[index], t[index]
         assert y.shape == tuple(expected.shape), index
-        np.testing.assert_array_equal(y.data, expected.detach().numpy())
+        np.testing.assert_array_equal(y.detach().numpy(), expected.detach().numpy())
         weights = rng.standard_normal(y.shape)
         y.backward(weights)
         expected.backward(torch.tensor(weights))
@@ -100,7 +100,7 @@ def test_inplace_on_a_leaf_that_requires_grad_raises_outside_no_grad():
             write()
     with ma.no_grad():
         w.add_(1).mul_(2)
-    np.testing.assert_array_equal(w.data, [4.0, 4.0])
+    np.testing.assert_array_equal(w.detach().numpy(), [4.0, 4.0])
 
 
 def test_every_inplace_method_writes_in_place_and_bumps_the_version():
@@ -122,10 +122,10 @@ def test_every_inplace_method_writes_in_place_and_bumps_the_version():
     }
     for name, (write, expected) in cases.items():
         t = ma.tensor([1.0, 2.0])
-        memory = t.data
+        memory = t.detach().numpy()
         result = write(t)
-        assert result is t and t.data is memory, name
-        np.testing.assert_allclose(t.data, expected, err_msg=name)
+        assert result is t and t.detach().numpy() is memory, name
+        np.testing.assert_allclose(t.detach().numpy(), expected, err_msg=name)
         assert t._version == 1, name
 
 
@@ -134,10 +134,10 @@ def test_normal_and_uniform_fill_in_place_from_the_seeded_generator():
     a = ma.empty(1000).normal_(2.0, 0.5)
     ma.manual_seed(5)
     b = ma.empty(1000).normal_(2.0, 0.5)
-    np.testing.assert_array_equal(a.data, b.data)
-    assert abs(a.data.mean() - 2.0) < 0.1 and abs(a.data.std() - 0.5) < 0.05
+    np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+    assert abs(a.detach().numpy().mean() - 2.0) < 0.1 and abs(a.detach().numpy().std() - 0.5) < 0.05
     u = ma.zeros(1000).uniform_(-1.0, 3.0)
-    assert u.data.min() >= -1.0 and u.data.max() < 3.0
+    assert u.detach().numpy().min() >= -1.0 and u.detach().numpy().max() < 3.0
 
 
 def test_inplace_keeps_dtype_and_shape_rules_of_pytorch():
@@ -164,7 +164,7 @@ def test_inplace_on_graph_tensors_records_the_op_as_pytorch():
         return h, x.grad
     h, grad = run(ma)
     h_t, grad_t = run(torch)
-    np.testing.assert_allclose(h.data, h_t.detach().numpy())
+    np.testing.assert_allclose(h.detach().numpy(), h_t.detach().numpy())
     np.testing.assert_allclose(np.asarray(grad), grad_t.numpy())
     assert h.grad_fn.name() == "ReLUBackward"
 
@@ -231,7 +231,7 @@ def test_creation_functions_match_pytorch():
     ]
     for ours, theirs in pairs:
         assert ours.dtype.name == str(theirs.dtype).replace("torch.", "")
-        np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-6)
+        np.testing.assert_allclose(ours.detach().numpy(), theirs.numpy(), rtol=1e-6)
     shared = np.zeros(2)
     ma.from_numpy(shared)[0] = 7.0
     assert shared[0] == 7.0
@@ -239,11 +239,11 @@ def test_creation_functions_match_pytorch():
 
 def test_manual_seed_seeds_every_sampler():
     def draw():
-        return [ma.randn(3).data, ma.rand(3).data, ma.randint(10, (3,)).data,
-                ma.multinomial(ma.tensor([0.2, 0.3, 0.5]), 4, replacement=True).data,
-                ma.randperm(5).data, F.dropout(ma.ones(8), 0.5).data,
-                ma.empty(3).normal_().data, ma.randn_like(ma.ones(2)).data,
-                nn.init.normal_(ma.empty(3)).data]
+        return [ma.randn(3).detach().numpy(), ma.rand(3).detach().numpy(), ma.randint(10, (3,)).detach().numpy(),
+                ma.multinomial(ma.tensor([0.2, 0.3, 0.5]), 4, replacement=True).detach().numpy(),
+                ma.randperm(5).detach().numpy(), F.dropout(ma.ones(8), 0.5).detach().numpy(),
+                ma.empty(3).normal_().detach().numpy(), ma.randn_like(ma.ones(2)).detach().numpy(),
+                nn.init.normal_(ma.empty(3)).detach().numpy()]
     ma.manual_seed(42)
     first = draw()
     ma.manual_seed(42)
@@ -256,7 +256,7 @@ def test_multinomial_samples_by_weight_without_replacement():
     probs = ma.tensor([[0.0, 0.4, 0.6], [0.5, 0.5, 0.0]])
     drawn = ma.multinomial(probs, 2)
     assert drawn.shape == (2, 2) and drawn.dtype == np.int64
-    assert sorted(drawn.data[0].tolist()) == [1, 2] and sorted(drawn.data[1].tolist()) == [0, 1]
+    assert sorted(drawn.detach().numpy()[0].tolist()) == [1, 2] and sorted(drawn.detach().numpy()[1].tolist()) == [0, 1]
     assert ma.multinomial(ma.tensor([0.0, 1.0]), 1).tolist() == [1]
     with pytest.raises(RuntimeError, match="without replacement"):
         ma.multinomial(probs, 3)
@@ -277,10 +277,10 @@ def test_every_tensor_method_has_a_function_form():
     x = ma.tensor([[0.5, -1.0], [2.0, 0.25]])
     for name in ("exp", "tril", "softmax", "sum", "clamp", "flip", "cumsum", "norm"):
         args = {"softmax": (-1,), "clamp": (0.0, 1.0), "flip": (0,), "cumsum": (0,)}.get(name, ())
-        np.testing.assert_array_equal(getattr(ma, name)(x, *args).data,
-                                      getattr(x, name)(*args).data)
+        np.testing.assert_array_equal(getattr(ma, name)(x, *args).detach().numpy(),
+                                      getattr(x, name)(*args).detach().numpy())
     assert ma.matmul is ma.Tensor.matmul
-    np.testing.assert_allclose(ma.bmm(ma.ones(2, 2, 3), ma.ones(2, 3, 1)).data, 3.0)
+    np.testing.assert_allclose(ma.bmm(ma.ones(2, 2, 3), ma.ones(2, 3, 1)).detach().numpy(), 3.0)
 
 
 def test_functional_is_one_module_under_both_names():
@@ -326,7 +326,7 @@ def test_numpy_spellings_of_reduction_arguments():
                          (ma.sum(x, axis=1, keepdims=True), torch.sum(t, axis=1, keepdims=True)),
                          (x.max(axis=1).values, t.max(axis=1).values),
                          (x.std(axis=1), t.std(axis=1))]:
-        np.testing.assert_allclose(ours.data, theirs.numpy())
+        np.testing.assert_allclose(ours.detach().numpy(), theirs.numpy())
 
 
 def test_docs_pytorch_md_lists_every_public_name():
@@ -342,12 +342,12 @@ def test_writes_through_views_reach_the_base_and_its_graph():
     x = ma.ones(3)
     x[0].add_(1)  # outside a graph a view writes into its base, as in PyTorch
     x[1:].mul_(3)
-    np.testing.assert_array_equal(x.data, [2.0, 3.0, 3.0])
+    np.testing.assert_array_equal(x.detach().numpy(), [2.0, 3.0, 3.0])
     leaf_ = ma.ones(2, requires_grad=True)
     for write in (lambda: leaf_[0].add_(1), lambda: leaf_.__setitem__(0, 5.0)):
         with pytest.raises(RuntimeError, match="leaf Variable"):
             write()
-    assert leaf_.data.tolist() == [1.0, 1.0]  # refused before anything was written
+    assert leaf_.detach().numpy().tolist() == [1.0, 1.0]  # refused before anything was written
     h = leaf_ * 2
     h[0].mul_(3)  # through a view: h's graph records it (PyTorch's CopySlices)
     h.sum().backward()
@@ -366,11 +366,11 @@ def test_a_generator_is_a_stream_of_its_own():
              lambda g: ma.multinomial(ma.tensor([0.3, 0.7]), 3, True, generator=g),
              lambda g: ma.empty(3).normal_(generator=g), lambda g: ma.empty(2).uniform_(generator=g),
              lambda g: nn.init.normal_(ma.empty(2), generator=g)]
-    first = [draw(ma.Generator().manual_seed(7)).data for draw in draws]
+    first = [draw(ma.Generator().manual_seed(7)).detach().numpy() for draw in draws]
     ma.manual_seed(0)
     ma.randn(5)  # the global stream moves on; the generator's does not care
     for draw, expected in zip(draws, first):
-        np.testing.assert_array_equal(draw(ma.Generator().manual_seed(7)).data, expected)
+        np.testing.assert_array_equal(draw(ma.Generator().manual_seed(7)).detach().numpy(), expected)
     from microattn.utils.data import DataLoader, TensorDataset, random_split
     split = [list(s) for s in random_split(range(6), [3, 3], generator=ma.Generator().manual_seed(1))]
     assert split == [list(s) for s in random_split(range(6), [3, 3],
@@ -399,7 +399,7 @@ def test_iterating_gives_the_rows_with_gradient():
     x = ma.tensor(np.arange(6.0).reshape(3, 2), requires_grad=True)
     rows = list(x)
     assert len(rows) == 3 and all(r.shape == (2,) for r in rows)
-    np.testing.assert_array_equal(np.asarray(rows[1].data), [2.0, 3.0])
+    np.testing.assert_array_equal(np.asarray(rows[1].detach().numpy()), [2.0, 3.0])
     (rows[0].sum() + 2 * rows[2].sum()).backward()
     np.testing.assert_array_equal(np.asarray(x.grad), [[1, 1], [0, 0], [2, 2]])
     assert list(ma.zeros(0, 3)) == []

@@ -290,10 +290,6 @@ IDIOMS = {
 # Idioms where microattn knowingly differs; each must still fail (strict xfail),
 # so fixing one shows up. (Kept empty when everything behaves the same.)
 KNOWN_DIFFERENCES = {
-    "data_numpy": "`.data` is the ndarray itself (microattn's one deliberate difference): "
-                  "use t.detach().numpy() or t.data",
-    "grad_data_zero_": "`.grad.data` is an ndarray, so it has no zero_(): use p.grad.zero_() "
-                       "or p.grad.data[...] = 0",
     "cuda_tensor_error": "PyTorch without CUDA raises AssertionError/RuntimeError depending on the "
                          "build; microattn raises RuntimeError",
 }
@@ -305,7 +301,7 @@ M = np.arange(9, dtype=np.float32).reshape(3, 3)
 def _plain(value, lib):
     """An answer in comparable form: tensors as (dtype name, array), containers recursed."""
     if isinstance(value, lib.Tensor):
-        data = value.detach().numpy() if lib is torch else value.detach().data
+        data = value.detach().numpy()
         name = str(value.dtype).replace("torch.", "")
         return ("tensor", name, np.array(data))
     if isinstance(value, np.ndarray):

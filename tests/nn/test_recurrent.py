@@ -37,7 +37,7 @@ def _compare(ours, theirs, inputs, atol=1e-12):
     rng = np.random.default_rng(0)
     ma_loss, th_loss = 0, 0
     for m, t in zip(ma_out, th_out, strict=True):
-        np.testing.assert_allclose(m.data, t.detach().numpy(), rtol=0, atol=atol)
+        np.testing.assert_allclose(m.detach().numpy(), t.detach().numpy(), rtol=0, atol=atol)
         w = rng.standard_normal(t.shape)
         ma_loss = ma_loss + (m * ma.tensor(w)).sum()
         th_loss = th_loss + (t * torch.tensor(w)).sum()
@@ -45,9 +45,9 @@ def _compare(ours, theirs, inputs, atol=1e-12):
     th_loss.backward()
     for m, t in zip(ma_in, th_in):
         if m is not None:
-            np.testing.assert_allclose(m.grad.data, t.grad.numpy(), rtol=0, atol=atol)
+            np.testing.assert_allclose(m.grad.numpy(), t.grad.numpy(), rtol=0, atol=atol)
     for (name, p), q in zip(ours.named_parameters(), theirs.parameters(), strict=True):
-        np.testing.assert_allclose(p.grad.data, q.grad.numpy(), rtol=0, atol=atol, err_msg=name)
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=0, atol=atol, err_msg=name)
 
 
 def _nest(args):
@@ -135,7 +135,7 @@ def test_initialisation_is_uniform_within_one_over_sqrt_hidden():
     ma.manual_seed(0)
     layer = nn.LSTM(8, 16)
     for name, p in layer.named_parameters():
-        values = p.data
+        values = p.detach().numpy()
         assert np.abs(values).max() <= 0.25, name
         assert values.std() > 0.25 / np.sqrt(3) * 0.8, name  # U(-b, b) has std b / sqrt(3)
 
@@ -148,8 +148,8 @@ def test_dropout_between_layers_only_while_training():
     theirs.eval()
     _compare(ours, theirs, [x])  # eval: no dropout, as PyTorch
     ours.train()
-    out_a = ours(ma.tensor(x))[0].data
-    out_b = ours(ma.tensor(x))[0].data
+    out_a = ours(ma.tensor(x))[0].detach().numpy()
+    out_b = ours(ma.tensor(x))[0].detach().numpy()
     assert not np.allclose(out_a, out_b)  # different masks each call
 
 
