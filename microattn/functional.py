@@ -61,9 +61,9 @@ def gelu(input, approximate="none"):
 def _detached_max(input, dim):
     """The max along ``dim``, detached: the shift of the composed softmax. An empty
     input has no max and needs no shift (its result is empty too)."""
-    if input.numel() == 0:
+    if input._data.size == 0:
         return 0.0
-    return input.amax(dim, keepdim=True).detach()
+    return _constant(np.max(input._data, axis=dim, keepdims=True))
 
 
 def _softmax_dim(op, input, dim):
@@ -188,9 +188,9 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5, fused=
     if fused:
         return LayerNorm.apply(input, weight, bias, ndim, eps)
     dims = tuple(range(-ndim, 0))
-    mean = input.mean(dims, keepdim=True)
-    var = input.var(dims, keepdim=True, correction=0)
-    output = (input - mean) / (var + eps).sqrt()
+    centered = input - input.mean(dims, keepdim=True)
+    var = (centered * centered).mean(dims, keepdim=True)  # biased, as layer norm's
+    output = centered / (var + eps).sqrt()
     if weight is not None:
         output = output * weight
     if bias is not None:

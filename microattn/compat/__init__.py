@@ -7,7 +7,7 @@ writes, device objects) and binds PyTorch's other Tensor methods through
 ``ops.methods.bind``. ``microattn/__init__`` imports it, then re-exports the
 names of ``names.py`` (dtypes, devices, constructors, function forms).
 """
-from ..core import Tensor, hooks
+from ..core import hooks
 from ..ops.methods import bind
 from . import dtypes, promotion, versions
 from .printing import tensor_repr

@@ -14,7 +14,7 @@ from ..core import Function, Tensor
 from ..core.tensor import as_dtype
 from ..nn.module import parse_to
 from ..ops import elementwise as ew
-from .dtypes import CPU, check_device, device
+from .dtypes import CPU, check_device
 
 
 class Clone(Function):

@@ -8,7 +8,7 @@ methods (the core below knows no ops). The function forms here are the ops'
 from . import elementwise as _ew
 from . import methods  # noqa: F401  (binds operators and methods onto Tensor)
 from .linalg import Matmul as _Matmul
-from .reduce import amax, mean, sum, var
+from .reduce import mean, sum
 from .shape import (cat, expand, getitem, permute, reshape, squeeze, stack, transpose,
                     unsqueeze)
 
@@ -19,7 +19,6 @@ sigmoid, relu = _ew.Sigmoid.apply, _ew.ReLU.apply
 where, masked_fill, matmul = _ew.Where.apply, _ew.MaskedFill.apply, _Matmul.apply
 
 __all__ = ["abs", "add", "div", "exp", "log", "masked_fill", "mul", "neg", "pow",
-           "relu", "sigmoid", "sqrt", "sub", "tanh", "where", "matmul", "amax", "mean",
-           "sum", "var", "cat",
+           "relu", "sigmoid", "sqrt", "sub", "tanh", "where", "matmul", "mean", "sum", "cat",
            "expand", "getitem", "permute", "reshape", "squeeze", "stack", "transpose",
            "unsqueeze"]

@@ -57,7 +57,7 @@ Tensor.__le__ = compare(np.less_equal)
 Tensor.__gt__ = compare(np.greater)
 Tensor.__ge__ = compare(np.greater_equal)
 
-Tensor.sum, Tensor.mean, Tensor.var, Tensor.amax = reduce.sum, reduce.mean, reduce.var, reduce.amax
+Tensor.sum, Tensor.mean = reduce.sum, reduce.mean
 
 Tensor.__getitem__ = shape.getitem
 Tensor.reshape = shape.reshape

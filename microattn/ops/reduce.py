@@ -1,4 +1,4 @@
-"""Reductions: sum, mean, var, amax (compat adds max/min with indices, argmax, ...).
+"""Reductions: sum and mean (compat adds var, std, max/min, amax, argmax, ...).
 
 ``dim`` is an int, a tuple of ints (negative counts from the end), or None
 for every dimension, as in PyTorch (an empty tuple also means every
@@ -6,8 +6,6 @@ dimension). A backward spreads the gradient back over the reduced
 dimensions by broadcasting, after putting them back when ``keepdim=False``.
 """
 import builtins
-import math
-import warnings
 
 import numpy as np
 
@@ -88,75 +86,6 @@ class Mean(Function):
         return np.broadcast_to(g, ctx.input_shape), None, None
 
 
-class Var(Function):
-    """z = sum((x - mean)^2) / (n - correction) over dims.
-    dL/dx = g * 2 (x - mean) / (n - correction)  (the mean's own dependence on x
-    drops out, because the deviations sum to zero)."""
-
-    def forward(ctx, x, axes, keepdim, correction):
-        if x.dtype.kind not in "fc":
-            raise RuntimeError(f"var(): needs a floating-point tensor, got dtype {x.dtype} "
-                               "(convert it first, e.g. with .double())")
-        count = _count(x.shape, axes)
-        deviation = x - _mean(x, axes, True, count)
-        # As PyTorch: no negative divisor; n <= correction gives inf or nan.
-        divisor = builtins.max(count - correction, 0)
-        if divisor == 0:
-            warnings.warn(f"var(): degrees of freedom is <= 0: correction {correction} is not "
-                          f"less than the {count} elements reduced, so the result is inf or "
-                          "nan", UserWarning, stacklevel=4)
-        ctx.axes, ctx.keepdim, ctx.divisor = axes, keepdim, divisor
-        ctx.save_for_backward(deviation)
-        squares = np.sum(deviation * deviation, axis=axes, keepdims=keepdim)
-        if divisor:
-            return squares / divisor
-        with np.errstate(invalid="ignore", divide="ignore"):  # x / 0: inf or nan, as PyTorch
-            return squares / np.array(0, dtype=x.dtype)
-
-    def backward(ctx, g):
-        (deviation,) = ctx.saved_tensors
-        g = _restore(g, ctx.axes, ctx.keepdim)
-        if ctx.divisor:
-            return g * deviation * (2 / ctx.divisor), None, None, None
-        with np.errstate(invalid="ignore"):  # n <= correction: g * 0 * inf = nan, as PyTorch
-            return g * deviation * math.inf, None, None, None
-
-
-class _Extreme(Function):
-    """Shared by Amax and Amin: ``extreme`` is np.max or np.min.
-
-    A nan anywhere makes the result nan, which equals no element, so no
-    element is a hit: amax's gradient is then 0/0 = nan everywhere, as
-    PyTorch's. ``nan_hits`` (max() and min() of everything) makes the nan
-    elements the hits instead, as PyTorch's max() and min().
-    """
-
-    extreme = None
-    nan_hits = False
-
-    def forward(ctx, x, axes, keepdim):
-        out = ctx.extreme(x, axis=axes, keepdims=True)
-        ctx.axes, ctx.keepdim = axes, keepdim
-        ctx.save_for_backward(x, out)
-        return out if keepdim else np.squeeze(out, axis=axes)
-
-    def backward(ctx, g):
-        x, out = ctx.saved_tensors
-        hits = x == out
-        if ctx.nan_hits:
-            hits |= np.isnan(x) & np.isnan(out)
-        g = _restore(g, ctx.axes, ctx.keepdim)
-        with np.errstate(divide="ignore", invalid="ignore"):  # no hit: nan, as PyTorch
-            return hits * (g / hits.sum(axis=ctx.axes, keepdims=True)), None, None
-
-
-class Amax(_Extreme):
-    """z = max of x over dims.   dL/dx = g / k at each of the k elements equal to
-    the max, 0 elsewhere (ties share the gradient evenly, as PyTorch's amax)."""
-
-    extreme = staticmethod(np.max)
-
-
 def numpy_spelling(fn, x, args, options):
     """``fn(x, *args, **options)`` with numpy's spellings translated: ``axis`` is ``dim``,
     ``keepdims`` is ``keepdim``, ``dtype`` casts the result and ``out`` must be None
@@ -186,48 +115,3 @@ def mean(x, dim=None, keepdim=False, **numpy):
     if numpy:
         return numpy_spelling(mean, x, (), dict(numpy, dim=dim, keepdim=keepdim))
     return Mean.apply(x, _axes("mean", _shape(x), dim), keepdim)
-
-
-def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None, **numpy):
-    """Variance over ``dim``: sum of squared deviations / (n - correction).
-
-    The arguments are PyTorch's: ``var(dim, unbiased, keepdim)`` and
-    ``var(dim, keepdim=..., correction=...)``. correction=1 (the default) is
-    the unbiased estimate, 0 the population variance; ``unbiased=True/False``
-    is the older spelling of 1/0.
-    """
-    if numpy:
-        return numpy_spelling(var, x, (), dict(numpy, dim=dim, unbiased=unbiased,
-                                                keepdim=keepdim, correction=correction))
-    if isinstance(dim, bool):  # PyTorch's overload var(unbiased)
-        dim, unbiased = None, dim
-    if unbiased is not None and correction is not None:
-        raise ValueError("var(): pass either correction or unbiased, not both")
-    if correction is None:
-        correction = 0 if unbiased is False else 1
-    return Var.apply(x, _axes("var", _shape(x), dim), keepdim, correction)
-
-
-def _nonempty(op, shape, axes, dim, error=RuntimeError):
-    """``axes`` checked for a value to pick: max, min and their kin have none over
-    nothing (no identity, unlike sum), so an empty reduced dim is PyTorch's error:
-    ``error`` when every dim is reduced (``dim`` None), else an IndexError."""
-    if dim is None:
-        if 0 in shape:
-            raise error(f"{op}(): Expected reduction dim to be specified for input.numel() == 0: "
-                        f"the tensor of shape {tuple(shape)} is empty")
-        return axes
-    for axis in axes:
-        if shape[axis] == 0:
-            raise IndexError(f"{op}(): Expected reduction dim {axis} to have non-zero size "
-                             f"(the tensor has shape {tuple(shape)})")
-    return axes
-
-
-def amax(x, dim=None, keepdim=False, **numpy):
-    """Largest values over ``dim`` (an int, a tuple or None); ties share the gradient."""
-    if numpy:
-        return numpy_spelling(amax, x, (), dict(numpy, dim=dim, keepdim=keepdim))
-    return Amax.apply(x, _nonempty("amax", _shape(x), _axes("amax", _shape(x), dim), dim), keepdim)
-
-

@@ -6,7 +6,7 @@ places, so each backward moves the gradient back to where they came from.
 """
 import numpy as np
 
-from ..core import Function, Tensor
+from ..core import Function
 from ..core.tensor import sizes
 
 

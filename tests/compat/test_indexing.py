@@ -233,3 +233,23 @@ def test_setitem_with_a_tensor_value_gradcheck_and_torch(shape, seed):
         return h
     assert ma.gradcheck(fn, [leaf(x), leaf(v)])
     torch_parity(fn, fn, [x, v])
+
+
+def grad_array(t):
+    return np.asarray(t.grad)
+
+
+def test_advanced_indexing_follows_pytorch_with_gradients(rng):
+    x = rng.standard_normal((2, 3, 4))
+    for index in [(0, slice(None), [0, 2, 3, 1, 1]), (slice(None), 1, [0, 0]),
+                  (None, 1, [1, 0]), ([1, 0], 2, slice(1, 3)), (1, [True, False, True])]:
+        a = ma.tensor(x, requires_grad=True)
+        t = torch.tensor(x, requires_grad=True)
+        y, expected = a[index], t[index]
+        assert y.shape == tuple(expected.shape), index
+        np.testing.assert_array_equal(y.detach().numpy(), expected.detach().numpy())
+        weights = rng.standard_normal(y.shape)
+        y.backward(weights)
+        expected.backward(torch.tensor(weights))
+        np.testing.assert_allclose(grad_array(a), t.grad.numpy(), rtol=1e-12)
+    assert ma.tensor(x)[0, :, [0, 2, 3, 1, 1]].shape == (3, 5)

@@ -10,6 +10,8 @@ from helpers import leaf, shapes, torch_parity
 from microattn import functional as MF
 from helpers import broadcastable_pair
 import warnings
+from microattn import nn, optim
+from microattn import functional as F
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
@@ -313,3 +315,55 @@ def test_max_along_a_dim_at_nan_picks_the_nan_as_pytorch(op, data):
     np.testing.assert_array_equal(
         np.asarray(getattr(ma.tensor(t), op)(-1)[1]),
         getattr(torch.tensor(t), op)(-1)[1].numpy())
+
+
+def test_every_tensor_method_has_a_function_form():
+    skip = {"to", "type", "type_as", "cpu", "cuda", "backward", "register_hook", "retain_grad",
+            "requires_grad_", "item", "tolist", "numpy", "size", "dim", "detach", "view",
+            "view_as", "expand", "expand_as", "contiguous", "long", "int", "short", "bool",
+            "half", "byte", "float", "double", "is_contiguous", "element_size", "nelement",
+            "ndimension", "is_complex", "new_tensor", "new_full", "new_zeros", "new_ones",
+            "new_empty", "numel", "is_floating_point", "repeat", "reshape_as"}
+    methods = [n for n in dir(ma.Tensor) if not n.startswith("_") and not n.endswith("_")
+               and n not in skip
+               and callable(getattr(ma.Tensor, n))]
+    missing = [n for n in methods if not callable(getattr(ma, n, None))]
+    assert not missing
+    x = ma.tensor([[0.5, -1.0], [2.0, 0.25]])
+    for name in ("exp", "tril", "softmax", "sum", "clamp", "flip", "cumsum", "norm"):
+        args = {"softmax": (-1,), "clamp": (0.0, 1.0), "flip": (0,), "cumsum": (0,)}.get(name, ())
+        np.testing.assert_array_equal(getattr(ma, name)(x, *args).detach().numpy(),
+                                      getattr(x, name)(*args).detach().numpy())
+    assert ma.matmul is ma.Tensor.matmul
+    np.testing.assert_allclose(ma.bmm(ma.ones(2, 2, 3), ma.ones(2, 3, 1)).detach().numpy(), 3.0)
+
+
+def test_functional_is_one_module_under_both_names():
+    import microattn.nn.functional as nnF
+    assert nnF is F is nn.functional
+
+
+def test_grad_modes_inference_mode_and_set_grad_enabled():
+    w = ma.ones(1, requires_grad=True)
+    with ma.inference_mode():
+        assert not (w * 2).requires_grad
+    with ma.inference_mode(False):
+        assert (w * 2).requires_grad
+
+    @ma.inference_mode()
+    def f(x):
+        return x * 2
+    assert not f(w).requires_grad
+    with ma.set_grad_enabled(False):
+        assert not (w * 2).requires_grad
+    assert (w * 2).requires_grad
+    assert ma.is_tensor(w) and not ma.is_tensor(1.0)
+
+
+def test_docs_pytorch_md_lists_every_public_name():
+    from pathlib import Path
+    text = (Path(__file__).parents[2] / "docs" / "pytorch.md").read_text()
+    names = ([f"ma.{n}" for n in ma.__all__] + [f"F.{n}" for n in F.__all__]
+             + [f"nn.{n}" for n in nn.__all__] + [f"optim.{n}" for n in optim.__all__])
+    missing = [n for n in names if f"`{n}`" not in text]
+    assert not missing, f"run PYTHONPATH=. python docs/pytorch_names.py (missing: {missing})"

@@ -20,7 +20,7 @@ LAYERS = [
     {"functional", "nn", "optim", "models", "gradcheck", "opcheck", "checks",
      "serialization", "files", "threads"},
     {"compat", "utils"},
-    {"data", "train", "viz", "learn", "cli", "__main__", "as_torch"},
+    {"data", "tasks", "train", "viz", "learn", "cli", "__main__", "as_torch"},
 ]
 TOP = len(LAYERS) - 1
 

@@ -46,12 +46,12 @@ def distinct(rng, shape):
 REDUCTIONS = {
     "sum": (R.sum, lambda x, d, k: torch.sum(x, dim=d, keepdim=k)),
     "mean": (R.mean, lambda x, d, k: torch.mean(x, dim=d, keepdim=k)),
-    "var": (lambda x, d, k: R.var(x, d, keepdim=k), lambda x, d, k: torch.var(x, dim=d, keepdim=k)),
-    "var_correction_0": (lambda x, d, k: R.var(x, d, keepdim=k, correction=0),
+    "var": (lambda x, d, k: ma.var(x, d, keepdim=k), lambda x, d, k: torch.var(x, dim=d, keepdim=k)),
+    "var_correction_0": (lambda x, d, k: ma.var(x, d, keepdim=k, correction=0),
                          lambda x, d, k: torch.var(x, dim=d, keepdim=k, correction=0)),
-    "var_unbiased_false": (lambda x, d, k: R.var(x, d, False, k),
+    "var_unbiased_false": (lambda x, d, k: ma.var(x, d, False, k),
                            lambda x, d, k: torch.var(x, dim=d, keepdim=k, unbiased=False)),
-    "amax": (R.amax, lambda x, d, k: torch.amax(x, dim=d, keepdim=k)),
+    "amax": (ma.amax, lambda x, d, k: torch.amax(x, dim=d, keepdim=k)),
     "amin": (ma.amin, lambda x, d, k: torch.amin(x, dim=d, keepdim=k)),
 }
 
@@ -419,3 +419,14 @@ def test_reductions_over_an_empty_dim_name_it(op):
     with pytest.raises(error, match=rf"{op}\(\): Expected reduction dim to be specified"):
         getattr(x, op)()
     assert getattr(x, op)(0)[0].shape == (0,) if op in ("max", "min") else True
+
+
+def test_numpy_spellings_of_reduction_arguments():
+    x = ma.tensor(np.arange(6.0).reshape(2, 3))
+    t = torch.tensor(np.arange(6.0).reshape(2, 3))
+    for ours, theirs in [(x.sum(axis=1), t.sum(axis=1)),
+                         (x.mean(axis=0, keepdims=True), t.mean(axis=0, keepdims=True)),
+                         (ma.sum(x, axis=1, keepdims=True), torch.sum(t, axis=1, keepdims=True)),
+                         (x.max(axis=1).values, t.max(axis=1).values),
+                         (x.std(axis=1), t.std(axis=1))]:
+        np.testing.assert_allclose(ours.detach().numpy(), theirs.numpy())

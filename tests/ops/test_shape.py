@@ -427,3 +427,11 @@ def test_transpose_and_squeeze_of_a_0d_tensor_as_pytorch():
         x.squeeze(1)
     with pytest.raises(IndexError, match=r"Transpose.*dim 1 is out of range"):
         x.transpose(0, 1)
+
+
+def test_squeeze_of_a_0d_tensor_checks_the_dim():
+    with pytest.raises(IndexError):
+        torch.tensor(1.0).squeeze(dim=10)
+    with pytest.raises(IndexError, match="out of range"):
+        ma.tensor(1.0).squeeze(dim=10)
+    assert ma.tensor(1.0).squeeze(-1).shape == ()
