@@ -10,7 +10,7 @@ Each one is its out-of-place op, computed and then copied into the tensor:
   cannot change, and the tensor takes the op's node as its ``grad_fn``: the
   graph continues from the written tensor, as PyTorch's does; a write through
   a view of a tensor in a graph changes that tensor's graph too
-  (ops/view_writes.py, PyTorch's CopySlices).
+  (compat/view_writes.py, PyTorch's CopySlices).
 
 Every write bumps the memory's version counter (compat/versions.py), so a
 node that saved the old values for its backward refuses to run on the new
