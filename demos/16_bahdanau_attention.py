@@ -24,13 +24,12 @@ aligned source word.
 import time
 
 import numpy as np
+from matplotlib.figure import Figure
 
 import microattn as ma
 from microattn import functional as F
 from microattn import nn, optim
-from microattn.viz import plot_attention
-from microattn.viz.attention import save_figure
-from matplotlib.figure import Figure
+from microattn.viz import plot_attention, save_figure
 from _common import setup
 
 args, out = setup("16_bahdanau_attention", __doc__, default_steps=200, fast_steps=30)
