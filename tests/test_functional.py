@@ -157,7 +157,8 @@ def test_embedding_padding_idx_returns_the_row_but_takes_no_gradient(padding_idx
     indices = ma.tensor([[0, 2, 2], [4, 1, 0]])
     weight = rng.standard_normal((5, 3))
     torch_parity(lambda w: F.embedding(indices, w, padding_idx=padding_idx),
-                 lambda w: TF.embedding(torch.tensor(indices.detach().numpy()), w, padding_idx=padding_idx),
+                 lambda w: TF.embedding(torch.tensor(indices.detach().numpy()), w,
+                                        padding_idx=padding_idx),
                  [weight])
     w = leaf(weight)
     out = F.embedding(indices, w, padding_idx=padding_idx)

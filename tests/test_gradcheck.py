@@ -79,8 +79,10 @@ def test_wrong_backward_raises_naming_input_index_and_both_values():
     assert "input 0" in message and "index (1,)" in message
     # gradcheck projects on v ~ N(0, 1) with seed 0: dL/dx = 2 x v (+1 at index 1)
     v = np.random.default_rng(0).standard_normal(3)
-    assert _reported(message, "analytic") == pytest.approx(2 * x.detach().numpy()[1] * v[1] + 1, abs=1e-8)
-    assert _reported(message, "numeric") == pytest.approx(2 * x.detach().numpy()[1] * v[1], abs=1e-6)
+    assert _reported(message, "analytic") == pytest.approx(2 * x.detach().numpy()[1] * v[1] + 1,
+                     abs=1e-8)
+    assert _reported(message, "numeric") == pytest.approx(2 * x.detach().numpy()[1] * v[1],
+                     abs=1e-6)
 
 
 def test_wrong_gradient_of_the_second_input_is_named():

@@ -50,7 +50,8 @@ def test_creation_functions_match_pytorch():
 
 def test_manual_seed_seeds_every_sampler():
     def draw():
-        return [ma.randn(3).detach().numpy(), ma.rand(3).detach().numpy(), ma.randint(10, (3,)).detach().numpy(),
+        return [ma.randn(3).detach().numpy(), ma.rand(3).detach().numpy(),
+                ma.randint(10, (3,)).detach().numpy(),
                 ma.multinomial(ma.tensor([0.2, 0.3, 0.5]), 4, replacement=True).detach().numpy(),
                 ma.randperm(5).detach().numpy(), F.dropout(ma.ones(8), 0.5).detach().numpy(),
                 ma.empty(3).normal_().detach().numpy(), ma.randn_like(ma.ones(2)).detach().numpy(),
@@ -67,7 +68,8 @@ def test_multinomial_samples_by_weight_without_replacement():
     probs = ma.tensor([[0.0, 0.4, 0.6], [0.5, 0.5, 0.0]])
     drawn = ma.multinomial(probs, 2)
     assert drawn.shape == (2, 2) and drawn.dtype == np.int64
-    assert sorted(drawn.detach().numpy()[0].tolist()) == [1, 2] and sorted(drawn.detach().numpy()[1].tolist()) == [0, 1]
+    assert sorted(drawn.detach().numpy()[0].tolist()) == [1,
+                  2] and sorted(drawn.detach().numpy()[1].tolist()) == [0, 1]
     assert ma.multinomial(ma.tensor([0.0, 1.0]), 1).tolist() == [1]
     with pytest.raises(RuntimeError, match="without replacement"):
         ma.multinomial(probs, 3)
@@ -83,7 +85,8 @@ def test_a_generator_is_a_stream_of_its_own():
     ma.manual_seed(0)
     ma.randn(5)  # the global stream moves on; the generator's does not care
     for draw, expected in zip(draws, first):
-        np.testing.assert_array_equal(draw(ma.Generator().manual_seed(7)).detach().numpy(), expected)
+        np.testing.assert_array_equal(draw(ma.Generator().manual_seed(7)).detach().numpy(),
+                                      expected)
     from microattn.utils.data import DataLoader, TensorDataset, random_split
     split = [list(s) for s in random_split(range(6), [3, 3], generator=ma.Generator().manual_seed(1))]
     assert split == [list(s) for s in random_split(range(6), [3, 3],

@@ -48,11 +48,13 @@ def test_matches_pytorch(code):
 
 def test_in_place_forms_write_and_count_versions():
     x = ma.zeros(2, 3)
-    assert x.index_fill_(1, ma.tensor([1]), 5.0) is x and x.detach().numpy()[:, 1].tolist() == [5.0, 5.0]
+    assert x.index_fill_(1, ma.tensor([1]), 5.0) is x and x.detach().numpy()[:, 1].tolist() == [5.0,
+                         5.0]
     assert x.masked_scatter_(x == 0, ma.arange(6.0)) is x
     np.testing.assert_array_equal(x.detach().numpy(), [[0.0, 5.0, 1.0], [2.0, 5.0, 3.0]])
     with pytest.raises(RuntimeError, match="selects 4 elements but source has only 2"):
         ma.zeros(4).masked_scatter(ma.ones(4).bool(), ma.ones(2))
     with pytest.raises(IndexError, match="out of range"):
         ma.zeros(2, 3).index_fill(1, ma.tensor([3]), 1.0)
-    assert ma.index_fill(ma.zeros(2), 0, ma.tensor([0]), 1.0).detach().numpy().tolist() == [1.0, 0.0]
+    assert ma.index_fill(ma.zeros(2), 0, ma.tensor([0]), 1.0).detach().numpy().tolist() == [1.0,
+                         0.0]

@@ -60,7 +60,8 @@ def test_a_model_holding_attention_loads_a_torch_checkpoint_and_exports_it_back(
     ours = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True).double()
     ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
     x = np.random.default_rng(1).standard_normal((2, 5, 8))
-    np.testing.assert_allclose(ours(ma.tensor(x)).detach().numpy(), theirs(torch.tensor(x)).detach().numpy(),
+    np.testing.assert_allclose(ours(ma.tensor(x)).detach().numpy(),
+                               theirs(torch.tensor(x)).detach().numpy(),
                                rtol=1e-10, atol=1e-12)
     export_safetensors(ours, tmp_path / "out.safetensors")  # PyTorch's names: round trip
     exported = load_file(tmp_path / "out.safetensors")

@@ -239,7 +239,8 @@ def test_numpy_array_of_a_tensor_copies_and_asarray_shares():
     copied = np.array(t)
     copied[0] = 99.0
     assert t.detach().numpy()[0] == 1.0
-    assert np.asarray(t) is t.detach().numpy() or np.shares_memory(np.asarray(t), t.detach().numpy())
+    assert np.asarray(t) is t.detach().numpy() or np.shares_memory(np.asarray(t),
+                      t.detach().numpy())
 
 
 def test_softmax_and_squeeze_of_a_0d_tensor_as_torch():

@@ -160,7 +160,8 @@ def test_need_weights_returns_softmax_weights_from_both_forms(rng):
                                                       need_weights=True, fused=fused)
         assert weights.shape == (2, 2, 3, 5)
         assert_close(weights.detach().numpy(), expected, what="weights")
-        assert_close(out.detach().numpy(), weights.detach().numpy() @ v, what="output = weights @ v")
+        assert_close(out.detach().numpy(), weights.detach().numpy() @ v,
+                     what="output = weights @ v")
     fused_weights = F.scaled_dot_product_attention(leaf(q), leaf(k), leaf(v),
                                                    need_weights=True)[1]
     composed_weights = F.scaled_dot_product_attention(leaf(q), leaf(k), leaf(v),
@@ -180,7 +181,8 @@ def test_dropout_drops_attention_weights_with_the_seeded_mask(rng):
         ma.manual_seed(11)
         mask = dropout_mask((2, 3, 5), 0.4, np.float64)
         assert 0 < np.count_nonzero(mask) < mask.size
-        assert_close(out.detach().numpy(), (weights.detach().numpy() * mask) @ v.detach().numpy(), what="dropped output")
+        assert_close(out.detach().numpy(), (weights.detach().numpy() * mask) @ v.detach().numpy(),
+                     what="dropped output")
 
 
 def test_dropout_fused_and_composed_agree_and_gradcheck(rng):
@@ -352,7 +354,8 @@ def test_attention_with_zero_features_is_uniform_as_pytorch(fused):
     out = F.scaled_dot_product_attention(q, k, v, fused=fused)
     expected = TF.scaled_dot_product_attention(torch.zeros(1, 2, 0, dtype=torch.float64),
                                                torch.zeros(1, 3, 0, dtype=torch.float64), vt)
-    np.testing.assert_allclose(np.asarray(out.detach().numpy()), expected.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(out.detach().numpy()), expected.detach().numpy(),
+                               rtol=1e-12)
     out.sum().backward()
     expected.sum().backward()
     np.testing.assert_allclose(np.asarray(v.grad), vt.grad.numpy(), rtol=1e-12)

@@ -334,7 +334,8 @@ def test_cross_entropy_in_pytorch_layouts_with_edge_sizes(shape, reduction, smoo
     loss = F.cross_entropy(x, target, reduction=reduction, label_smoothing=smoothing, fused=fused)
     expected = TF.cross_entropy(xt, torch.tensor(target), reduction=reduction,
                                 label_smoothing=smoothing)
-    np.testing.assert_allclose(np.asarray(loss.detach().numpy()), expected.detach().numpy(), rtol=1e-10,
+    np.testing.assert_allclose(np.asarray(loss.detach().numpy()), expected.detach().numpy(),
+                               rtol=1e-10,
                                atol=1e-12, equal_nan=True)
     loss.sum().backward()
     expected.sum().backward()

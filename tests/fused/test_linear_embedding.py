@@ -79,7 +79,8 @@ def test_mha_key_padding_and_float_masks_match_torch(rng):
     twin = torch.nn.MultiheadAttention(8, 2, batch_first=True).double()
     with torch.no_grad():
         twin.in_proj_weight.copy_(torch.tensor(np.concatenate(
-            [mha.q_proj.weight.detach().numpy(), mha.k_proj.weight.detach().numpy(), mha.v_proj.weight.detach().numpy()])))
+            [mha.q_proj.weight.detach().numpy(), mha.k_proj.weight.detach().numpy(),
+             mha.v_proj.weight.detach().numpy()])))
         twin.in_proj_bias.zero_()
         twin.out_proj.weight.copy_(torch.tensor(mha.out_proj.weight.detach().numpy()))
         twin.out_proj.bias.zero_()

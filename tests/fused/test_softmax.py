@@ -108,7 +108,8 @@ def test_softmax_is_a_distribution_and_log_softmax_its_log(case):
     x = leaf(data(shape, scale=5.0), requires_grad=False)
     p = x.softmax(dim).detach().numpy()
     np.testing.assert_allclose(p.sum(axis=dim), 1.0, rtol=1e-12)
-    np.testing.assert_allclose(np.log(p), x.log_softmax(dim).detach().numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(np.log(p), x.log_softmax(dim).detach().numpy(), rtol=1e-10,
+                               atol=1e-10)
 
 
 @BOTH
@@ -123,7 +124,8 @@ def test_float32_stays_float32_and_finite(op):
 def test_default_dim_is_the_last():
     x = leaf(data((2, 3, 4)), requires_grad=False)
     np.testing.assert_array_equal(softmax(x).detach().numpy(), x.softmax(-1).detach().numpy())
-    np.testing.assert_array_equal(log_softmax(x).detach().numpy(), x.log_softmax(-1).detach().numpy())
+    np.testing.assert_array_equal(log_softmax(x).detach().numpy(),
+                                  x.log_softmax(-1).detach().numpy())
 
 
 # -- low precision and large spread: each row shifted by its own max ------------------
@@ -149,7 +151,8 @@ def test_float16_and_float32_match_torch_on_rows_far_apart(op, dtype, tol, index
     yt.backward(torch.tensor(weights.astype(dtype).astype(np.float32)))
     assert y.dtype == dtype and np.asarray(x.grad).dtype == dtype
     assert np.all(np.isfinite(y.detach().numpy()))
-    np.testing.assert_allclose(y.detach().numpy().astype(np.float64), yt.detach().numpy(), rtol=tol, atol=tol)
+    np.testing.assert_allclose(y.detach().numpy().astype(np.float64), yt.detach().numpy(), rtol=tol,
+                               atol=tol)
     np.testing.assert_allclose(np.asarray(x.grad).astype(np.float64), xt.grad.numpy(),
                                rtol=tol, atol=tol)
 

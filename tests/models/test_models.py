@@ -242,7 +242,8 @@ def test_greedy_decode_picks_the_argmax_of_forward_and_repeats(rng):
     out = model.greedy_decode(src, 6, BOS, EOS)
     assert out.dtype == np.int64 and out.shape[0] == 3 and out.shape[1] <= 6
     assert np.all(out.detach().numpy()[:, 0] == BOS)
-    assert np.array_equal(model.greedy_decode(src, 6, BOS, EOS).detach().numpy(), out.detach().numpy())
+    assert np.array_equal(model.greedy_decode(src, 6, BOS, EOS).detach().numpy(),
+                          out.detach().numpy())
     # Teacher-forcing the decoded prefix gives back the decoded tokens (until eos).
     logits = model(src, out.detach().numpy()[:, :-1]).detach().numpy()
     predicted = logits.argmax(-1)
@@ -266,7 +267,8 @@ def test_greedy_decode_stops_when_every_row_has_emitted_eos(rng, monkeypatch):
     monkeypatch.setattr(model, "decode", scripted_decode)
     out = model.greedy_decode(tokens(rng, V_SRC, (2, 4)), MAX_LEN, BOS, EOS)
     assert out.detach().numpy().tolist() == [[BOS, 5, EOS, PAD], [BOS, 6, 3, EOS]]
-    assert model.greedy_decode(tokens(rng, V_SRC, (2, 4)), 3, BOS, EOS).detach().numpy().tolist() == [
+    assert model.greedy_decode(tokens(rng, V_SRC, (2, 4)), 3, BOS,
+                               EOS).detach().numpy().tolist() == [
         [BOS, 5, EOS], [BOS, 6, 3]]  # cut at max_len before row 1 finished
 
 
@@ -329,7 +331,8 @@ def test_padding_does_not_change_the_real_positions(rng, norm_first):
     tgt = np.concatenate([tgt_long, np.pad(tgt_short, ((0, 0), (0, 3)), constant_values=PAD)])
     batched = model(src, tgt).detach().numpy()
     assert_close(batched[1, :2], alone[0], rtol=1e-12, what="padded row")
-    assert_close(batched[0], model(src_long, tgt_long).detach().numpy()[0], rtol=1e-12, what="full row")
+    assert_close(batched[0], model(src_long, tgt_long).detach().numpy()[0], rtol=1e-12,
+                 what="full row")
 
 
 def test_explicit_padding_masks_hide_whatever_the_padding_holds(rng):

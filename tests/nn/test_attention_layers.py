@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 import microattn as ma
 from microattn import nn
 from helpers import PARITY_RTOL, assert_close, leaf, transposed_leaf
-from layer_helpers import (MASK_CASES, as_torch, blocked_mask, causal_blocked, check_layer_gradients,
+from layer_helpers import (MASK_CASES, as_torch, blocked_mask, causal_blocked,
+                           check_layer_gradients,
                            make_masks, module_parity, padding_mask)
 import warnings
 
@@ -92,7 +93,8 @@ def test_mha_gradcheck_cross_attention(q_len, k_len, fused, case):
     layer = nn.MultiheadAttention(4, 2, kdim=3, vdim=2, fused=fused, batch_first=True)
     inputs = [leaf(rng.standard_normal((2, n, d))) for n, d in ((q_len, 4), (k_len, 3), (k_len, 2))]
     check_layer_gradients(
-        layer, lambda q, k, v: layer(q, k, v, padding, attn_mask=attn_mask, is_causal=is_causal)[0], inputs)
+        layer, lambda q, k, v: layer(q, k, v, padding, attn_mask=attn_mask,
+                                     is_causal=is_causal)[0], inputs)
 
 
 @pytest.mark.parametrize("fused", [True, False])
@@ -115,7 +117,8 @@ def test_mha_fully_masked_rows_give_zero_attention_and_finite_gradients(fused):
     assert np.all(weights.detach().numpy()[dead_rows] == 0)
     assert_close(weights.detach().numpy().sum(-1)[~dead_rows], np.ones(2), what="live rows")
     # No attention: the heads are 0, so the output is out_proj(0) = its bias.
-    assert_close(out.detach().numpy()[dead], np.broadcast_to(layer.out_proj.bias.detach().numpy(), (3, 4)),
+    assert_close(out.detach().numpy()[dead],
+                 np.broadcast_to(layer.out_proj.bias.detach().numpy(), (3, 4)),
                  what="dead rows")
     check_layer_gradients(
         layer, lambda q, m: layer(q, m, m, attn_mask=attn_mask, key_padding_mask=padding)[0],
@@ -135,7 +138,8 @@ def test_mha_masks_as_tensors_and_float_mask_gradient():
     bool_mask = blocked_mask(rng, (3, 3))
     with_arrays = layer(x, x, x, attn_mask=bool_mask, key_padding_mask=padding.detach().numpy())[0]
     with_tensors = layer(x, x, x, attn_mask=ma.tensor(bool_mask), key_padding_mask=padding)[0]
-    assert_close(with_tensors.detach().numpy(), with_arrays.detach().numpy(), atol=0, what="tensor masks")
+    assert_close(with_tensors.detach().numpy(), with_arrays.detach().numpy(), atol=0,
+                 what="tensor masks")
 
 
 def test_mha_causal_aligns_top_left_when_lengths_differ():
@@ -186,8 +190,10 @@ def test_mha_attention_dropout_is_active_only_in_training():
     x = leaf(rng.standard_normal((2, 3, 4)))
     # Every attention weight dropped: the heads are 0 and the output is out_proj's bias.
     out, weights = layer(x, x, x, average_attn_weights=False)
-    assert_close(out.detach().numpy(), np.broadcast_to(layer.out_proj.bias.detach().numpy(), out.shape), what="train")
-    assert_close(weights.detach().numpy().sum(-1), np.ones((2, 2, 3)), what="weights kept from before dropout")
+    assert_close(out.detach().numpy(),
+                 np.broadcast_to(layer.out_proj.bias.detach().numpy(), out.shape), what="train")
+    assert_close(weights.detach().numpy().sum(-1), np.ones((2, 2, 3)),
+                 what="weights kept from before dropout")
     layer.eval()
     out, _ = layer(x, x, x)
     assert np.abs(out.detach().numpy() - layer.out_proj.bias.detach().numpy()).max() > 1e-3
@@ -275,7 +281,8 @@ def test_additive_attention_single_query_and_keys_as_values():
     expected_context, expected_weights = additive_reference(layer, query[:, None], key, key, None)
     assert context.shape == (2, 2) and weights.shape == (2, 5)
     assert_close(context.detach().numpy(), expected_context[:, 0], what="context")
-    assert_close(layer.last_attn_weights.detach().numpy(), expected_weights[:, 0], what="kept weights")
+    assert_close(layer.last_attn_weights.detach().numpy(), expected_weights[:, 0],
+                 what="kept weights")
 
 
 def test_mha_sequence_first_by_default_matches_batch_first():
@@ -296,7 +303,8 @@ def test_mha_sequence_first_by_default_matches_batch_first():
         [seq_first.q_proj.weight.detach().numpy(), seq_first.k_proj.weight.detach().numpy(),
          seq_first.v_proj.weight.detach().numpy()]))
     reference.in_proj_bias.data = torch.tensor(np.concatenate(
-        [seq_first.q_proj.bias.detach().numpy(), seq_first.k_proj.bias.detach().numpy(), seq_first.v_proj.bias.detach().numpy()]))
+        [seq_first.q_proj.bias.detach().numpy(), seq_first.k_proj.bias.detach().numpy(),
+         seq_first.v_proj.bias.detach().numpy()]))
     reference.out_proj.weight.data = torch.tensor(seq_first.out_proj.weight.detach().numpy())
     reference.out_proj.bias.data = torch.tensor(seq_first.out_proj.bias.detach().numpy())
     t = torch.tensor(x_sf.detach().numpy())
@@ -319,7 +327,8 @@ def test_mha_capture_graph_keeps_differentiable_weights_and_scores():
     assert np.asarray(weights.grad).shape == (2, 2, 3, 3)
     q = layer.q_proj(x).detach().numpy().reshape(2, 3, 2, 2).transpose(0, 2, 1, 3)
     k = layer.k_proj(x).detach().numpy().reshape(2, 3, 2, 2).transpose(0, 2, 1, 3)
-    assert_close(layer.last_attn_scores.detach().numpy(), q @ k.swapaxes(-1, -2) / np.sqrt(2), what="scores")
+    assert_close(layer.last_attn_scores.detach().numpy(), q @ k.swapaxes(-1, -2) / np.sqrt(2),
+                 what="scores")
     layer.capture_graph = False
     layer(x, x, x)
     assert not layer.last_attn_weights.requires_grad

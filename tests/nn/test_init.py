@@ -97,7 +97,8 @@ def test_kaiming_uniform_bound(a, mode, nonlinearity):
 def test_kaiming_normal_std(mode):
     fan_in, fan_out = fans(SHAPE)
     std = math.sqrt(2.0) / math.sqrt(fan_in if mode == "fan_in" else fan_out)
-    assert_normal(init.kaiming_normal_(blank(), mode=mode, nonlinearity="relu").detach().numpy(), std)
+    assert_normal(init.kaiming_normal_(blank(), mode=mode, nonlinearity="relu").detach().numpy(),
+                  std)
     assert_normal(torch.nn.init.kaiming_normal_(torch.empty(SHAPE), mode=mode,
                                                 nonlinearity="relu"), std)
 
@@ -112,9 +113,11 @@ def test_simple_fills():
     shifted = init.uniform_(blank(), 2.0, 4.0).detach().numpy()
     assert shifted.min() >= 2.0 and shifted.max() < 4.0
     assert_normal(init.normal_(blank(), mean=1.0, std=0.02).detach().numpy(), 0.02, mean=1.0)
-    np.testing.assert_array_equal(init.constant_(blank((2, 3)), 0.5).detach().numpy(), np.full((2, 3), 0.5))
+    np.testing.assert_array_equal(init.constant_(blank((2, 3)), 0.5).detach().numpy(),
+                                  np.full((2, 3), 0.5))
     np.testing.assert_array_equal(init.ones_(blank((2, 3))).detach().numpy(), np.ones((2, 3)))
-    np.testing.assert_array_equal(init.zeros_(init.ones_(blank((3,)))).detach().numpy(), np.zeros(3))
+    np.testing.assert_array_equal(init.zeros_(init.ones_(blank((3,)))).detach().numpy(),
+                                  np.zeros(3))
 
 
 def test_in_place_keeps_object_dtype_and_leaf():

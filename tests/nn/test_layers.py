@@ -230,7 +230,8 @@ def test_positional_encoding_adds_the_table():
     layer.double()  # the table was rounded to float32 when made, as PyTorch's would be
     x = leaf(np.random.default_rng(11).standard_normal((2, 4, 6)))
     table = sinusoidal_table(10, 6).astype(np.float32).astype(np.float64)
-    assert_close(layer(x).detach().numpy(), x.detach().numpy() + table[:4], rtol=1e-15, what="x + PE")
+    assert_close(layer(x).detach().numpy(), x.detach().numpy() + table[:4], rtol=1e-15,
+                 what="x + PE")
     assert gradcheck_module(layer, x)
     assert layer(ma.zeros(3, 6, dtype=np.float64)).shape == (3, 6)  # unbatched (T, E)
     with pytest.raises(ValueError, match="max_len=10"):
@@ -241,7 +242,8 @@ def test_positional_encoding_dropout_follows_the_mode():
     layer = nn.PositionalEncoding(4, max_len=8, dropout=0.5).double()
     x = ma.zeros(2, 8, 4, dtype=np.float64)
     assert (layer(x).detach().numpy() == 0).mean() > 0.2
-    np.testing.assert_array_equal(layer.eval()(x).detach().numpy(), np.broadcast_to(layer.pe.detach().numpy(), x.shape))
+    np.testing.assert_array_equal(layer.eval()(x).detach().numpy(),
+                                  np.broadcast_to(layer.pe.detach().numpy(), x.shape))
 
 
 def test_learned_positional_embedding():
@@ -251,7 +253,8 @@ def test_learned_positional_embedding():
     assert layer.weight.shape == (6, 3) and layer.weight.dtype == np.float32
     layer.double()
     x = leaf(rng.standard_normal((2, 4, 3)))
-    assert_close(layer(x).detach().numpy(), x.detach().numpy() + layer.weight.detach().numpy()[:4], what="x + weight[:T]")
+    assert_close(layer(x).detach().numpy(), x.detach().numpy() + layer.weight.detach().numpy()[:4],
+                 what="x + weight[:T]")
     assert gradcheck_module(layer, x)
     layer.zero_grad()
     layer(x).backward(np.ones((2, 4, 3)))

@@ -242,20 +242,23 @@ def test_load_state_dict_round_trip():
     assert result.missing_keys == [] and result.unexpected_keys == []
     for key, value in target.state_dict().items():
         assert value.detach().numpy() is before[key]  # copied in place, same arrays
-        np.testing.assert_array_equal(value.detach().numpy(), source.state_dict()[key].detach().numpy())
+        np.testing.assert_array_equal(value.detach().numpy(),
+                                      source.state_dict()[key].detach().numpy())
     # ndarrays are accepted and cast to the parameter's dtype
     arrays = {k: v.detach().numpy().astype(np.float64) + 1 for k, v in source.state_dict().items()}
     target.load_state_dict(arrays)
     weight = target.encoder.embed.weight
     assert weight.dtype == np.float32
-    np.testing.assert_allclose(weight.detach().numpy(), source.encoder.embed.weight.detach().numpy() + 1, rtol=1e-6)
+    np.testing.assert_allclose(weight.detach().numpy(),
+                               source.encoder.embed.weight.detach().numpy() + 1, rtol=1e-6)
 
 
 def test_load_state_dict_loads_pytorch_weights():
     theirs = TorchModel().double()
     ours = Model().double()
     ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
-    np.testing.assert_array_equal(ours.head[0].weight.detach().numpy(), theirs.head[0].weight.detach().numpy())
+    np.testing.assert_array_equal(ours.head[0].weight.detach().numpy(),
+                                  theirs.head[0].weight.detach().numpy())
 
 
 def test_load_state_dict_reports_every_problem_at_once():

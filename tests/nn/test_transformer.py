@@ -154,7 +154,8 @@ def test_each_dropout_sits_where_torch_puts_it(norm_first, name):
             evaluated = ours(*map(leaf, arrays)).detach().numpy()
         getattr(ours, name).p = 0.0
         with ma.no_grad():
-            assert_close(evaluated, ours(*map(leaf, arrays)).detach().numpy(), what="eval ignores dropout")
+            assert_close(evaluated, ours(*map(leaf, arrays)).detach().numpy(),
+                         what="eval ignores dropout")
 
 
 # -- stacks vs PyTorch -------------------------------------------------------------------
@@ -235,8 +236,10 @@ def test_stacks_gradcheck():
 # -- independent copies ------------------------------------------------------------------
 
 @pytest.mark.parametrize("stack, layer", [
-    (nn.TransformerEncoder, lambda: nn.TransformerEncoderLayer(4, 2, 6, dropout=0.0, batch_first=True)),
-    (nn.TransformerDecoder, lambda: nn.TransformerDecoderLayer(4, 2, 6, dropout=0.0, batch_first=True)),
+    (nn.TransformerEncoder,
+     lambda: nn.TransformerEncoderLayer(4, 2, 6, dropout=0.0, batch_first=True)),
+    (nn.TransformerDecoder,
+     lambda: nn.TransformerDecoderLayer(4, 2, 6, dropout=0.0, batch_first=True)),
 ])
 def test_stacks_hold_independent_copies(stack, layer):
     rng = np.random.default_rng(28)

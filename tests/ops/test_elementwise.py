@@ -154,7 +154,8 @@ def test_float32_in_float32_out_close_to_float64(name, rng):
     y32.backward(weights.astype(np.float32))
     y64.backward(weights)
     assert x32.grad.dtype == np.float32
-    assert_close(y32.detach().numpy(), y64.detach().numpy(), rtol=1e-5, atol=1e-6, what=f"{name} float32 value")
+    assert_close(y32.detach().numpy(), y64.detach().numpy(), rtol=1e-5, atol=1e-6,
+                 what=f"{name} float32 value")
     assert_close(x32.grad, x64.grad, rtol=1e-5, atol=1e-6, what=f"{name} float32 gradient")
 
 
@@ -224,7 +225,8 @@ def test_sigmoid_is_stable_for_large_magnitudes(dtype, monkeypatch):
     expected = torch.sigmoid(torch.tensor(values, dtype=torch.float64)).numpy()
     # float32 keeps no relative precision below its smallest normal number (sigmoid(-100)).
     tiny = np.finfo(dtype).tiny
-    assert_close(y.detach().numpy(), expected, rtol=1e-6 if dtype == np.float32 else 1e-12, atol=tiny)
+    assert_close(y.detach().numpy(), expected, rtol=1e-6 if dtype == np.float32 else 1e-12,
+                 atol=tiny)
 
 
 @pytest.mark.parametrize("approximate", ["none", "tanh"])
@@ -244,7 +246,8 @@ def test_gelu_float32_matches_torch_float32(approximate, rng):
     yt.sum().backward()
     assert y.dtype == np.float32 and x.grad.dtype == np.float32
     # Where tanh rounds to +-1 in float32 (|x| > ~4.5) the two differ by float32 rounding.
-    assert_close(y.detach().numpy(), yt.detach().numpy(), rtol=2e-6, atol=5e-6, what="gelu float32 value")
+    assert_close(y.detach().numpy(), yt.detach().numpy(), rtol=2e-6, atol=5e-6,
+                 what="gelu float32 value")
     assert_close(x.grad, xt.grad.numpy(), rtol=2e-6, atol=5e-6, what="gelu float32 gradient")
 
 
@@ -284,7 +287,8 @@ def test_where_with_numbers_keeps_tensor_dtype_and_gives_no_grad_to_condition():
     (y + z).sum().backward()
     np.testing.assert_array_equal(x.grad, [[1.0, 1.0, 1.0]])
     assert not condition.requires_grad
-    np.testing.assert_array_equal(ma.where(ma.tensor([True, False]), 1.0, 0.0).detach().numpy(), [1.0, 0.0])
+    np.testing.assert_array_equal(ma.where(ma.tensor([True, False]), 1.0, 0.0).detach().numpy(),
+                                  [1.0, 0.0])
 
 
 def test_where_rejects_non_bool_condition():
@@ -453,4 +457,5 @@ def check(fn_ours, fn_torch, data):
 
 @given(edge_arrays(min_dims=1), st.sampled_from(["relu", "gelu", "tanh", "sigmoid"]))
 def test_activations_any_shape(data, name):
-    check(getattr(ma.functional, name), getattr(TF if name in ("relu", "gelu") else torch, name), data)
+    check(getattr(ma.functional, name), getattr(TF if name in ("relu", "gelu") else torch, name),
+          data)

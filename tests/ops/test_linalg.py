@@ -82,7 +82,8 @@ def test_only_inputs_that_need_a_gradient_get_one():
     b = np.arange(12.0).reshape(3, 4)             # a plain array: a constant
     frozen = leaf(np.ones((4, 2)), requires_grad=False)
     (a @ b @ frozen).backward(np.ones((2, 2)))
-    np.testing.assert_allclose(a.grad, np.ones((2, 2)) @ frozen.detach().numpy().T @ b.T, rtol=1e-12)
+    np.testing.assert_allclose(a.grad, np.ones((2, 2)) @ frozen.detach().numpy().T @ b.T,
+                               rtol=1e-12)
     assert frozen.grad is None
 
 

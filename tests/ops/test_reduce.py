@@ -46,7 +46,8 @@ def distinct(rng, shape):
 REDUCTIONS = {
     "sum": (R.sum, lambda x, d, k: torch.sum(x, dim=d, keepdim=k)),
     "mean": (R.mean, lambda x, d, k: torch.mean(x, dim=d, keepdim=k)),
-    "var": (lambda x, d, k: ma.var(x, d, keepdim=k), lambda x, d, k: torch.var(x, dim=d, keepdim=k)),
+    "var": (lambda x, d, k: ma.var(x, d, keepdim=k), lambda x, d,
+            k: torch.var(x, dim=d, keepdim=k)),
     "var_correction_0": (lambda x, d, k: ma.var(x, d, keepdim=k, correction=0),
                          lambda x, d, k: torch.var(x, dim=d, keepdim=k, correction=0)),
     "var_unbiased_false": (lambda x, d, k: ma.var(x, d, False, k),
@@ -102,8 +103,10 @@ def test_var_spellings():
     x = leaf(np.arange(6.0).reshape(2, 3))
     assert_close(x.var(unbiased=False).detach().numpy(), np.var(x.detach().numpy()))
     assert_close(x.var(False).detach().numpy(), np.var(x.detach().numpy()))  # PyTorch's old var(unbiased) overload
-    assert_close(x.var(1, unbiased=True).detach().numpy(), np.var(x.detach().numpy(), axis=1, ddof=1))
-    assert_close(x.var(1, False, True).detach().numpy(), np.var(x.detach().numpy(), axis=1, ddof=0, keepdims=True))
+    assert_close(x.var(1, unbiased=True).detach().numpy(),
+                 np.var(x.detach().numpy(), axis=1, ddof=1))
+    assert_close(x.var(1, False, True).detach().numpy(),
+                 np.var(x.detach().numpy(), axis=1, ddof=0, keepdims=True))
     with pytest.raises(ValueError, match="either correction or unbiased"):
         x.var(correction=0, unbiased=True)
 
@@ -196,7 +199,8 @@ def test_dims_may_be_negative_tuples_or_empty():
     x = leaf(np.arange(24.0).reshape(2, 3, 4))
     assert_close(x.sum((-1, 0)).detach().numpy(), x.detach().numpy().sum(axis=(0, 2)))
     assert_close(x.sum(()).detach().numpy(), x.detach().numpy().sum())
-    assert_close(x.mean(-2, keepdim=True).detach().numpy(), x.detach().numpy().mean(axis=1, keepdims=True))
+    assert_close(x.mean(-2, keepdim=True).detach().numpy(),
+                 x.detach().numpy().mean(axis=1, keepdims=True))
     assert x.sum(None, keepdim=True).shape == (1, 1, 1)
     assert x.amax((0, 1)).shape == (4,)
 

@@ -82,7 +82,8 @@ def run_against_torch(name, kwargs, groups=None, seed=0):
         torch_opt.step()
         for i, (m, t) in enumerate(zip(mine, theirs)):
             expected = t.detach().numpy()
-            assert_close(m.detach().numpy(), expected, what=f"{name} {kwargs} step {step} param {i}")
+            assert_close(m.detach().numpy(), expected,
+                         what=f"{name} {kwargs} step {step} param {i}")
             worst = max(worst, relative_error(m.detach().numpy(), expected))
     return worst
 
