@@ -50,8 +50,8 @@ y = (xs @ W + b).tanh()
 loss = (y * ma.tensor(c)).sum()
 loss.backward()
 
-dz = (1 - y.data ** 2) * c
-hand = {"W": xs.data.T @ dz, "b": dz.sum(0), "x": dz @ W.data.T}
+dz = (1 - y.detach().numpy() ** 2) * c
+hand = {"W": xs.detach().numpy().T @ dz, "b": dz.sum(0), "x": dz @ W.detach().numpy().T}
 for name, t in (("W", W), ("b", b), ("x", xs)):
     error = np.abs(np.asarray(t.grad) - hand[name]).max()
     print(f"dL/d{name} {str(t.shape):7s} by hand vs backward: max |difference| = {error:.1e}")
@@ -141,14 +141,15 @@ grid = ma.tensor(np.linspace(-6, 6, args.steps), requires_grad=True)
 values = grid * grid * (-grid * grid / 4).exp()
 values.sum().backward()
 derivative = np.asarray(grid.grad)
-hand = np.exp(-grid.data ** 2 / 4) * (2 * grid.data - grid.data ** 3 / 2)
+points = grid.detach().numpy()
+hand = np.exp(-points ** 2 / 4) * (2 * points - points ** 3 / 2)
 print(f"derivative at {args.steps} points: max |backward - by hand| = "
       f"{np.abs(derivative - hand).max():.1e}")
 
 fig, ax = plt.subplots(figsize=(7, 4))
-ax.plot(grid.data, values.data, label="f(x) = x² exp(-x²/4)")
-ax.plot(grid.data, derivative, label="f'(x) from one backward()")
-ax.plot(grid.data[::8], hand[::8], "k.", ms=4, label="exp(-x²/4) (2x - x³/2), by hand")
+ax.plot(points, values.detach().numpy(), label="f(x) = x² exp(-x²/4)")
+ax.plot(points, derivative, label="f'(x) from one backward()")
+ax.plot(points[::8], hand[::8], "k.", ms=4, label="exp(-x²/4) (2x - x³/2), by hand")
 ax.axhline(0, color="grey", lw=0.5)
 ax.set_xlabel("x")
 ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=9)

@@ -52,15 +52,15 @@ queries = {"banana, s=30": 30 * one_hot[2], "banana, s=4": 4 * one_hot[2],
            "lime + blueberry, s=30": 30 * (one_hot[3] + one_hot[4]),
            "zero query": np.zeros(len(names))}
 retrieved, weights = lookup(ma.tensor(np.stack(list(queries.values()))))
-for (label, _), w, rgb in zip(queries.items(), weights.data, retrieved.data):
+for (label, _), w, rgb in zip(queries.items(), weights.numpy(), retrieved.numpy()):
     print(f"{label:24s} weights {np.array2string(w, precision=3, suppress_small=True)}"
           f"  -> colour {np.round(rgb, 3)}")
-assert np.allclose(retrieved.data[0], colours[2], atol=1e-9)  # exactly banana's value
+assert np.allclose(retrieved.detach().numpy()[0], colours[2], atol=1e-9)  # exactly banana's value
 
 fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6), width_ratios=[4, 1])
-plot_matrix(left, weights.data, "attention weights softmax(q . k)", xlabels=names,
+plot_matrix(left, weights.detach().numpy(), "attention weights softmax(q . k)", xlabels=names,
         ylabels=list(queries), vmax=1)
-right.imshow(retrieved.data[:, None, :], aspect="auto")
+right.imshow(retrieved.detach().numpy()[:, None, :], aspect="auto")
 right.set_xticks([])
 right.set_yticks([])
 right.set_title("retrieved value", fontsize=10)
@@ -85,12 +85,12 @@ for step in range(args.steps):
         print("dL/dq at the zero query:",
               ", ".join(f"{n} {g:+.4f}" for n, g in zip(names, np.asarray(query.grad)[0])))
     optimizer.step()
-    history.append((w.data[0], answer.data[0]))
+    history.append((w.detach().numpy()[0], answer.detach().numpy()[0]))
     losses.append(loss.item())
 final_w, final_rgb = history[-1]
 print(f"after {args.steps} SGD steps: loss {losses[0]:.4f} -> {losses[-1]:.5f}")
 print("learned weights:", ", ".join(f"{n} {x:.2f}" for n, x in zip(names, final_w)))
-print("retrieved colour:", np.round(final_rgb, 3), " target teal:", teal.data[0])
+print("retrieved colour:", np.round(final_rgb, 3), " target teal:", teal.detach().numpy()[0])
 
 fig, axes = plt.subplots(1, 4, figsize=(12, 3.6), width_ratios=[4, 0.5, 0.5, 3],
                          layout="constrained")
@@ -101,7 +101,7 @@ axes[1].imshow(np.stack([h[1] for h in history])[:, None, :], aspect="auto")
 axes[1].set_xticks([])
 axes[1].set_title("retrieved", fontsize=10)
 axes[1].set_yticks([])
-axes[2].imshow(np.broadcast_to(teal.data, (len(history), 3))[:, None, :], aspect="auto")
+axes[2].imshow(np.broadcast_to(teal.detach().numpy(), (len(history), 3))[:, None, :], aspect="auto")
 axes[2].set_xticks([])
 axes[2].set_yticks([])
 axes[2].set_title("teal", fontsize=10)

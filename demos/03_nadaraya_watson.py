@@ -53,7 +53,8 @@ def pool(queries, w, leave_one_out=False):
 def test_error(w):
     with ma.no_grad():
         prediction, weights = pool(x_test, w)
-    return float(np.mean((prediction.data - truth(x_test)) ** 2)), prediction.data, weights.data
+    prediction, weights = prediction.numpy(), weights.numpy()  # made under no_grad
+    return float(np.mean((prediction - truth(x_test)) ** 2)), prediction, weights
 
 
 w = ma.tensor([1.0], dtype="float64", requires_grad=True)

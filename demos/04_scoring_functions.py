@@ -83,7 +83,7 @@ padding = np.arange(KEYS)[None, :] >= valid_lens[:, None]   # (2, 10), True past
 fig, axes = plt.subplots(2, 2, figsize=(10, 4.5), layout="constrained")
 for column, (name, scorer) in enumerate(scorers.items()):
     _, weights = scorer(queries, keys, values, key_padding_mask=padding)
-    w = weights.data                                          # (2, 3, 10)
+    w = weights.detach().numpy()                                          # (2, 3, 10)
     past_valid = w[np.broadcast_to(padding[:, None], w.shape)].sum()
     print(f"{name:20s} weight past the valid length: {past_valid:.1f}, "
           f"row sums {np.round(w.sum(-1).ravel(), 6)}")
@@ -126,7 +126,7 @@ def train_scorer(scorer, signed):
     def loss_fn():
         query, keys_b, values_b, pad, answer, target = batch(64, signed)
         context, weights = scorer(query, keys_b, values_b, key_padding_mask=pad)
-        on_target.append(weights.data[np.arange(64), 0, target].mean())
+        on_target.append(weights.detach().numpy()[np.arange(64), 0, target].mean())
         return F.mse_loss(context[:, 0], answer)
 
     start = time.perf_counter()
@@ -173,7 +173,7 @@ for row, (variant, signed) in enumerate(variants.items()):
         ax = axes[row, column]
         with ma.no_grad():
             _, weights = trained[variant, name](query, keys_b, values_b, key_padding_mask=pad)
-        plot_matrix(ax, weights.data[:, 0], f"trained {name}, {variant}",
+        plot_matrix(ax, weights.detach().numpy()[:, 0], f"trained {name}, {variant}",
                 xlabel="keys (past the valid length: masked decoys)", ylabel="example",
                 vmax=1, colorbar=column == 1)
         ax.scatter(target, np.arange(6), marker="s", s=160, facecolors="none", edgecolors="C0")

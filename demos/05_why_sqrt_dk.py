@@ -46,12 +46,12 @@ def measure(d, scaled):
     weights = scores.softmax(dim=-1)
     output = weights @ v                                    # (ROWS, 1, DV)
     output.backward(rng.standard_normal(output.shape))
-    p = weights.data[:, 0]
+    p = weights.detach().numpy()[:, 0]
     per_key = np.linalg.norm(np.asarray(k.grad), axis=-1)   # (ROWS, KEYS): |dL/dk_j|
     # participation ratio: 16 when every key gets the same share, 1 when one gets all
     reached = per_key.sum(-1) ** 2 / (per_key ** 2).sum(-1)
     rms = lambda g: float(np.sqrt(np.mean(np.asarray(g) ** 2)))
-    return {"score std": scores.data.std(), "max weight": p.max(-1).mean(),
+    return {"score std": scores.detach().numpy().std(), "max weight": p.max(-1).mean(),
             "saturated rows": (p.max(-1) > 0.99).mean(),
             "rms dL/dS": rms(scores.grad), "keys reached": reached.mean(),
             "|dL/dq|": np.linalg.norm(np.asarray(q.grad), axis=-1).mean()}
@@ -99,7 +99,7 @@ k = rng.standard_normal((KEYS, d))
 fig, axes = plt.subplots(1, 2, figsize=(10, 3), sharey=True, layout="constrained")
 for ax, scale, title in ((axes[0], 1.0, "unscaled: scores std ~ sqrt(512) = 23"),
                          (axes[1], 1 / math.sqrt(d), "divided by sqrt(512): scores std ~ 1")):
-    weights = F.softmax(ma.tensor((q @ k.T) * scale), dim=-1).data[0]
+    weights = F.softmax(ma.tensor((q @ k.T) * scale), dim=-1).detach().numpy()[0]
     ax.bar(range(KEYS), weights)
     ax.set_title(title, fontsize=10)
     ax.set_xlabel("key")

@@ -164,7 +164,7 @@ def generate(model, causal, prompt, count):
     tokens = prompt.copy()
     for _ in range(count):
         with ma.no_grad():
-            logits = model(tokens, is_causal=causal).data[:, -1].astype(np.float64)
+            logits = model(tokens, is_causal=causal).detach().numpy()[:, -1].astype(np.float64)
         p = np.exp(logits - logits.max(-1, keepdims=True))
         p /= p.sum(-1, keepdims=True)
         token = (p.cumsum(-1) > rng.random((len(p), 1))).argmax(-1)   # sample from p
@@ -181,7 +181,7 @@ results = {}
 for name, (model, causal) in models.items():
     with ma.no_grad():
         loss, logits = next_token_loss(model, causal, held_out)
-    accuracy = (logits.data.argmax(-1) == held_out[:, 1:]).mean()
+    accuracy = (logits.detach().numpy().argmax(-1) == held_out[:, 1:]).mean()
     generated = generate(model, causal, held_out[:100, :4], LENGTH - 4)
     results[name] = generated
     print(f"{name:18s} {np.mean(losses[name][-20:]):10.3f} {loss.item():20.3f} "

@@ -92,7 +92,7 @@ rng = np.random.default_rng(0)
 
 # %%
 D, MAX_LEN = 64, 64
-pe = nn.PositionalEncoding(D, MAX_LEN).pe.data.astype(np.float64)     # (MAX_LEN, D)
+pe = nn.PositionalEncoding(D, MAX_LEN).pe.detach().numpy().astype(np.float64)     # (MAX_LEN, D)
 fig, ax = plt.subplots(figsize=(8, 4.5))
 plot_matrix(ax, pe, "sinusoidal positional encoding", xlabel="dimension", ylabel="position",
         vmin=-1, vmax=1, cmap="RdBu_r")
@@ -140,7 +140,7 @@ def look(model, step):
     if step in MOMENTS:
         with ma.no_grad():
             model(example)
-        forming[step] = model.self_attn.last_attn_weights.data[0, 0]
+        forming[step] = model.self_attn.last_attn_weights.detach().numpy()[0, 0]
 
 
 models, losses = {}, {}
@@ -158,7 +158,7 @@ print(f"{'(chance)':14s} {'':>10s} {np.log(VOCAB):14.3f} {1 / VOCAB:18.3f}")
 for name, model in models.items():
     with ma.no_grad():
         loss, logits = previous_token_loss(model, held_out)
-    accuracy = (logits.data.argmax(-1) == held_out[:, :-1]).mean()
+    accuracy = (logits.detach().numpy().argmax(-1) == held_out[:, :-1]).mean()
     print(f"{name:14s} {np.mean(losses[name][-20:]):10.3f} {loss.item():14.3f} "
           f"{accuracy:18.3f}")
 
@@ -173,7 +173,7 @@ axes[0].legend()
 for ax, (name, model) in zip(axes[1:], models.items()):
     with ma.no_grad():
         model(example)
-    plot_matrix(ax, model.self_attn.last_attn_weights.data[0, 0], f"attention, {name}",
+    plot_matrix(ax, model.self_attn.last_attn_weights.detach().numpy()[0, 0], f"attention, {name}",
             xlabels=labels, ylabels=labels, xlabel="key token", ylabel="query token",
             vmax=1, colorbar=ax is axes[2])
 show(fig, out / "task.png")

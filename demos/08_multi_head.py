@@ -200,7 +200,7 @@ print(f"\n{'heads':>5s} {'head size':>9s} {'held-out loss':>14s} {'left right':>
 for heads, model in models.items():
     with ma.no_grad():
         loss, logits = neighbour_loss(model, held_out)
-    correct = logits.data.argmax(-1) == neighbours(held_out)             # (B, T, 2)
+    correct = logits.detach().numpy().argmax(-1) == neighbours(held_out)             # (B, T, 2)
     print(f"{heads:5d} {D_MODEL // heads:9d} {loss.item():14.3f} {correct[..., 0].mean():11.3f}"
           f" {correct[..., 1].mean():5.3f} {correct.all(-1).mean():11.3f}")
 
@@ -216,7 +216,7 @@ fig, axes = plt.subplots(3, 4, figsize=(14, 10), layout="constrained")
 for row, (heads, model) in enumerate(models.items()):
     with ma.no_grad():
         model(example)
-    weights = model.self_attn.last_attn_weights.data[0]                 # (heads, T, T)
+    weights = model.self_attn.last_attn_weights.detach().numpy()[0]                 # (heads, T, T)
     for column in range(4):
         ax = axes[row, column]
         if column >= heads:

@@ -78,10 +78,11 @@ for dtype in ("float32", "float64"):
     results = {}
     for fused in (False, True):
         output = attention(q, k, v, fused)
-        upstream = ma.tensor(np.cos(np.arange(output.data.size)).reshape(output.shape)
+        upstream = ma.tensor(np.cos(np.arange(output.detach().numpy().size)).reshape(output.shape)
                              .astype(dtype))
         (output * upstream).sum().backward()
-        results[fused] = [output.data.copy()] + [np.asarray(t.grad).copy() for t in (q, k, v)]
+        results[fused] = [output.detach().numpy().copy()] + [t.grad.numpy().copy()
+                                                             for t in (q, k, v)]
         q.grad = k.grad = v.grad = None
     diffs = [np.abs(a - b).max() for a, b in zip(results[False], results[True])]
     print(f"  {dtype}: output {diffs[0]:.1e}, dL/dq {diffs[1]:.1e}, dL/dk {diffs[2]:.1e}, "

@@ -74,7 +74,7 @@ def sample(model, seed=0):
     for s in (seed, seed + 1):
         ma.manual_seed(s)
         tokens = model.generate(np.array([ids], dtype=np.int64), TOKENS, temperature=0.8)
-        texts.append(PROMPT + "".join(tok.decode(np.asarray(tokens.data)[0, len(ids):])))
+        texts.append(PROMPT + "".join(tok.decode(tokens.numpy()[0, len(ids):])))
     return "\n".join(texts)
 
 

@@ -34,6 +34,9 @@ NOTES = {
     "F.cross_entropy": "also `fused=False`; no class `weight`",
     "F.scaled_dot_product_attention": "also `need_weights=`, `fused=False`",
     "ma.cuda": "`is_available()` is False", "ma.view": "",
+    "ma.LongTensor": "a constructor; `isinstance` asks for the dtype",
+    "ma.FloatTensor": "a constructor; `isinstance` asks for the dtype",
+    "nn.LSTM": "no `proj_size`", "nn.LazyLinear": "becomes a `Linear` on its first call",
 }
 
 
@@ -68,11 +71,12 @@ def tables():
     table("`microattn.cuda` (`torch.cuda`)", [n for n in dir(ma.cuda) if not n.startswith('_')],
           "cuda.", torch.cuda, "torch.cuda.")
     data = ["Dataset", "TensorDataset", "Subset", "ConcatDataset", "random_split", "DataLoader",
-            "default_collate"]
+            "default_collate", "Sampler", "SequentialSampler", "RandomSampler",
+            "SubsetRandomSampler", "BatchSampler"]
     table("`microattn.utils.data` (`torch.utils.data`)", data, "utils.data.", torch.utils.data,
           "utils.data.")
     meths = sorted(n for n in dir(ma.Tensor) if not n.startswith('_'))
-    print("\n### `Tensor` attributes and methods (each as PyTorch's `Tensor`'s, except `.data`)\n")
+    print("\n### `Tensor` attributes and methods (each as PyTorch's `Tensor`'s)\n")
     print(", ".join(f"`{m}`" for m in meths) + ".")
     missing = [m for m in meths if not hasattr(torch.Tensor, m)]
     print(f"\nmicroattn only: {', '.join(f'`{m}`' for m in missing)}.")

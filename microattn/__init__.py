@@ -18,6 +18,11 @@ from .compat import cuda, names as torch_names
 from . import utils
 from .compat.names import *  # noqa: F401,F403  (dtypes, devices, constructors, function forms)
 from .compat.alias import install_as_torch
+from .compat import activations as _activations, packed_attention as _packed_attention
+from .compat.index_writes import index_fill, masked_scatter
+from .compat.meshgrid import meshgrid
+from .compat.tensor_types import *  # noqa: F401,F403 (LongTensor, FloatTensor, ...)
+from .compat import tensor_types as _tensor_types
 from .gradcheck import GradcheckError, gradcheck
 from .serialization import SerializationError, load, save
 
@@ -31,8 +36,10 @@ __all__ = [
     "no_grad", "enable_grad", "is_grad_enabled", "set_default_dtype", "get_default_dtype",
     "gradcheck", "GradcheckError", "save", "load", "SerializationError",
     "functional", "models", "nn", "optim", "cuda", "utils", "install_as_torch",
-    *torch_names.__all__,
+    *torch_names.__all__, "index_fill", "masked_scatter", "meshgrid", *_tensor_types.__all__,
 ]
+_activations.register()      # F.celu, nn.CELU, ...: PyTorch's extra activations
+_packed_attention.register()  # MultiheadAttention loads PyTorch's in_proj_weight
 __all__ = list(dict.fromkeys(__all__))  # torch_names re-exports some names above
 
 sys.modules[__name__ + ".cuda"] = cuda  # ``microattn.cuda`` is ``torch.cuda``

@@ -14,6 +14,7 @@ import numpy as np
 
 from .core import Tensor
 from .fused.attention_path import attention_path, takes_tiled_path  # noqa: F401
+from .core.errors import ShapeError
 from .core.tensor import unwrap
 from .fused.attention import ScaledDotProductAttention
 from .fused.cross_entropy import REDUCTIONS, BinaryCrossEntropy, CrossEntropy, counted_targets
@@ -62,9 +63,9 @@ def gelu(input, approximate="none"):
 def _detached_max(input, dim):
     """The max along ``dim``, detached: the shift of the composed softmax. An empty
     input has no max and needs no shift (its result is empty too)."""
-    if input.data.size == 0:
+    if input._data.size == 0:
         return 0.0
-    return _constant(np.max(input.data, axis=dim, keepdims=True))
+    return _constant(np.max(input._data, axis=dim, keepdims=True))
 
 
 def _softmax_dim(op, input, dim):
@@ -133,13 +134,13 @@ def dropout(input, p=0.5, training=True, inplace=False):
 def linear(input, weight, bias=None):
     """y = input @ weight^T + bias, with weight of shape (out_features, in_features)."""
     if weight.ndim != 2 or input.ndim == 0 or input.shape[-1] != weight.shape[1]:
-        raise ValueError(f"linear: input of shape {tuple(input.shape)} does not fit weight of "
+        raise ShapeError(f"linear: input of shape {tuple(input.shape)} does not fit weight of "
                          f"shape {tuple(weight.shape)}: expected weight (out_features, "
                          f"in_features) and input (..., in_features)")
     if bias is None:
         return Linear.apply(input, weight)
     if tuple(bias.shape) != (weight.shape[0],):
-        raise ValueError(f"linear: bias of shape {tuple(bias.shape)} does not fit weight of "
+        raise ShapeError(f"linear: bias of shape {tuple(bias.shape)} does not fit weight of "
                          f"shape {tuple(weight.shape)}: expected bias ({weight.shape[0]},)")
     return Linear.apply(input, weight, bias)
 
@@ -179,11 +180,11 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5, fused=
     normalized_shape = tuple(normalized_shape)
     ndim = len(normalized_shape)
     if ndim == 0 or tuple(input.shape[input.ndim - ndim:]) != normalized_shape:
-        raise ValueError(f"layer_norm: input of shape {tuple(input.shape)} does not end in "
+        raise ShapeError(f"layer_norm: input of shape {tuple(input.shape)} does not end in "
                          f"normalized_shape {normalized_shape}")
     for name, param in (("weight", weight), ("bias", bias)):
         if param is not None and tuple(param.shape) != normalized_shape:
-            raise ValueError(f"layer_norm: {name} of shape {tuple(param.shape)} does not match "
+            raise ShapeError(f"layer_norm: {name} of shape {tuple(param.shape)} does not match "
                              f"normalized_shape {normalized_shape}")
     check_floating("layer_norm", input.dtype)
     if fused:
@@ -225,7 +226,7 @@ def _rows(op, input, target):
     a per-element loss."""
     expected = input.shape[:1] + input.shape[2:] if input.ndim > 1 else ()
     if target.shape != expected:
-        raise ValueError(f"{op}: target of shape {target.shape} does not match input of shape "
+        raise ShapeError(f"{op}: target of shape {target.shape} does not match input of shape "
                          f"{tuple(input.shape)}: expected target shape {expected} (the class "
                          "dim is dim 1, as in PyTorch)")
     classes = input.shape[1] if input.ndim > 1 else input.shape[0]
@@ -364,7 +365,7 @@ def masked_softmax(input, dim=-1):
     only -inf (a query allowed to see nothing) gives zeros and gradient 0, not nan:
     its scores are replaced by zeros (masked_fill cuts their gradient) and its
     weights zeroed afterwards."""
-    empty_rows = np.isneginf(input.data).all(axis=dim, keepdims=True)
+    empty_rows = np.isneginf(input._data).all(axis=dim, keepdims=True)
     if not empty_rows.any():
         return softmax(input, dim)
     empty_rows = _constant(empty_rows)
@@ -418,13 +419,13 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     """
     for name, t in (("query", query), ("key", key), ("value", value)):
         if t.ndim < 2:
-            raise ValueError(f"scaled_dot_product_attention: {name} of shape {tuple(t.shape)} "
+            raise ShapeError(f"scaled_dot_product_attention: {name} of shape {tuple(t.shape)} "
                              "needs at least 2 dims (..., T, d)")
     if query.shape[-1] != key.shape[-1]:
-        raise ValueError(f"scaled_dot_product_attention: query of shape {tuple(query.shape)} "
+        raise ShapeError(f"scaled_dot_product_attention: query of shape {tuple(query.shape)} "
                          f"and key of shape {tuple(key.shape)} differ in the last dim")
     if key.shape[-2] != value.shape[-2]:
-        raise ValueError(f"scaled_dot_product_attention: key of shape {tuple(key.shape)} and "
+        raise ShapeError(f"scaled_dot_product_attention: key of shape {tuple(key.shape)} and "
                          f"value of shape {tuple(value.shape)} differ in length (dim -2)")
     if type(dropout_p) is not float or dropout_p != 0.0:  # 0.0, the default, needs no check
         check_probability(dropout_p)
@@ -437,7 +438,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     if mask is not None:
         shape = unwrap(mask).shape
         if len(shape) < 2 or not all(m in (1, n) for m, n in zip(shape[-2:], (q_len, k_len))):
-            raise ValueError(f"scaled_dot_product_attention: attn_mask of shape {shape} does "
+            raise ShapeError(f"scaled_dot_product_attention: attn_mask of shape {shape} does "
                              f"not broadcast to the scores (..., {q_len}, {k_len})")
     if takes_tiled_path(q_len, k_len, need_weights, fused, dropout_p,
                         isinstance(mask, Tensor) and mask.requires_grad):

@@ -21,12 +21,12 @@ class GradcheckError(AssertionError):
 def _outputs(result):
     """The tensors ``fn`` returned, as a list (a tuple's non-tensor items dropped)."""
     items = result if isinstance(result, (tuple, list)) else (result,)
-    return [t for t in items if isinstance(t, Tensor) and t.data.dtype.kind == "f"]
+    return [t for t in items if isinstance(t, Tensor) and t._data.dtype.kind == "f"]
 
 
 def _projection(fn, inputs, weights):
     with no_grad():
-        return sum(float(np.sum(w * t.data)) for w, t in zip(weights, _outputs(fn(*inputs))))
+        return sum(float(np.sum(w * t._data)) for w, t in zip(weights, _outputs(fn(*inputs))))
 
 
 def gradient_errors(fn, inputs, eps=1e-6, seed=0):
@@ -65,7 +65,7 @@ def gradient_errors(fn, inputs, eps=1e-6, seed=0):
         for t, w in zip(outputs, weights):
             if t.requires_grad:
                 t.backward(w, retain_graph=True)
-        analytics = [np.zeros_like(inputs[i].data) if inputs[i].grad is None
+        analytics = [np.zeros_like(inputs[i]._data) if inputs[i].grad is None
                      else np.array(inputs[i].grad, dtype=np.float64) for i in checked]
     finally:
         for i, previous in zip(checked, saved):
@@ -77,16 +77,16 @@ def gradient_errors(fn, inputs, eps=1e-6, seed=0):
 def _numeric_gradient(fn, inputs, i, weights, eps):
     """Central differences of the projection with respect to ``inputs[i]``."""
     x = inputs[i]
-    numeric = np.zeros_like(x.data)
+    numeric = np.zeros_like(x._data)
     for index in np.ndindex(x.shape):
-        original = x.data[index]
+        original = x._data[index]
         try:
-            x.data[index] = original + eps
+            x._data[index] = original + eps
             plus = _projection(fn, inputs, weights)
-            x.data[index] = original - eps
+            x._data[index] = original - eps
             minus = _projection(fn, inputs, weights)
         finally:
-            x.data[index] = original
+            x._data[index] = original
         numeric[index] = (plus - minus) / (2 * eps)
     return numeric
 

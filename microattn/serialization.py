@@ -249,7 +249,7 @@ class _Encoder:
         if isinstance(obj, str):
             return str(obj)
         if isinstance(obj, Tensor):
-            return {"tensor": self._entry(obj, obj.data, where)}
+            return {"tensor": self._entry(obj, obj._data, where)}
         if isinstance(obj, np.ndarray):
             return {"ndarray": self._entry(obj, obj, where)}
         if isinstance(obj, np.generic):   # before float: np.float64 is a float

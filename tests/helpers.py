@@ -71,7 +71,7 @@ def torch_parity(ma_fn, torch_fn, arrays, rtol=PARITY_RTOL, atol=1e-12, seed=0):
                     for a in arrays]
     out = ma_fn(*ma_inputs)
     expected = torch_fn(*torch_inputs)
-    assert_close(out.data, expected.detach().numpy(), rtol, atol, "forward value")
+    assert_close(out.detach().numpy(), expected.detach().numpy(), rtol, atol, "forward value")
     weights = np.random.default_rng(seed).standard_normal(out.shape)
     out.backward(weights)
     expected.backward(torch.tensor(weights))
@@ -91,7 +91,7 @@ def outputs_and_grads(fn, arrays, seed=0):
     inputs = [leaf(a) for a in arrays]
     out = fn(*inputs)
     out.backward(np.random.default_rng(seed).standard_normal(out.shape))
-    return out.data, [np.zeros(x.shape) if x.grad is None else x.grad for x in inputs]
+    return out.detach().numpy(), [np.zeros(x.shape) if x.grad is None else x.grad for x in inputs]
 
 
 def assert_fused_matches_composed(fn, arrays, atol=1e-12, rtol=1e-12):
@@ -122,10 +122,10 @@ def float16_parity(ma_fn, torch_fn, arrays, grad_tol=1e-2):
     theirs_in = [torch.tensor(a.astype(np.float32), requires_grad=True) for a in arrays]
     ours, theirs = ma_fn(*ours_in), torch_fn(*theirs_in)
     assert ours.dtype == np.float16
-    pairs = [(ours.data, theirs.detach().numpy(), FLOAT16_TOL, "value")]
+    pairs = [(ours.detach().numpy(), theirs.detach().numpy(), FLOAT16_TOL, "value")]
     ours.backward(ma.ones_like(ours))  # a float16 sum of the outputs could overflow
     theirs.backward(torch.ones_like(theirs))
-    pairs += [(o.grad.data, t.grad.numpy(), grad_tol, f"gradient {i}")
+    pairs += [(o.grad.numpy(), t.grad.numpy(), grad_tol, f"gradient {i}")
               for i, (o, t) in enumerate(zip(ours_in, theirs_in))]
     for got, want, tol, what in pairs:
         assert np.isfinite(got).all(), f"{what}: not finite in float16"

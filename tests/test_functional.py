@@ -51,7 +51,7 @@ def test_softmax_fused_and_composed_match_torch_and_each_other(name, rng):
 def test_dropout_zeroes_about_p_and_scales_the_rest_by_one_over_one_minus_p():
     ma.manual_seed(0)
     x = ma.ones(100, 100, dtype=np.float64)
-    y = F.dropout(x, p=0.3).data
+    y = F.dropout(x, p=0.3).detach().numpy()
     kept = y != 0
     assert_close(y[kept], np.full(kept.sum(), 1 / 0.7), what="kept values")
     # 10,000 Bernoulli(0.7) draws: the kept fraction is within 5 sigma (0.023) of 0.7.
@@ -68,18 +68,18 @@ def test_dropout_with_p_one_gives_zeros_and_zero_gradient(rng):
     x = leaf(rng.standard_normal((3, 4)))
     y = F.dropout(x, p=1.0)
     y.sum().backward()
-    assert np.array_equal(y.data, np.zeros((3, 4)))
+    assert np.array_equal(y.detach().numpy(), np.zeros((3, 4)))
     assert np.array_equal(x.grad, np.zeros((3, 4)))
 
 
 def test_dropout_is_reproducible_under_manual_seed(rng):
     x = leaf(rng.standard_normal((5, 6)))
     ma.manual_seed(7)
-    first = F.dropout(x, 0.5).data
+    first = F.dropout(x, 0.5).detach().numpy()
     ma.manual_seed(7)
-    second = F.dropout(x, 0.5).data
+    second = F.dropout(x, 0.5).detach().numpy()
     assert np.array_equal(first, second)
-    assert not np.array_equal(first, F.dropout(x, 0.5).data)  # the stream moves on
+    assert not np.array_equal(first, F.dropout(x, 0.5).detach().numpy())  # the stream moves on
 
 
 @given(shapes(min_dims=1, max_dims=3), st.sampled_from([0.1, 0.5, 0.9]))
@@ -93,7 +93,7 @@ def test_dropout_gradient_is_the_scaled_mask(shape, p):
     y = F.dropout(x, p)
     g = rng.standard_normal(shape)
     y.backward(g)
-    assert_close(y.data, x.data * mask, what="value")
+    assert_close(y.detach().numpy(), x.detach().numpy() * mask, what="value")
     assert_close(x.grad, g * mask, what="gradient")
     assert set(np.unique(mask)) <= {0.0, 1 / (1 - p)}
 
@@ -157,12 +157,13 @@ def test_embedding_padding_idx_returns_the_row_but_takes_no_gradient(padding_idx
     indices = ma.tensor([[0, 2, 2], [4, 1, 0]])
     weight = rng.standard_normal((5, 3))
     torch_parity(lambda w: F.embedding(indices, w, padding_idx=padding_idx),
-                 lambda w: TF.embedding(torch.tensor(indices.data), w, padding_idx=padding_idx),
+                 lambda w: TF.embedding(torch.tensor(indices.detach().numpy()), w,
+                                        padding_idx=padding_idx),
                  [weight])
     w = leaf(weight)
     out = F.embedding(indices, w, padding_idx=padding_idx)
     out.backward(np.ones(out.shape))
-    assert_close(out.data[0, 1], weight[2], what="padding row is still looked up")
+    assert_close(out.detach().numpy()[0, 1], weight[2], what="padding row is still looked up")
     assert np.array_equal(w.grad[2], np.zeros(3))
     assert_close(w.grad[0], np.full(3, 2.0), what="row 0 is looked up twice")
 

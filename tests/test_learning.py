@@ -49,7 +49,7 @@ def test_seq2seq_learns_to_reverse_sequences():
     final_loss = train(model, batches(), loss_fn, steps=300)
     src = rng.integers(0, VOCAB, (64, LENGTH))
     decoded = model.greedy_decode(ma.tensor(src), max_len=LENGTH + 2, bos=bos, eos=eos)
-    token_accuracy = (np.asarray(decoded.data)[:, 1:LENGTH + 1] == src[:, ::-1]).mean()
+    token_accuracy = (np.asarray(decoded.detach().numpy())[:, 1:LENGTH + 1] == src[:, ::-1]).mean()
     assert final_loss < 0.2  # from log(10) = 2.3 at chance
     assert token_accuracy > 0.9
 
@@ -73,6 +73,6 @@ def test_gpt_learns_to_copy_the_first_half():
     final_loss = train(model, batches(), loss_fn, steps=300)
     prompt = rng.integers(0, VOCAB, (64, LENGTH))
     completed = model.generate(ma.tensor(prompt), max_new_tokens=LENGTH, temperature=0)
-    accuracy = (np.asarray(completed.data)[:, LENGTH:] == prompt).mean()
+    accuracy = (np.asarray(completed.detach().numpy())[:, LENGTH:] == prompt).mean()
     assert final_loss < 0.2  # from log(8) = 2.1 at chance
     assert accuracy > 0.9

@@ -41,6 +41,6 @@ def run(args):
     ma.manual_seed(args.seed)
     out = model.generate(np.array([ids], dtype=np.int64), args.tokens,
                          temperature=args.temperature, top_k=args.top_k)
-    new = tok.decode(np.asarray(out.data)[0, len(ids):])
+    new = tok.decode(np.asarray(out._data)[0, len(ids):])
     print(task.format(prompt + new))
     return 0

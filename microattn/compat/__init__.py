@@ -24,7 +24,7 @@ def install():
     versions.install()
     bind({**INPLACE_METHODS, **CONVERT_METHODS, **CONVERT_PROPERTIES, **COMPAT_METHODS,
           "__getitem__": getitem, "__repr__": tensor_repr,
-          "_version": property(lambda t: versions.version(t.data), doc=(
+          "_version": property(lambda t: versions.version(t._data), doc=(
               "How many in-place writes this tensor's memory has seen (shared with its "
               "views and detach()), as PyTorch's ``t._version``."))})
 

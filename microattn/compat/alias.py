@@ -16,6 +16,12 @@ ALIASES = {
     "torch.autograd": "microattn.core",
     "torch.utils": "microattn.utils",
     "torch.utils.data": "microattn.utils.data",
+    "torch.utils.data.dataset": "microattn.utils.data",
+    "torch.utils.data.dataloader": "microattn.utils.data",
+    "torch.utils.data.sampler": "microattn.compat.sampler",
+    "torch.distributed": "microattn.compat.distributed",
+    "torch.multiprocessing": "microattn.compat.multiprocessing",
+    "torch.nn.parallel": "microattn.compat.parallel",
 }
 
 
@@ -27,3 +33,7 @@ def install_as_torch():
                            "process; call install_as_torch() before anything imports torch")
     for alias, target in ALIASES.items():
         sys.modules[alias] = importlib.import_module(target)
+    for alias in ALIASES:  # torch.nn.parallel is also the attribute parallel of torch.nn
+        parent, _, child = alias.rpartition(".")
+        if parent and not hasattr(sys.modules[parent], child):
+            setattr(sys.modules[parent], child, sys.modules[alias])

@@ -39,7 +39,7 @@ def cast(x, dtype):
         return x
     if dtype.kind in "fc" and x.dtype.kind in "fc":
         return ew.Cast.apply(x, dtype)
-    return Tensor._make(x.data.astype(dtype), None)
+    return Tensor._make(x._data.astype(dtype), None)
 
 
 def to(x, *args, **kwargs):
@@ -79,10 +79,10 @@ def cuda(x, *args, **kwargs):
 
 
 def _number(x, kind, convert):
-    if x.data.size != 1:
+    if x._data.size != 1:
         raise ValueError(f"only one element tensors can be converted to Python {kind}s, "
                          f"this one has shape {tuple(x.shape)}")
-    return convert(x.data.item())
+    return convert(x._data.item())
 
 
 def to_int(x):
@@ -95,16 +95,16 @@ def to_float(x):
 
 def to_index(x):
     """``xs[t]`` and ``data[t:t + 8]``: a one-element integer tensor as an int."""
-    if x.dtype.kind not in "iub" or x.data.size != 1:
+    if x.dtype.kind not in "iub" or x._data.size != 1:
         raise TypeError(f"only integer tensors of a single element can be converted to an "
                         f"index, this one has dtype {x.dtype} and shape {tuple(x.shape)}")
-    return builtins.int(x.data.item())
+    return builtins.int(x._data.item())
 
 
 def format_(x, spec):
     """``f"{t:.4f}"`` formats the number of a one-element tensor; ``f"{t}"`` prints it."""
-    if x.data.ndim == 0 or (spec and x.data.size == 1):
-        return format(x.data.item(), spec)
+    if x._data.ndim == 0 or (spec and x._data.size == 1):
+        return format(x._data.item(), spec)
     return format(str(x), spec)
 
 
@@ -118,11 +118,11 @@ def iterate(x):
 def contains(x, element):
     """``v in t``: whether any element of t equals v (a number or a tensor)."""
     if isinstance(element, Tensor):
-        element = element.data
+        element = element._data
     elif not isinstance(element, (numbers.Number, np.generic)):
         raise RuntimeError(f"Tensor.__contains__ only supports Tensor or scalar, but you "
                            f"passed in a {type(element)}.")
-    return builtins.bool(np.any(x.data == element))
+    return builtins.bool(np.any(x._data == element))
 
 
 def length(x):
@@ -156,8 +156,8 @@ def new_full(x, size, fill_value, dtype=None, device=None, requires_grad=False):
 
 CONVERT_METHODS = {
     "size": lambda x, dim=None: x.shape if dim is None else x.shape[dim],
-    "numel": lambda x: x.data.size, "dim": lambda x: x.data.ndim, "__len__": length,
-    "tolist": lambda x: x.data.tolist(), "to": to, "type": type_, "type_as": type_as, "clone": clone,
+    "numel": lambda x: x._data.size, "dim": lambda x: x._data.ndim, "__len__": length,
+    "tolist": lambda x: x._data.tolist(), "to": to, "type": type_, "type_as": type_as, "clone": clone,
     "long": lambda x: cast(x, np.int64), "int": lambda x: cast(x, np.int32),
     "short": lambda x: cast(x, np.int16), "bool": lambda x: cast(x, np.bool_),
     "half": lambda x: cast(x, np.float16), "byte": lambda x: cast(x, np.uint8),
@@ -166,7 +166,7 @@ CONVERT_METHODS = {
     "is_complex": lambda x: x.dtype.kind == "c",
     "is_contiguous": lambda x, memory_format=None: True,
     "element_size": lambda x: x.dtype.itemsize,
-    "nelement": lambda x: x.data.size, "ndimension": lambda x: x.data.ndim,
+    "nelement": lambda x: x._data.size, "ndimension": lambda x: x._data.ndim,
     "new_tensor": new_tensor, "new_full": new_full,
     "new_zeros": _new(np.zeros), "new_ones": _new(np.ones), "new_empty": _new(np.zeros),
     "__iter__": iterate, "__contains__": contains, "__pos__": lambda x: x,

@@ -87,7 +87,7 @@ def as_tensor(data, dtype=None, device=None):
 def multinomial(input, num_samples, replacement=False, generator=None):
     """Indices drawn from each row of ``input`` (weights, need not sum to 1): a 1-D
     input gives (num_samples,), a 2-D one (rows, num_samples), int64."""
-    weights = np.asarray(input.data if isinstance(input, Tensor) else input, dtype=np.float64)
+    weights = np.asarray(input._data if isinstance(input, Tensor) else input, dtype=np.float64)
     if weights.ndim not in (1, 2):
         raise RuntimeError(f"multinomial: prob_dist must be 1 or 2 dim, got shape "
                            f"{weights.shape}")
@@ -112,8 +112,8 @@ def normal(mean, std, size=None, dtype=None, requires_grad=False, device=None,
            generator=None):
     """Samples of N(mean, std^2): ``normal(mean, std, size)`` with numbers, or
     elementwise means and stds given as tensors."""
-    mean = mean.data if isinstance(mean, Tensor) else mean
-    std = std.data if isinstance(std, Tensor) else std
+    mean = mean._data if isinstance(mean, Tensor) else mean
+    std = std._data if isinstance(std, Tensor) else std
     shape = sizes((size,)) if size is not None else np.broadcast_shapes(np.shape(mean),
                                                                         np.shape(std))
     dtype = _float_dtype(dtype) if size is not None or not isinstance(mean, np.ndarray) \
@@ -124,7 +124,7 @@ def normal(mean, std, size=None, dtype=None, requires_grad=False, device=None,
 
 def bernoulli(input, p=None, generator=None):
     """1 with probability ``input`` (or ``p``) per element, else 0, in input's dtype."""
-    probs = input.data if p is None else np.full(input.shape, p)
+    probs = input._data if p is None else np.full(input.shape, p)
     drawn = random.generator(generator).random(input.shape) < probs
     return Tensor._make(drawn.astype(input.dtype), None)
 

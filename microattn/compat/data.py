@@ -160,3 +160,8 @@ class DataLoader:
         if self.batch_size is None:
             return n
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+
+
+# torch.utils.data re-exports its samplers too
+from .sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler,  # noqa: E402,F401
+                      SubsetRandomSampler)

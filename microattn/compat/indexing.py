@@ -19,7 +19,7 @@ def _part(part):
     """An index component as numpy takes it: tensors and lists become arrays,
     and a 0-d integer array an int (PyTorch reads 0-d index tensors as ints)."""
     if isinstance(part, Tensor):
-        part = part.data
+        part = part._data
     elif isinstance(part, list):
         part = np.asarray(part)
         if not part.size:

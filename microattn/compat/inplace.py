@@ -8,7 +8,9 @@ Each one is its out-of-place op, computed and then copied into the tensor:
 - when a gradient must flow (the tensor or an operand requires grad), the op
   runs on a copy of the old values, so its node saves arrays that the write
   cannot change, and the tensor takes the op's node as its ``grad_fn``: the
-  graph continues from the written tensor, as PyTorch's does.
+  graph continues from the written tensor, as PyTorch's does; a write through
+  a view of a tensor in a graph changes that tensor's graph too
+  (compat/view_writes.py, PyTorch's CopySlices).
 
 Every write bumps the memory's version counter (compat/versions.py), so a
 node that saved the old values for its backward refuses to run on the new
@@ -16,18 +18,16 @@ ones. A leaf that requires grad may be written only under ``no_grad``, as in
 PyTorch: otherwise its gradient would be the gradient of values it no longer
 holds.
 """
-import weakref
-
 import numpy as np
 
 from ..core import Function, Tensor, no_grad
 from ..core import random
-from ..core.autograd import AccumulateGrad
 from ..core.grad_mode import state
+from ..core.tensor import DataTensor
 from ..ops import elementwise as ew
-from ..ops.shape import Expand, Index, Permute, Reshape, Transpose
 from .indexing import IndexPut, index_steps, view_at
 from .versions import bump
+from .view_writes import rebase
 
 
 def _requires_grad(value):
@@ -51,98 +51,37 @@ def _store(tensor, result, op):
         raise RuntimeError(f"{op}: result type {result.dtype} can't be cast to the desired "
                            f"output type {tensor.dtype}")
     try:
-        np.copyto(tensor.data, result.data, casting="unsafe")
+        np.copyto(tensor._data, result._data, casting="unsafe")
     except ValueError as error:  # a read-only array, e.g. a view made by expand()
         raise RuntimeError(f"{op}: cannot write into this tensor in place ({error}); "
                            "clone() it first") from None
-    bump(tensor.data, op)
+    if type(tensor) is not DataTensor:  # writes through .data bypass autograd
+        bump(tensor._data, op)
 
 
-_VIEW_OPS = (Reshape, Transpose, Permute, Expand)
-
-
-def _graph_view_parent(tensor):
-    """The graph node of the tensor whose memory ``tensor`` is a view of (made by
-    reshape, view, transpose, permute, expand or basic indexing), or None."""
-    node = tensor.grad_fn
-    if tensor.data.base is None or node is None or node._released:
-        return None
-    if isinstance(node, Index):
-        parts = node.index if isinstance(node.index, tuple) else (node.index,)
-        if any(isinstance(p, np.ndarray) for p in parts):  # advanced indexing copies
-            return None
-    elif not isinstance(node, _VIEW_OPS):
-        return None
-    return node._parents[0]
-
-
-# Augmented writes into a view of a graph tensor, waiting for Python's x[i] = ...:
-# id(view tensor) -> (the base's node, the marker put into that node's saved versions),
-# by identity (tensors compare elementwise), dropped when the view is freed
-_pending = {}
-
-
-def _check_view(tensor, op, augmented):
-    """Refuse, as a clear error, the writes through a view whose effect on the base
-    tensor the graph could not record.
-
-    ``x[i] += v`` must work: Python writes into the view ``x[i]``, then runs
-    ``x[i] = view``, which records the write on x. So an augmented write only
-    marks the base's node as written (a version entry that fails its check, so
-    a backward through the stale node raises) and the ``x[i] = view`` that
-    follows removes the mark; ``v = h[i]; v += w`` alone leaves it in place.
-    """
-    parent = _graph_view_parent(tensor)
-    if parent is None:
-        return
-    if isinstance(parent, AccumulateGrad):
-        raise RuntimeError(f"{op}: a view of a leaf Variable that requires grad is being used "
-                           "in an in-place operation")
-    if not augmented:
-        raise RuntimeError(
-            f"{op}: in-place write into a view (from indexing, view, transpose, ...) of a "
-            "tensor that is part of a graph: the base tensor would change without its graph "
-            "knowing. Write through the base instead (h[i] = ..., h[i] += ...), or clone() "
-            "the view first")
-    marker = np.zeros(tensor.shape)
-    bump(marker, f"{op} through a view of its output (write h[i] += ... through the base)")
-    entry = (marker, 0, tensor.shape)  # "saved at version 0", and the marker is at 1
-    parent._view_marks = parent.__dict__.get("_view_marks", ()) + (entry,)
-    if parent._writes is None:  # saved nothing: make backward check the mark all the same
-        parent._writes = -1
-    if id(tensor) not in _pending:
-        weakref.finalize(tensor, _pending.pop, id(tensor), None)
-    _pending[id(tensor)] = parent, entry
-
-
-def _settle_view(base, value):
-    """``base[i] = value`` records what an augmented write into the view ``value`` did
-    to ``base``: take the mark off base's node."""
-    pending = _pending.pop(id(value), None) if isinstance(value, Tensor) else None
-    if pending is not None and pending[0] is base.grad_fn:
-        node, entry = pending
-        node._view_marks = tuple(e for e in node._view_marks if e is not entry)
-
-
-def write(tensor, op, compute, *args, augmented=False):
-    """``tensor`` <- ``compute(tensor, *args)``, in place; returns ``tensor``.
-    ``augmented``: called by an augmented operator (``+=``), see _check_view."""
+def write(tensor, op, compute, *args):
+    """``tensor`` <- ``compute(tensor, *args)``, in place; returns ``tensor``."""
     _check_leaf(tensor, op)
     if not (state.grad_enabled and (tensor._requires_grad or any(map(_requires_grad, args)))):
         with no_grad():
             result = compute(tensor, *args)
         _store(tensor, result, op)
         return tensor
-    _check_view(tensor, op, augmented)
+
+    def store(result):
+        if result.dtype != tensor.dtype and result.requires_grad:
+            result = ew.Cast.apply(result, tensor.dtype) if tensor.dtype.kind == "f" else result
+        _store(tensor, result, op)
+        return result
+
+    # Through a view of a tensor in a graph: the base's graph records the write.
+    if tensor._data.flags.writeable and rebase(tensor, op, compute, args, store):
+        return tensor
     # The op reads a private copy of the old values, joined to the graph where the
     # tensor was; an operand that is the tensor itself reads that copy too.
-    old = Tensor._make(tensor.data.copy(), tensor.grad_fn)
+    old = Tensor._make(tensor._data.copy(), tensor.grad_fn)
     old._requires_grad = tensor._requires_grad
-    args = tuple(old if a is tensor else a for a in args)
-    result = compute(old, *args)
-    if result.dtype != tensor.dtype and result.requires_grad:
-        result = ew.Cast.apply(result, tensor.dtype) if tensor.dtype.kind == "f" else result
-    _store(tensor, result, op)
+    result = store(compute(old, *tuple(old if a is tensor else a for a in args)))
     tensor.grad_fn = result.grad_fn
     tensor._requires_grad = result._requires_grad
     return tensor
@@ -230,23 +169,23 @@ def setitem(self, index, value):
     """``self[index] = value``: the tensor's memory is written (PyTorch's indexing rule)."""
     steps = index_steps(index)
     if isinstance(value, Tensor) and not value._requires_grad:
-        value = value.data
+        value = value._data
     if not (state.grad_enabled and (self._requires_grad or _requires_grad(value))):
-        target, last = view_at(self.data, steps)
+        target, last = view_at(self._data, steps)
         try:
-            target[last] = value.data if isinstance(value, Tensor) else value
+            target[last] = value._data if isinstance(value, Tensor) else value
         except ValueError as error:
             raise RuntimeError(f"__setitem__: {error}") from None
-        bump(self.data, "__setitem__")
+        if type(self) is not DataTensor:
+            bump(self._data, "__setitem__")
         return
-    _settle_view(self, value)
     write(self, "__setitem__", lambda x, v: IndexPut.apply(x, v, steps), value)
 
 
 def _augmented(name, fn):
-    """``t += o`` and its kin: the in-place op, marked as an augmented assignment."""
+    """``t += o`` and its kin: the in-place op."""
     def operator(self, other):
-        return write(self, name, fn, other, augmented=True)
+        return write(self, name, fn, other)
     operator.__name__ = name
     return operator
 

@@ -52,7 +52,7 @@ def is_floating_point(t):
 
 
 def numel(t):
-    return t.data.size
+    return t._data.size
 
 
 # -- grad modes ----------------------------------------------------------------------
@@ -141,19 +141,19 @@ def where(condition, input=None, other=None):
     """``where(cond, a, b)``; ``where(cond)`` gives the indices of True, as nonzero."""
     if input is None and other is None:
         return tuple(Tensor._make(i.astype(np.int64), None)
-                     for i in np.nonzero(condition.data))
+                     for i in np.nonzero(condition._data))
     return _ew.Where.apply(condition, input, other)
 
 
 def nonzero(input, as_tuple=False):
-    indices = np.nonzero(input.data)
+    indices = np.nonzero(input._data)
     if as_tuple:
         return tuple(Tensor._make(i.astype(np.int64), None) for i in indices)
     return Tensor._make(np.stack(indices, axis=1).astype(np.int64), None)
 
 
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
-    out = np.unique(input.data, return_inverse=return_inverse, return_counts=return_counts,
+    out = np.unique(input._data, return_inverse=return_inverse, return_counts=return_counts,
                     axis=dim)
     if not isinstance(out, tuple):
         return Tensor._make(out, None)

@@ -70,7 +70,7 @@ _round = _unary("Round", np.round, _zero_grad, "z = x rounded half to even.   dL
 
 
 def round(x, decimals=0):
-    return _round(x) if decimals == 0 else Tensor._make(np.round(x.data, decimals), None)
+    return _round(x) if decimals == 0 else Tensor._make(np.round(x._data, decimals), None)
 
 
 class Clamp(Function):
@@ -172,7 +172,7 @@ def remainder(a, b):
 
 
 def _data(v):
-    return v.data if isinstance(v, Tensor) else v
+    return v._data if isinstance(v, Tensor) else v
 
 
 class FloorDivide(Function):
@@ -215,7 +215,7 @@ bitwise_xor = _logical(np.bitwise_xor, "bitwise_xor")
 def bitwise_not(x):
     if x.dtype.kind not in "biu":
         raise TypeError(f"~ (bitwise_not) is only for bool and integer tensors, got {x.dtype}")
-    return Tensor._make(np.invert(x.data), None)
+    return Tensor._make(np.invert(x._data), None)
 
 
 def logical_not(x):
@@ -243,15 +243,15 @@ def equal(a, b):
 
 
 def isnan(x):
-    return Tensor._make(np.isnan(x.data), None)
+    return Tensor._make(np.isnan(x._data), None)
 
 
 def isinf(x):
-    return Tensor._make(np.isinf(x.data), None)
+    return Tensor._make(np.isinf(x._data), None)
 
 
 def isfinite(x):
-    return Tensor._make(np.isfinite(x.data), None)
+    return Tensor._make(np.isfinite(x._data), None)
 
 
 def _reflected(op):

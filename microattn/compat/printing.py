@@ -52,7 +52,7 @@ def format_values(data):
 
 def tensor_repr(tensor):
     """``repr(tensor)``, bound as ``Tensor.__repr__``."""
-    data, grad_fn = tensor.data, tensor.grad_fn
+    data, grad_fn = tensor._data, tensor.grad_fn
     extras = []
     if data.size == 0 and data.ndim != 1:
         extras.append(f"size={tuple(data.shape)}")

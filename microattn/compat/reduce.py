@@ -338,7 +338,7 @@ def cumsum(x, dim, dtype=None):
 def _truth(fn, name):
     def op(x, dim=None, keepdim=False):
         axes = _axes(name, _shape(x), dim)
-        return Tensor._make(np.asarray(fn(x.data, axis=axes, keepdims=keepdim)), None)
+        return Tensor._make(np.asarray(fn(x._data, axis=axes, keepdims=keepdim)), None)
     op.__name__ = name
     return op
 
@@ -348,7 +348,7 @@ any = _truth(np.any, "any")
 
 
 def count_nonzero(x, dim=None):
-    return Tensor._make(np.asarray(np.count_nonzero(x.data, axis=dim), dtype=np.int64), None)
+    return Tensor._make(np.asarray(np.count_nonzero(x._data, axis=dim), dtype=np.int64), None)
 
 
 REDUCE_METHODS = {

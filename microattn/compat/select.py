@@ -16,7 +16,7 @@ ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
 
 
 def _index_array(index, op):
-    index = index.data if isinstance(index, Tensor) else np.asarray(index)
+    index = index._data if isinstance(index, Tensor) else np.asarray(index)
     if index.dtype.kind not in "iu":
         raise TypeError(f"{op}: index must be an integer tensor, got dtype {index.dtype}")
     return index
@@ -127,7 +127,7 @@ def index_select(x, dim, index):
 
 def masked_select(x, mask):
     """The elements of x where the bool ``mask`` (broadcast) is True, as a 1-D tensor."""
-    mask = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    mask = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
     if mask.dtype != np.bool_:
         raise TypeError(f"masked_select: mask must be a bool tensor, got dtype {mask.dtype}")
     shape = np.broadcast_shapes(x.shape, mask.shape)
@@ -144,7 +144,7 @@ def sort(x, dim=-1, descending=False, stable=False):
     axis = _single_axis("sort", x, dim)
     if x.ndim == 0:
         return _take(x, 0, np.zeros((), np.int64))
-    data = -x.data if descending and x.dtype.kind != "b" else x.data
+    data = -x._data if descending and x.dtype.kind != "b" else x._data
     order = np.argsort(data, axis=axis, kind="stable")
     return _take(x, axis, order)
 
@@ -161,7 +161,7 @@ def topk(x, k, dim=-1, largest=True, sorted=True):
         raise RuntimeError(f"topk: k ({k}) is out of range for dimension {dim} of size {size}")
     if x.ndim == 0:
         return _take(x, 0, np.zeros((), np.int64))
-    data = -x.data if largest else x.data
+    data = -x._data if largest else x._data
     order = np.argsort(data, axis=axis, kind="stable")
     order = np.take(order, np.arange(k), axis=axis)
     return _take(x, axis, order)

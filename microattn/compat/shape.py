@@ -62,7 +62,7 @@ def flatten(x, start_dim=0, end_dim=-1):
 
 def contiguous(x):
     """x itself if its elements are in row-major order, else a row-major copy (as PyTorch)."""
-    return x if x.data.flags.c_contiguous else Contiguous.apply(x)
+    return x if x._data.flags.c_contiguous else Contiguous.apply(x)
 
 
 def _slice_along(x, axis, start, stop):
@@ -150,7 +150,7 @@ class RepeatInterleave(Function):
 
 def repeat_interleave(x, repeats, dim=None):
     if isinstance(repeats, Tensor):
-        repeats = repeats.data
+        repeats = repeats._data
     if dim is None:
         x, dim = x.reshape(-1), 0
     return RepeatInterleave.apply(x, repeats, _dim(dim, x.ndim))

@@ -61,17 +61,13 @@ def _fail(node, shape, saved, entry):
 
 def check_node(node):
     """core hook on_backward: refuse a backward whose saved arrays were written since
-    the node saved them, or whose output was written through a view (a mark)."""
+    the node saved them."""
     values = node.__dict__
     for array in values.get("saved_tensors", ()):
         if isinstance(array, np.ndarray):
             entry = _counters.get(id(base_of(array)))
             if entry is not None and entry[2] > node._writes:
                 _fail(node, array.shape, "before a write", entry)
-    for marker, saved_version, shape in values.get("_view_marks", ()):
-        entry = _counters.get(id(marker))
-        if entry is not None and entry[0] != saved_version:
-            _fail(node, shape, f"at version {saved_version}", entry)
 
 
 def install():

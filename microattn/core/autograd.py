@@ -11,7 +11,8 @@ import weakref
 import numpy as np
 
 from . import hooks
-from .grad_mode import state
+from .errors import ShapeError
+from .grad_mode import silenced, state
 from .tensor import Tensor
 
 
@@ -40,6 +41,7 @@ class Function:
     floating = False
     _released = False
     _writes = None  # hooks.writes when the node saved its arrays
+    _view = False   # the output is a view of the first input's memory
 
     def __init_subclass__(cls, **kwargs):
         # Each op gets its own apply, a plain function, so that a table can make it
@@ -104,7 +106,11 @@ def apply(op, args, options):
     ctx._parents = [(a.grad_fn or leaf_node(a)) if recording and isinstance(a, Tensor)
                     and a._requires_grad else None for a in args]
     try:
-        out = ctx.forward(*raw, **options)
+        if state.quiet:  # inside a Module's forward or a backward: already silenced
+            out = ctx.forward(*raw, **options)
+        else:
+            with silenced():
+                out = ctx.forward(*raw, **options)
     except (ValueError, IndexError, TypeError) as error:
         raise _explain(op, args, error) from error
     extras = ()
@@ -114,6 +120,8 @@ def apply(op, args, options):
     if recording:
         ctx.shape, ctx.dtype, ctx.module_path = out.shape, out.dtype, state.module_path
         ctx._hooks = ctx._retained = None  # Tensor.register_hook, retain_grad
+        ctx._view = (out.base is not None and type(raw[0]) is np.ndarray  # for compat's
+                     and np.may_share_memory(out, raw[0]))  # writes through a view
     result = Tensor._make(out, ctx if recording else None)
     return (result, *extras) if extras else result
 
@@ -124,6 +132,8 @@ def _explain(op, args, error):
                        f"array(shape={a.shape}, dtype={a.dtype})" if isinstance(a, np.ndarray)
                        else repr(a) for a in args)
     message = f"{op.__name__}({shapes}): {error}"
+    if type(error) is ValueError:  # numpy's word for shapes that do not fit
+        return ShapeError(message)
     try:
         return type(error)(message)
     except Exception:  # an exception type with a different constructor

@@ -9,6 +9,7 @@ import weakref
 import numpy as np
 
 from . import hooks
+from .grad_mode import silenced
 
 _default_dtype = np.dtype(np.float32)
 
@@ -31,7 +32,7 @@ def as_array(data, dtype=None):
     """An ndarray from ``data``, by the pinned rules: Python floats take the default
     dtype, numpy arrays keep theirs, Python ints give int64 and bools give bool."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._data
     if dtype is not None:
         return np.array(data, dtype=as_dtype(dtype))
     if isinstance(data, (np.ndarray, np.generic)):
@@ -78,7 +79,7 @@ def sizes(size):
 
 def unwrap(x):
     """The ndarray behind a tensor (shared); anything else as an ndarray (not copied)."""
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
+    return x._data if isinstance(x, Tensor) else np.asarray(x)
 
 
 def _check_differentiable(dtype):
@@ -123,18 +124,22 @@ class Tensor:
     # -- data and gradient ---------------------------------------------------
     @property
     def data(self):
-        """The ndarray holding the values (shared, not copied)."""
-        return self._data
+        """This tensor's values as a Tensor sharing its memory, cut from the graph, as
+        PyTorch's ``.data`` (``x.data.clone()``, ``p.grad.data.zero_()``); writes
+        through it reach this tensor and are recorded in no graph, nor counted by
+        the version counter (as in PyTorch, they bypass autograd). The ndarray
+        itself is ``.numpy()``."""
+        return DataTensor._make(self._data, None)
 
     @data.setter
     def data(self, value):
-        """Replace the values by an ndarray (or a tensor's), of any shape, as PyTorch's
+        """Replace the values by a tensor's (or an ndarray), of any shape, as PyTorch's
         ``.data =``; a tensor that requires grad keeps a floating dtype."""
         if isinstance(value, Tensor):
             value = value._data
         elif not isinstance(value, np.ndarray):
-            raise TypeError(f"Tensor.data must be set to an ndarray or a tensor, not "
-                            f"{type(value).__name__} (convert it first, e.g. with np.asarray)")
+            raise TypeError(f"Tensor.data must be set to a tensor or an ndarray, not "
+                            f"{type(value).__name__} (convert it first, e.g. with ma.tensor)")
         if self._requires_grad and value.dtype.kind not in "fc":
             raise RuntimeError(f"data set to a tensor that requires gradients must be floating "
                                f"point, got dtype {value.dtype}")
@@ -143,7 +148,7 @@ class Tensor:
     @property
     def grad(self):
         """dL/d(this tensor) after ``backward()``: a Tensor without a graph (its
-        ``.data`` the array), or None, as in PyTorch."""
+        ``.numpy()`` the array), or None, as in PyTorch."""
         return self._grad
 
     @grad.setter
@@ -180,7 +185,7 @@ class Tensor:
                     "use .detach() to get a tensor that does not require grad")
             return
         if flag:
-            _check_differentiable(self.data.dtype)
+            _check_differentiable(self._data.dtype)
         self._requires_grad = bool(flag)
 
     def requires_grad_(self, requires_grad=True):
@@ -196,7 +201,7 @@ class Tensor:
 
     def detach(self):
         """A new leaf sharing this tensor's data, cut from the graph."""
-        return Tensor._make(self.data, None)
+        return Tensor._make(self._data, None)
 
     def backward(self, gradient=None, retain_graph=False):
         """Accumulate d(self)/d(leaf) into the ``.grad`` of every leaf that requires grad.
@@ -212,21 +217,22 @@ class Tensor:
                 "backward() on a tensor that does not require grad and has no grad_fn: "
                 "make an input with requires_grad=True (outside no_grad) first")
         if gradient is None:
-            if self.data.size != 1:
+            if self._data.size != 1:
                 raise RuntimeError(
                     f"backward() without a gradient works only on a single-element tensor; "
                     f"this one has shape {self.shape}: pass gradient=, an array of shape "
                     f"{self.shape} holding dL/d(this tensor) (e.g. ma.ones_like(t)), or "
                     f"reduce it first (t.sum().backward())")
-            grad = np.ones(self.data.shape, self.data.dtype)
+            grad = np.ones(self._data.shape, self._data.dtype)
         else:
-            grad = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient,
-                              dtype=self.data.dtype)
-            if grad.shape != self.data.shape:
+            grad = np.asarray(gradient._data if isinstance(gradient, Tensor) else gradient,
+                              dtype=self._data.dtype)
+            if grad.shape != self._data.shape:
                 raise RuntimeError(f"backward(): gradient has shape {grad.shape}, "
                                    f"but the tensor has shape {self.shape}")
         root = self.grad_fn if self.grad_fn is not None else leaf_node(self)
-        run_backward(root, grad, retain_graph=retain_graph)
+        with silenced():  # numpy's inf/nan warnings off, once for the whole backward
+            run_backward(root, grad, retain_graph=retain_graph)
 
     def register_hook(self, fn):
         """Call ``fn(grad)`` with this tensor's gradient during backward; if it
@@ -258,45 +264,45 @@ class Tensor:
         if self.grad_fn is not None:
             raise RuntimeError("only leaf tensors can be deep-copied: detach() the "
                                "result of an op first")
-        copy = Tensor._make(self.data.copy(), None)
+        copy = Tensor._make(self._data.copy(), None)
         copy.__class__ = type(self)
         copy._requires_grad = self._requires_grad
-        copy.grad = None if self._grad is None else self._grad.data.copy()
+        copy.grad = None if self._grad is None else self._grad._data.copy()
         memo[id(self)] = copy
         return copy
 
     # -- array facts -------------------------------------------------------
     @property
     def shape(self):
-        return self.data.shape
+        return self._data.shape
 
     @property
     def ndim(self):
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def dtype(self):
-        return self.data.dtype
+        return self._data.dtype
 
     def item(self):
         """The single value held, as a Python number."""
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise RuntimeError(f"item() needs a tensor with one element, this one has shape "
                                f"{self.shape}")
-        return self.data.item()
+        return self._data.item()
 
     def numpy(self):
         """The underlying ndarray (shared, not copied), as ``Tensor.numpy()`` in PyTorch."""
         if self._requires_grad:
             raise RuntimeError("can't call numpy() on a tensor that requires grad: "
                                "use tensor.detach().numpy()")
-        return self.data
+        return self._data
 
     def __array__(self, dtype=None, copy=None):
         """The data for numpy: ``np.asarray(t)`` shares it, ``np.array(t)`` copies it."""
         if copy:
-            return np.array(self.data, dtype=dtype, copy=True)
-        return np.asarray(self.data, dtype=dtype)
+            return np.array(self._data, dtype=dtype, copy=True)
+        return np.asarray(self._data, dtype=dtype)
 
     def __repr__(self):  # compat prints as PyTorch does
         return f"tensor({self._data}, grad_fn={self.grad_fn})"
@@ -306,9 +312,9 @@ class Tensor:
     __hash__ = object.__hash__
 
     def __bool__(self):
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise RuntimeError(f"the truth value of a tensor of shape {self.shape} is ambiguous")
-        return bool(self.data)
+        return bool(self._data)
 
 
 class _HookHandle:
@@ -327,3 +333,9 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
     ``device`` can only be the CPU."""
     check_device(device, "tensor")
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+class DataTensor(Tensor):
+    """What ``.data`` returns: a Tensor whose in-place writes bump no version counter."""
+
+    __slots__ = ()

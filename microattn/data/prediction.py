@@ -15,7 +15,7 @@ def predict_seq2seq(model, tok, sources, max_len):
     src = pad([tok.encode(s) + [tok.eos_id] for s in sources], tok.pad_id)
     out = model.greedy_decode(src, max_len + 2, tok.bos_id, tok.eos_id,
                               src_key_padding_mask=src == tok.pad_id)
-    return [tok.decode(row) for row in np.asarray(out.data)]
+    return [tok.decode(row) for row in out.numpy()]
 
 
 def predict_lm(model, tok, sources, max_len):
@@ -28,7 +28,7 @@ def predict_lm(model, tok, sources, max_len):
     for length, rows in by_length.items():
         prompt = np.array([[tok.bos_id] + tok.encode(sources[i]) for i in rows], dtype=np.int64)
         room = max(1, min(max_len + 1, model.max_len - prompt.shape[1]))
-        out = np.asarray(model.generate(prompt, room, temperature=0).data)
+        out = model.generate(prompt, room, temperature=0).numpy()
         for i, row in zip(rows, out[:, prompt.shape[1]:]):
             answers[i] = tok.decode(row)
     return answers

@@ -121,7 +121,7 @@ class GPT(Module):
                              f"the next (start from a token such as <bos>)")
         for _ in range(max_new_tokens):
             # (B, T) -> (B, T, vocab) -> the last position's logits (B, vocab)
-            logits = self(tokens[:, -self.max_len:]).data[:, -1].astype(np.float64)
+            logits = self(tokens[:, -self.max_len:])._data[:, -1].astype(np.float64)
             if top_k is not None and top_k < logits.shape[-1]:
                 kth_largest = np.partition(logits, -top_k, axis=-1)[:, -top_k, None]
                 logits = np.where(logits < kth_largest, -np.inf, logits)

@@ -68,7 +68,7 @@ class Seq2SeqTransformer(Module):
         if self.pad_idx is not None:
             for embed in (self.src_embed, self.tgt_embed):
                 if embed is not None:
-                    embed.weight.data[embed.padding_idx] = 0
+                    embed.weight._data[embed.padding_idx] = 0
 
     def _padding_mask(self, tokens, mask):
         """The key-padding mask (B, T), True at padding: ``mask`` itself, or
@@ -138,7 +138,7 @@ class Seq2SeqTransformer(Module):
             # the whole prefix, which is simple and, at these sizes, cheap enough.
             logits = self.decode(out, memory, memory_key_padding_mask=src_key_padding_mask)
             # (B, L, tgt_vocab) -> the last position's most likely token (B,)
-            token = np.where(finished, fill, logits.data[:, -1].argmax(-1))
+            token = np.where(finished, fill, logits._data[:, -1].argmax(-1))
             out = np.concatenate([out, token[:, None]], axis=1)  # (B, L) -> (B, L + 1)
             finished |= token == eos
         return Tensor(out)

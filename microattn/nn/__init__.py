@@ -9,15 +9,19 @@ from .container import ModuleDict, ModuleList, Sequential
 from .dropout import Dropout
 from .embedding import Embedding
 from .flatten import Flatten
+from .lazy import LazyLinear, UninitializedParameter
 from .linear import Identity, Linear
 from .module import Module, Parameter
 from .norm import LayerNorm
 from .positional import LearnedPositionalEmbedding, PositionalEncoding
+from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 
 __all__ = [
     "Module", "Parameter", "ModuleList", "ModuleDict", "Sequential",
-    "Linear", "Embedding", "LayerNorm", "Dropout", "ReLU", "GELU",
+    "Linear", "LazyLinear", "UninitializedParameter", "Embedding", "LayerNorm", "Dropout",
+    "ReLU", "GELU",
     "PositionalEncoding", "LearnedPositionalEmbedding",
+    "RNNBase", "RNN", "GRU", "LSTM", "RNNCellBase", "RNNCell", "GRUCell", "LSTMCell",
     "init", "utils",
 ]
 from .attention import AdditiveAttention, MultiheadAttention

@@ -8,6 +8,7 @@ import math
 
 from .. import functional as F
 from ..core.tensor import unwrap
+from ..core.errors import ShapeError
 from ..ops.dropout import check_probability
 from . import init
 from .linear import Linear
@@ -106,13 +107,13 @@ class MultiheadAttention(Module):
                 # (B * heads, Tq, Tk) -> (B, heads, Tq, Tk)
                 attn_mask = attn_mask.reshape(batch, self.num_heads, q_len, k_len)
             elif shape != (q_len, k_len):
-                raise ValueError(
+                raise ShapeError(
                     f"MultiheadAttention: attn_mask of shape {shape} should be (Tq, Tk) = "
                     f"({q_len}, {k_len}) or (B * num_heads, Tq, Tk) = "
                     f"({batch * self.num_heads}, {q_len}, {k_len})")
         if key_padding_mask is not None:
             if tuple(key_padding_mask.shape) != (batch, k_len):
-                raise ValueError(f"MultiheadAttention: key_padding_mask of shape "
+                raise ShapeError(f"MultiheadAttention: key_padding_mask of shape "
                                  f"{tuple(key_padding_mask.shape)} should be (B, Tk) = "
                                  f"({batch}, {k_len})")
             key_padding_mask = key_padding_mask.reshape(batch, 1, 1, k_len)  # (B, 1, 1, Tk)
@@ -137,13 +138,13 @@ class MultiheadAttention(Module):
         layout = "(B, T, features)" if self.batch_first else "(T, B, features)"
         for name, t in (("query", query), ("key", key), ("value", value)):
             if t.ndim != 3:
-                raise ValueError(f"MultiheadAttention: {name} of shape {tuple(t.shape)} "
+                raise ShapeError(f"MultiheadAttention: {name} of shape {tuple(t.shape)} "
                                  f"should be {layout} (batch_first={self.batch_first})")
         if not self.batch_first:
             # (T, B, features) -> (B, T, features)
             query, key, value = (t.transpose(0, 1) for t in (query, key, value))
         if key.shape[:2] != value.shape[:2] or query.shape[0] != key.shape[0]:
-            raise ValueError(f"MultiheadAttention: query {tuple(query.shape)}, key "
+            raise ShapeError(f"MultiheadAttention: query {tuple(query.shape)}, key "
                              f"{tuple(key.shape)} and value {tuple(value.shape)} should be "
                              "(B, Tq, E), (B, Tk, kdim) and (B, Tk, vdim) once batch first")
         batch, q_len, _ = query.shape
@@ -221,7 +222,7 @@ class AdditiveAttention(Module):
         if single:
             query = query.unsqueeze(1)  # (B, query_dim) -> (B, 1, query_dim)
         if query.ndim != 3 or key.ndim != 3 or value.ndim != 3:
-            raise ValueError(f"AdditiveAttention: query {tuple(query.shape)}, key "
+            raise ShapeError(f"AdditiveAttention: query {tuple(query.shape)}, key "
                              f"{tuple(key.shape)} and value {tuple(value.shape)} should be "
                              "(B, Tq, query_dim), (B, Tk, key_dim) and (B, Tk, Dv)")
         # (B, Tq, 1, H) + (B, 1, Tk, H): every query meets every key by broadcasting.

@@ -53,8 +53,8 @@ def _fan(tensor, mode):
 
 
 def _fill(tensor, values):
-    tensor.data[...] = values
-    hooks.wrote(tensor.data, "nn.init")  # an in-place write, as PyTorch's init under no_grad
+    tensor._data[...] = values
+    hooks.wrote(tensor._data, "nn.init")  # an in-place write, as PyTorch's init under no_grad
     return tensor
 
 

@@ -19,7 +19,7 @@ import numpy as np
 from ..core import Tensor, get_default_dtype
 from ..core.tensor import as_dtype, check_device
 from ..core.tensor import unwrap
-from ..core.grad_mode import state
+from ..core.grad_mode import silenced, state
 from .utils import zero_grads
 
 
@@ -48,7 +48,7 @@ class Parameter(Tensor):
             data = np.empty((0,), dtype=get_default_dtype())
         super().__init__(data)  # copies, by the dtype rules of ma.tensor ...
         if isinstance(data, Tensor):
-            self.data = data.data  # ... but a Parameter of a tensor shares its data, as PyTorch
+            self._data = data._data  # ... but a Parameter of a tensor shares its data, as PyTorch
         self.requires_grad = requires_grad
 
     def __repr__(self):
@@ -89,7 +89,8 @@ class Module:
         state.module_path = f"{parent}.{self._name}" if parent and self._name else (
             self._name or parent)
         try:
-            return self.forward(*args, **kwargs)
+            with silenced():  # numpy's inf/nan warnings off, once for the whole forward
+                return self.forward(*args, **kwargs)
         finally:
             state.module_path = parent
 
@@ -268,7 +269,7 @@ class Module:
 
     def num_parameters(self):
         """How many trainable numbers the module holds (shared parameters counted once)."""
-        return sum(p.data.size for p in self.parameters() if p.requires_grad)
+        return sum(p._data.size for p in self.parameters() if p.requires_grad)
 
     # -- state ---------------------------------------------------------------
     def state_dict(self):
@@ -287,6 +288,10 @@ class Module:
                     state[prefix + name] = buffer.detach()
         return state
 
+    # hook(module, state_dict, prefix) may rewrite the keys under prefix in place before
+    # a load: a layer's way to accept another layout of its parameters
+    _load_state_dict_pre_hooks = ()
+
     def load_state_dict(self, state_dict, strict=True):
         """Copy the arrays of ``state_dict`` (Tensors or ndarrays) into this module's
         parameters and persistent buffers, in place, casting to their dtypes.
@@ -300,6 +305,10 @@ class Module:
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"Expected state_dict to be dict-like, got "
                             f"{type(state_dict).__name__}.")
+        state_dict = dict(state_dict)
+        for name, module in self.named_modules():  # e.g. PyTorch's packed q/k/v, unpacked
+            for hook in module._load_state_dict_pre_hooks:
+                hook(module, state_dict, name + "." if name else "")
         targets = self.state_dict()
         missing = [k for k in targets if k not in state_dict]
         unexpected = [k for k in state_dict if k not in targets]
@@ -333,7 +342,7 @@ class Module:
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
                                + "\n\t".join(problems))
         for key, array in arrays.items():
-            targets[key].data[...] = array  # the detached tensor shares the module's array
+            targets[key]._data[...] = array  # the detached tensor shares the module's array
         return IncompatibleKeys(missing, unexpected)
 
     # -- modes and dtypes ----------------------------------------------------
@@ -363,8 +372,8 @@ class Module:
 
     def _cast(self, dtype):
         for tensor in [*self.parameters(), *self.buffers()]:
-            if tensor.data.dtype.kind == "f":
-                tensor.data = tensor.data.astype(dtype, copy=False)
+            if tensor._data.dtype.kind == "f":
+                tensor._data = tensor._data.astype(dtype, copy=False)
                 if tensor.grad is not None:
                     tensor.grad = np.asarray(tensor.grad).astype(dtype, copy=False)
         return self

@@ -5,6 +5,7 @@ import math
 import numpy as np
 
 from ..core import Tensor, get_default_dtype
+from ..core.errors import ShapeError
 from . import init
 from .dropout import Dropout
 from .module import Module, Parameter
@@ -29,10 +30,10 @@ def sinusoidal_table(max_len, d_model):
 def _check_length(x, max_len, features, name):
     """The sequence length T of x (..., T, features), checked against the layer."""
     if x.ndim < 2 or x.shape[-1] != features:
-        raise ValueError(f"{name}: input of shape {tuple(x.shape)} should be (..., T, {features})")
+        raise ShapeError(f"{name}: input of shape {tuple(x.shape)} should be (..., T, {features})")
     length = x.shape[-2]
     if length > max_len:
-        raise ValueError(f"{name}: sequence length {length} (dim -2 of input shape "
+        raise ShapeError(f"{name}: sequence length {length} (dim -2 of input shape "
                          f"{tuple(x.shape)}) exceeds max_len={max_len}; "
                          "build the layer with a larger max_len")
     return length

@@ -271,6 +271,6 @@ def compare(ufunc):
     def operator(a, b):
         if not isinstance(b, (Tensor, np.ndarray, numbers.Number)):
             return NotImplemented
-        return Tensor._make(ufunc(a.data, b.data if isinstance(b, Tensor) else b), None)
+        return Tensor._make(ufunc(a._data, b._data if isinstance(b, Tensor) else b), None)
     operator.__name__ = ufunc.__name__
     return operator

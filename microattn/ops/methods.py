@@ -21,7 +21,7 @@ def _cast(dtype):
 
     def method(self):
         # As PyTorch, a tensor already of that dtype is returned itself.
-        return self if self.data.dtype == dtype else Cast.apply(self, dtype)
+        return self if self._data.dtype == dtype else Cast.apply(self, dtype)
     method.__doc__ = f"The tensor as {dtype} (itself if it already is)."
     return method
 

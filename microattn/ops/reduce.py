@@ -13,7 +13,7 @@ from ..core import Function, Tensor
 from .elementwise import Cast
 
 def _shape(x):
-    return x.data.shape if isinstance(x, Tensor) else np.shape(x)
+    return x._data.shape if isinstance(x, Tensor) else np.shape(x)
 
 
 def _axes(op, shape, dim):

@@ -46,10 +46,10 @@ class Adam(Optimizer):
         lr, weight_decay = group["lr"], group["weight_decay"]
         if not state:
             state["step"] = 0
-            state["exp_avg"] = np.zeros_like(param.data)
-            state["exp_avg_sq"] = np.zeros_like(param.data)
+            state["exp_avg"] = np.zeros_like(param._data)
+            state["exp_avg_sq"] = np.zeros_like(param._data)
             if group["amsgrad"]:
-                state["max_exp_avg_sq"] = np.zeros_like(param.data)
+                state["max_exp_avg_sq"] = np.zeros_like(param._data)
         state["step"] += 1
         step, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
 
@@ -57,9 +57,9 @@ class Adam(Optimizer):
             grad = -grad
         if weight_decay != 0:
             if group["decoupled_weight_decay"]:
-                param.data *= 1 - lr * weight_decay
+                param._data *= 1 - lr * weight_decay
             else:
-                grad = grad + weight_decay * param.data
+                grad = grad + weight_decay * param._data
         # m = beta1 * m + (1 - beta1) * g, written as a step towards g (as torch's lerp).
         m += (1 - beta1) * (grad - m)
         v *= beta2
@@ -68,7 +68,7 @@ class Adam(Optimizer):
             v = np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
         step_size = lr / (1 - beta1 ** step)
         denom = np.sqrt(v) / math.sqrt(1 - beta2 ** step) + group["eps"]
-        param.data -= step_size * (m / denom)
+        param._data -= step_size * (m / denom)
 
 
 class AdamW(Adam):

@@ -112,7 +112,7 @@ class Optimizer:
                 if grad is not None:
                     self.update(p, grad, self.state[p], group)
                     # an in-place write: a graph that saved p before the step may not reuse it
-                    hooks.wrote(p.data, f"{type(self).__name__}.step")
+                    hooks.wrote(p._data, f"{type(self).__name__}.step")
         return loss
 
     def update(self, param, grad, state, group):
@@ -202,7 +202,7 @@ class Optimizer:
     @staticmethod
     def _load_array(value, param, key, index):
         if isinstance(value, Tensor):
-            value = value.data
+            value = value._data
         if not isinstance(value, np.ndarray):
             return value
         if value.shape != param.shape:

@@ -37,7 +37,7 @@ class SGD(Optimizer):
         if group["maximize"]:
             grad = -grad
         if group["weight_decay"] != 0:
-            grad = grad + group["weight_decay"] * param.data
+            grad = grad + group["weight_decay"] * param._data
         if momentum != 0:
             buf = state.get("momentum_buffer")
             if buf is None:
@@ -47,4 +47,4 @@ class SGD(Optimizer):
                 buf *= momentum
                 buf += (1 - group["dampening"]) * grad
             grad = grad + momentum * buf if group["nesterov"] else buf
-        param.data -= group["lr"] * grad
+        param._data -= group["lr"] * grad

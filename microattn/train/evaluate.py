@@ -11,7 +11,7 @@ EVAL_BATCH = 250
 
 def _weights(module):
     weights = module.last_attn_weights
-    return np.asarray(weights.data if isinstance(weights, Tensor) else weights)
+    return np.asarray(weights._data if isinstance(weights, Tensor) else weights)
 
 
 def _padded_masks(masks, shape):
@@ -79,7 +79,7 @@ def evaluate(task, model, examples=None, predictions=True):
             vocab = logits.shape[-1]
             total_loss += F.cross_entropy(logits.reshape(-1, vocab), targets.reshape(-1),
                                           ignore_index=ignore, reduction="sum").item()
-            right += int((np.asarray(logits.data).argmax(-1) == targets)[keep].sum())
+            right += int((np.asarray(logits._data).argmax(-1) == targets)[keep].sum())
             scored += int(keep.sum())
         alignment, where = meter.result()
         result = dict(loss=total_loss / scored, exact=None, token_acc=right / scored,

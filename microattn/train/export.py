@@ -18,7 +18,7 @@ from ..nn import MultiheadAttention
 
 def torch_state_dict(model):
     """``{torch.nn name: float ndarray}`` of the model's parameters and persistent buffers."""
-    out = {name: np.ascontiguousarray(t.data) for name, t in model.state_dict().items()}
+    out = {name: np.ascontiguousarray(t._data) for name, t in model.state_dict().items()}
     for prefix, module in model.named_modules():
         if not isinstance(module, MultiheadAttention):
             continue

@@ -5,7 +5,8 @@ display needed), and the run report (one self-contained HTML file).
     from microattn.viz import draw_graph, RunPictures
 """
 from .attention import (plot_attention, plot_attention_gradients, plot_attention_grid,
-                        plot_attention_strip, plot_matrix, save_attention_gif)
+                        plot_attention_strip, plot_matrix, save_attention_gif,
+                        save_figure)
 from .curves import (parameter_group, plot_curves, plot_gradient_flow, read_metrics,
                      running_mean)
 from .graph import NODE_BUDGET, Graph, draw_graph, save_graph
@@ -15,7 +16,7 @@ from .recorder import AttentionRecorder, RunPictures, capture_attention, held_ou
 __all__ = [
     "draw_graph", "save_graph", "Graph", "NODE_BUDGET",
     "plot_attention", "plot_attention_grid", "plot_attention_gradients",
-    "plot_attention_strip", "save_attention_gif", "plot_matrix",
+    "plot_attention_strip", "save_attention_gif", "plot_matrix", "save_figure",
     "plot_curves", "plot_gradient_flow", "read_metrics", "parameter_group", "running_mean",
     "AttentionRecorder", "RunPictures", "capture_attention", "held_out_examples",
     "show", "in_notebook", "demo_arguments",

@@ -120,7 +120,7 @@ def _short(x):
 
 
 def _stats(tensor):
-    data = np.asarray(tensor.data, dtype=np.float64)
+    data = np.asarray(tensor._data, dtype=np.float64)
     if data.size == 0:
         return "empty"
     return f"min {_short(data.min())} mean {_short(data.mean())} max {_short(data.max())}"
@@ -206,7 +206,7 @@ def _node_label(info, plan, colours, show_shapes, show_grads, show_values):
             text += f" {info.dtype}"
         lines.append(text)
     if info.tensor is not None and plan.scalar:
-        lines.append(f"data {_short(float(np.asarray(info.tensor.data).reshape(-1)[0]))}")
+        lines.append(f"data {_short(float(info.tensor.numpy().reshape(-1)[0]))}")
         grad = info.tensor.grad
         if grad is not None and show_grads:
             lines.append(f"grad {_short(float(np.asarray(grad).reshape(-1)[0]))}")

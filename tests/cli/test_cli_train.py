@@ -47,7 +47,8 @@ def assert_bad_input(done, *words):
 
 
 def checkpoint_weights(run_dir):
-    return {k: np.array(v.data) for k, v in ma.load(run_dir / "checkpoint.ma")["model"].items()}
+    return {k: np.array(v.detach().numpy()) for k,
+            v in ma.load(run_dir / "checkpoint.ma")["model"].items()}
 
 
 @pytest.fixture(scope="module")

@@ -71,7 +71,7 @@ def test_iterating_gives_the_rows_with_gradient():
     x = ma.tensor(np.arange(6.0).reshape(3, 2), requires_grad=True)
     rows = list(x)
     assert len(rows) == 3 and all(r.shape == (2,) for r in rows)
-    np.testing.assert_array_equal(np.asarray(rows[1].data), [2.0, 3.0])
+    np.testing.assert_array_equal(np.asarray(rows[1].detach().numpy()), [2.0, 3.0])
     (rows[0].sum() + 2 * rows[2].sum()).backward()
     np.testing.assert_array_equal(np.asarray(x.grad), [[1, 1], [0, 0], [2, 2]])
     assert list(ma.zeros(0, 3)) == []

@@ -16,8 +16,8 @@ def test_batches_without_shuffle_match_torch():
         torch.utils.data.TensorDataset(torch.tensor(x), torch.arange(7)), batch_size=3))
     assert len(ours) == len(theirs) == 3
     for (a, b), (c, d) in zip(ours, theirs):
-        np.testing.assert_array_equal(a.data, c.numpy())
-        np.testing.assert_array_equal(b.data, d.numpy())
+        np.testing.assert_array_equal(a.detach().numpy(), c.numpy())
+        np.testing.assert_array_equal(b.detach().numpy(), d.numpy())
 
 
 def test_shuffle_is_a_new_permutation_each_epoch_and_follows_manual_seed():

@@ -28,7 +28,7 @@ def torch_index(index):
     if isinstance(index, tuple):
         return tuple(torch_index(part) for part in index)
     if isinstance(index, ma.Tensor):
-        index = index.data
+        index = index.detach().numpy()
     if isinstance(index, np.ndarray):
         return torch.from_numpy(index)
     return index
@@ -138,7 +138,7 @@ def test_mixed_index_tuples(index):
     if any(isinstance(p, slice) and p.step is not None and p.step < 0 for p in index):
         # PyTorch has no negative steps: check numpy's answer and the gradient alone.
         assert ma.gradcheck(lambda t: t[index], [transposed_leaf(x)])
-        np.testing.assert_array_equal(leaf(x)[index].data, x[index])
+        np.testing.assert_array_equal(leaf(x)[index].detach().numpy(), x[index])
         return
     check_index(x.shape, index, make=transposed_leaf)
 
@@ -247,7 +247,7 @@ def test_advanced_indexing_follows_pytorch_with_gradients(rng):
         t = torch.tensor(x, requires_grad=True)
         y, expected = a[index], t[index]
         assert y.shape == tuple(expected.shape), index
-        np.testing.assert_array_equal(y.data, expected.detach().numpy())
+        np.testing.assert_array_equal(y.detach().numpy(), expected.detach().numpy())
         weights = rng.standard_normal(y.shape)
         y.backward(weights)
         expected.backward(torch.tensor(weights))

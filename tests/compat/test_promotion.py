@@ -48,7 +48,8 @@ def test_binary_result_dtypes_match_torch(op):
         if op == "where":
             condition = ma.tensor([[True, False], [False, True]])
             ours = ma.where(condition, a, b)
-            theirs = torch_dtype(lambda x, y: torch.where(torch.tensor(condition.data), x, y),
+            theirs = torch_dtype(lambda x,
+                                 y: torch.where(torch.tensor(condition.detach().numpy()), x, y),
                                  ta, tb)
         else:
             theirs = torch_dtype(BINARY[op], ta, tb)

@@ -290,16 +290,6 @@ IDIOMS = {
 # Idioms where microattn knowingly differs; each must still fail (strict xfail),
 # so fixing one shows up. (Kept empty when everything behaves the same.)
 KNOWN_DIFFERENCES = {
-    "augmented_view_in_a_variable":
-        "a backward through h after `v = h[0]; v += w` raises a clear RuntimeError, where "
-        "PyTorch rewrites h's graph",
-    "inplace_method_on_view_of_graph_tensor":
-        "PyTorch rewrites the base tensor's graph after a write through a view; microattn "
-        "refuses such a write with a clear RuntimeError (write through the base instead)",
-    "data_numpy": "`.data` is the ndarray itself (microattn's one deliberate difference): "
-                  "use t.detach().numpy() or t.data",
-    "grad_data_zero_": "`.grad.data` is an ndarray, so it has no zero_(): use p.grad.zero_() "
-                       "or p.grad.data[...] = 0",
     "cuda_tensor_error": "PyTorch without CUDA raises AssertionError/RuntimeError depending on the "
                          "build; microattn raises RuntimeError",
 }
@@ -311,7 +301,7 @@ M = np.arange(9, dtype=np.float32).reshape(3, 3)
 def _plain(value, lib):
     """An answer in comparable form: tensors as (dtype name, array), containers recursed."""
     if isinstance(value, lib.Tensor):
-        data = value.detach().numpy() if lib is torch else value.detach().data
+        data = value.detach().numpy()
         name = str(value.dtype).replace("torch.", "")
         return ("tensor", name, np.array(data))
     if isinstance(value, np.ndarray):

@@ -23,8 +23,8 @@ def test_chain_of_10000_ops_backpropagates_without_recursion():
 def test_tensor_used_twice_receives_the_sum_of_both_gradients():
     a, b = leaf([1.0, -2.0]), leaf([3.0, 4.0])
     (a * b + a).backward(np.ones(2))
-    assert_close(a.grad, b.data + 1)
-    assert_close(b.grad, a.data)
+    assert_close(a.grad, b.detach().numpy() + 1)
+    assert_close(b.grad, a.detach().numpy())
 
 
 def test_shared_intermediate_collects_every_path_before_flowing_on():
@@ -32,7 +32,7 @@ def test_shared_intermediate_collects_every_path_before_flowing_on():
     a = leaf([0.5, -1.0, 2.0])
     h = a * 3.0
     (h * h + h).backward(np.ones(3))
-    assert_close(a.grad, (2 * h.data + 1) * 3)
+    assert_close(a.grad, (2 * h.detach().numpy() + 1) * 3)
 
 
 def test_no_grad_records_no_graph():
@@ -65,7 +65,7 @@ def test_no_grad_as_decorator_and_enable_grad_inside_it():
 def test_leaf_hook_sees_the_gradient_and_can_replace_it():
     a = leaf([1.0, 2.0])
     seen = []
-    handle = a.register_hook(lambda g: seen.append(g.data.copy()))
+    handle = a.register_hook(lambda g: seen.append(g.detach().numpy().copy()))
     (a * 3.0).backward(np.ones(2))
     assert_close(seen[0], [3.0, 3.0])
     assert_close(a.grad, [3.0, 3.0])
@@ -83,17 +83,17 @@ def test_non_leaf_hook_sees_the_gradient_and_replaces_what_flows_on():
     a = leaf([1.0, 2.0])
     h = a * 3.0
     seen = []
-    h.register_hook(lambda g: seen.append(g.data.copy()))
+    h.register_hook(lambda g: seen.append(g.detach().numpy().copy()))
     h.register_hook(lambda g: g * 0.0 + 1.0)
     (h * h).backward(np.ones(2))
-    assert_close(seen[0], 2 * h.data)  # dL/dh before replacement
+    assert_close(seen[0], 2 * h.detach().numpy())  # dL/dh before replacement
     assert_close(a.grad, [3.0, 3.0])   # 1 (the replacement) * dh/da
 
     a.grad = None
     h = a * 3.0
     h.register_hook(lambda g: g * 0.0).remove()
     (h * h).backward(np.ones(2))
-    assert_close(a.grad, 2 * h.data * 3.0)
+    assert_close(a.grad, 2 * h.detach().numpy() * 3.0)
 
 
 def test_retain_grad_keeps_non_leaf_gradient_which_is_none_otherwise():
@@ -103,7 +103,7 @@ def test_retain_grad_keeps_non_leaf_gradient_which_is_none_otherwise():
     kept.retain_grad()
     (h * kept).backward(np.ones(2))
     assert h.grad is None
-    assert_close(kept.grad, h.data)
+    assert_close(kept.grad, h.detach().numpy())
     assert kept.retains_grad and not h.retains_grad
 
 
@@ -229,7 +229,7 @@ def test_grads_stay_owned_writable_arrays_of_the_tensor_dtype():
         (x * 3.0).backward()
     assert isinstance(x.grad, ma.Tensor) and x.grad.grad_fn is None
     assert not x.grad.requires_grad
-    assert isinstance(x.grad.data, np.ndarray) and x.grad.shape == () and x.grad.item() == 6.0
+    assert isinstance(x.grad.numpy(), np.ndarray) and x.grad.shape == () and x.grad.item() == 6.0
     assert x.grad.sum().item() == 6.0  # methods work on it, as p.grad.norm() in PyTorch
     y = leaf(np.ones((2, 3))) * 2.0
     y.retain_grad()
@@ -239,7 +239,7 @@ def test_grads_stay_owned_writable_arrays_of_the_tensor_dtype():
     z = leaf(np.ones((2, 3))) * 2.0
     z.retain_grad()
     z.backward(gradient)
-    assert z.grad.data is not gradient and z.grad.dtype == np.float64
+    assert z.grad.numpy() is not gradient and z.grad.dtype == np.float64
 
 
 def test_backward_returning_the_wrong_number_of_gradients_names_the_op():

@@ -45,10 +45,10 @@ def test_tensor_from_a_tensor_or_array_copies():
     array = np.zeros(3)
     t = ma.tensor(array)
     array[0] = 1.0
-    assert t.data[0] == 0.0
+    assert t.detach().numpy()[0] == 0.0
     u = ma.tensor(t)
-    t.data[1] = 5.0
-    assert u.data[1] == 0.0
+    t.detach().numpy()[1] = 5.0
+    assert u.detach().numpy()[1] == 0.0
 
 
 def test_tensor_of_strings_is_refused():
@@ -75,24 +75,24 @@ def test_set_default_dtype_refuses_non_floating_dtypes():
 
 def test_data_is_writable_in_place_and_by_assignment():
     p = ma.zeros(2, 3, requires_grad=True)
-    p.data[...] = np.ones((2, 3))
-    p.data[0, 0] = 7.0
-    assert p.data.sum() == 12.0
+    p.detach().numpy()[...] = np.ones((2, 3))
+    p.detach().numpy()[0, 0] = 7.0
+    assert p.detach().numpy().sum() == 12.0
     p.data = np.full((2, 3), 2.0, dtype=np.float32)
-    assert p.requires_grad and p.data.sum() == 12.0
+    assert p.requires_grad and p.detach().numpy().sum() == 12.0
 
 
 @pytest.mark.parametrize("factory, value", [(ma.zeros, 0.0), (ma.ones, 1.0)])
 def test_zeros_and_ones_take_varargs_or_a_tuple(factory, value):
     for t in (factory(2, 3), factory((2, 3)), factory([2, 3])):
         assert t.shape == (2, 3) and t.dtype == np.float32
-        assert np.all(t.data == value)
+        assert np.all(t.detach().numpy() == value)
     assert factory(4, dtype="float64").dtype == np.float64
     assert factory(2, requires_grad=True).requires_grad
 
 
 def test_full_takes_its_dtype_from_the_fill_value():
-    assert_close(ma.full((2, 2), 0.5).data, np.full((2, 2), 0.5))
+    assert_close(ma.full((2, 2), 0.5).detach().numpy(), np.full((2, 2), 0.5))
     assert ma.full((2, 2), 0.5).dtype == np.float32
     assert ma.full(3, 7).dtype == np.int64
     assert ma.full((1,), True).dtype == np.bool_
@@ -103,8 +103,8 @@ def test_random_factories_shapes_dtypes_and_ranges():
     n, u = ma.randn(200, 5), ma.rand((200, 5))
     assert n.shape == u.shape == (200, 5)
     assert n.dtype == u.dtype == np.float32
-    assert 0.0 <= u.data.min() and u.data.max() < 1.0
-    assert abs(n.data.mean()) < 0.1 and 0.9 < n.data.std() < 1.1
+    assert 0.0 <= u.detach().numpy().min() and u.detach().numpy().max() < 1.0
+    assert abs(n.detach().numpy().mean()) < 0.1 and 0.9 < n.detach().numpy().std() < 1.1
 
 
 def test_arange_dtypes_follow_pytorch():
@@ -118,16 +118,16 @@ def test_zeros_like_and_ones_like_keep_shape_and_dtype():
     t = ma.tensor(np.arange(6.0).reshape(2, 3))
     for like, value in ((ma.zeros_like(t), 0.0), (ma.ones_like(t), 1.0)):
         assert like.shape == (2, 3) and like.dtype == np.float64
-        assert np.all(like.data == value)
+        assert np.all(like.detach().numpy() == value)
     assert ma.zeros_like(t, dtype=np.float32).dtype == np.float32
 
 
 def test_manual_seed_makes_random_draws_repeatable():
     ma.manual_seed(42)
-    first = (ma.randn(3, 2).data, ma.rand(4).data)
-    following = ma.randn(3, 2).data
+    first = (ma.randn(3, 2).detach().numpy(), ma.rand(4).detach().numpy())
+    following = ma.randn(3, 2).detach().numpy()
     ma.manual_seed(42)
-    again = (ma.randn(3, 2).data, ma.rand(4).data)
+    again = (ma.randn(3, 2).detach().numpy(), ma.rand(4).detach().numpy())
     np.testing.assert_array_equal(first[0], again[0])
     np.testing.assert_array_equal(first[1], again[1])
     assert not np.array_equal(first[0], following)
@@ -139,7 +139,7 @@ def test_item_numpy_and_detach():
     with pytest.raises(RuntimeError, match="one element"):
         ma.tensor([1.0, 2.0]).item()
 
-    assert t.numpy() is t.data  # shared, as torch's numpy()
+    assert t.numpy() is t.detach().numpy()  # shared, as torch's numpy()
     p = ma.ones(2, requires_grad=True)
     with pytest.raises(RuntimeError, match="detach"):
         p.numpy()
@@ -150,8 +150,8 @@ def test_item_numpy_and_detach():
 def test_detach_shares_data_with_the_original():
     p = ma.ones(2, requires_grad=True)
     d = p.detach()
-    d.data[0] = 5.0
-    assert p.data[0] == 5.0
+    d.detach().numpy()[0] = 5.0
+    assert p.detach().numpy()[0] == 5.0
 
 
 def test_requires_grad_and_is_leaf():
@@ -167,7 +167,7 @@ def test_requires_grad_and_is_leaf():
 def test_T_reverses_the_dimensions():
     t = ma.tensor(np.arange(6.0).reshape(2, 3))
     assert t.T.shape == (3, 2)
-    np.testing.assert_array_equal(t.T.data, t.data.T)
+    np.testing.assert_array_equal(t.T.detach().numpy(), t.detach().numpy().T)
 
 
 def test_repr_shows_values_and_grad_state():
@@ -200,9 +200,9 @@ def test_numpy_array_on_the_left_gives_a_tensor_with_grad(name):
     t = leaf([0.5, 1.0, 2.0])
     out = op(array, t)
     assert isinstance(out, ma.Tensor)
-    assert_close(out.data, op(array, t.data))
+    assert_close(out.detach().numpy(), op(array, t.detach().numpy()))
     out.backward(np.ones(3))
-    assert_close(t.grad, derivative(array, t.data))
+    assert_close(t.grad, derivative(array, t.detach().numpy()))
 
 
 def test_numpy_matrix_on_the_left_of_matmul_gives_a_tensor():
@@ -210,7 +210,7 @@ def test_numpy_matrix_on_the_left_of_matmul_gives_a_tensor():
     t = leaf(np.ones((3, 2)))
     out = array @ t
     assert isinstance(out, ma.Tensor)
-    assert_close(out.data, array @ t.data)
+    assert_close(out.detach().numpy(), array @ t.detach().numpy())
     out.backward(np.ones((2, 2)))
     assert_close(t.grad, array.T @ np.ones((2, 2)))
 
@@ -219,13 +219,13 @@ def test_setitem_writes_in_place_guarded_as_pytorch():
     t = ma.zeros(2, 3)
     t[0] = 1.0
     t[:, 2] = ma.tensor([5.0, 6.0])
-    np.testing.assert_array_equal(t.data, [[1, 1, 5], [0, 0, 6]])
+    np.testing.assert_array_equal(t.detach().numpy(), [[1, 1, 5], [0, 0, 6]])
     weight = ma.zeros(3, requires_grad=True)
     with pytest.raises(RuntimeError, match="no_grad"):
         weight[0] = 1.0
     with ma.no_grad():
         weight[0] = 1.0  # initialising a parameter
-    assert weight.data[0] == 1.0
+    assert weight.detach().numpy()[0] == 1.0
     doubled = weight * 2
     squared = (doubled * doubled).sum()  # saves doubled for its backward
     with ma.no_grad():
@@ -238,8 +238,9 @@ def test_numpy_array_of_a_tensor_copies_and_asarray_shares():
     t = ma.tensor([1.0, 2.0])
     copied = np.array(t)
     copied[0] = 99.0
-    assert t.data[0] == 1.0
-    assert np.asarray(t) is t.data or np.shares_memory(np.asarray(t), t.data)
+    assert t.detach().numpy()[0] == 1.0
+    assert np.asarray(t) is t.detach().numpy() or np.shares_memory(np.asarray(t),
+                      t.detach().numpy())
 
 
 def test_softmax_and_squeeze_of_a_0d_tensor_as_torch():
@@ -307,7 +308,7 @@ def test_a_fitting_grad_is_taken_from_a_tensor_an_ndarray_or_none():
 def test_data_set_to_a_list_is_a_type_error():
     raises_like_torch(lambda: _assign(ma, "data", lambda lib: [[0.0] * 3] * 2),
                       lambda: _assign(torch, "data", lambda lib: [[0.0] * 3] * 2),
-                      "Tensor.data must be set to an ndarray or a tensor, not list")
+                      "Tensor.data must be set to a tensor or an ndarray, not list")
 
 
 @pytest.mark.parametrize("dtype", ["int64", "bool"])
@@ -319,7 +320,7 @@ def test_integer_data_into_a_tensor_that_requires_grad_is_refused(dtype):
     p = nn.Parameter(np.zeros(3))
     with pytest.raises(RuntimeError, match="must be floating point"):
         p.data = np.zeros(3, dtype)
-    assert p.data.dtype == np.float64   # left as it was
+    assert p.detach().numpy().dtype == np.float64   # left as it was
 
 
 def test_data_of_another_shape_or_float_dtype_is_taken_as_pytorch():
@@ -327,7 +328,7 @@ def test_data_of_another_shape_or_float_dtype_is_taken_as_pytorch():
     t = _assign(torch, "data", lambda lib: lib.ones(4, dtype=torch.float64))
     assert p.shape == tuple(t.shape) and p.dtype == np.float64
     p.data = ma.full((2,), 3.0)   # a tensor's data, shared
-    np.testing.assert_array_equal(p.data, [3.0, 3.0])
+    np.testing.assert_array_equal(p.detach().numpy(), [3.0, 3.0])
     q = ma.zeros(3)                # no grad: any dtype
     q.data = np.arange(3)
     assert q.dtype == np.int64

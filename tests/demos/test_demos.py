@@ -41,6 +41,8 @@ EXPECTED = {
                                      "gradcheck of CausalSelfAttention: True"),
     "14_char_gpt_on_python_docs": (["loss.png", "attention.png"], "--- sample after"),
     "15_tiled_attention": (["scaling.png"], "both paths agree"),
+    "16_bahdanau_attention": (["attention.png", "attention_zero_state.png", "loss.png"],
+                              "mean weight on the aligned source word"),
 }
 # Demos that train with microattn.train leave their run folder in out/run.
 RUN_FOLDER = {"09_three_kinds_of_attention", "10_word_relations",

@@ -124,8 +124,8 @@ def test_fully_masked_row_gives_zeros_not_nan(fused, mask, rng):
     out, weights = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, fused=fused,
                                                   need_weights=True)
     out.backward(np.ones(out.shape))
-    assert np.array_equal(out.data[:, 1], np.zeros((2, 5)))
-    assert np.array_equal(weights.data[:, 1], np.zeros((2, 2)))
+    assert np.array_equal(out.detach().numpy()[:, 1], np.zeros((2, 5)))
+    assert np.array_equal(weights.detach().numpy()[:, 1], np.zeros((2, 2)))
     assert np.array_equal(q.grad[:, 1], np.zeros((2, 4)))
     assert all(np.all(np.isfinite(t.grad)) for t in (q, k, v))
 
@@ -135,7 +135,7 @@ def test_is_causal_aligns_top_left_when_lengths_differ(q_len, k_len, rng):
     q, k, v = (rng.standard_normal(s) for s in [(q_len, 3), (k_len, 3), (k_len, 2)])
     _, weights = F.scaled_dot_product_attention(leaf(q), leaf(k), leaf(v), is_causal=True,
                                                 need_weights=True)
-    assert np.array_equal(weights.data > 0, np.tri(q_len, k_len, dtype=bool))
+    assert np.array_equal(weights.detach().numpy() > 0, np.tri(q_len, k_len, dtype=bool))
 
 
 def test_custom_scale_matches_torch(rng):
@@ -159,8 +159,9 @@ def test_need_weights_returns_softmax_weights_from_both_forms(rng):
         out, weights = F.scaled_dot_product_attention(leaf(q), leaf(k), leaf(v), mask,
                                                       need_weights=True, fused=fused)
         assert weights.shape == (2, 2, 3, 5)
-        assert_close(weights.data, expected, what="weights")
-        assert_close(out.data, weights.data @ v, what="output = weights @ v")
+        assert_close(weights.detach().numpy(), expected, what="weights")
+        assert_close(out.detach().numpy(), weights.detach().numpy() @ v,
+                     what="output = weights @ v")
     fused_weights = F.scaled_dot_product_attention(leaf(q), leaf(k), leaf(v),
                                                    need_weights=True)[1]
     composed_weights = F.scaled_dot_product_attention(leaf(q), leaf(k), leaf(v),
@@ -180,7 +181,8 @@ def test_dropout_drops_attention_weights_with_the_seeded_mask(rng):
         ma.manual_seed(11)
         mask = dropout_mask((2, 3, 5), 0.4, np.float64)
         assert 0 < np.count_nonzero(mask) < mask.size
-        assert_close(out.data, (weights.data * mask) @ v.data, what="dropped output")
+        assert_close(out.detach().numpy(), (weights.detach().numpy() * mask) @ v.detach().numpy(),
+                     what="dropped output")
 
 
 def test_dropout_fused_and_composed_agree_and_gradcheck(rng):
@@ -199,7 +201,7 @@ def test_dropout_fused_and_composed_agree_and_gradcheck(rng):
 def test_dropout_p_one_gives_zeros(rng):
     q, k, v = (leaf(rng.standard_normal(s)) for s in [(3, 4), (5, 4), (5, 2)])
     out = F.scaled_dot_product_attention(q, k, v, dropout_p=1.0)
-    assert np.array_equal(out.data, np.zeros((3, 2)))
+    assert np.array_equal(out.detach().numpy(), np.zeros((3, 2)))
 
 
 # -- dtypes and errors --------------------------------------------------------------------
@@ -249,7 +251,7 @@ def test_returned_weights_are_read_only(rng):
     q, k, v = (leaf(rng.standard_normal((2, 3, 4))) for _ in range(3))
     _, weights = F.scaled_dot_product_attention(q, k, v, need_weights=True)
     with pytest.raises(ValueError, match="read-only"):
-        weights.data[0, 0, 0] = 1.0
+        weights.detach().numpy()[0, 0, 0] = 1.0
 
 
 @pytest.mark.parametrize("fused", [True, False])
@@ -272,7 +274,7 @@ def test_float16_and_float32_match_torch_on_scores_far_apart(fused, dtype, tol, 
     expected.backward(torch.tensor(grad.astype(dtype).astype(np.float32)))
     assert out.dtype == dtype
     scale = 1 + np.abs(expected.detach().numpy()).max()
-    np.testing.assert_allclose(out.data.astype(np.float64), expected.detach().numpy(),
+    np.testing.assert_allclose(out.detach().numpy().astype(np.float64), expected.detach().numpy(),
                                rtol=tol, atol=tol * scale)
     for t, tt in zip(ours, theirs):
         g = np.asarray(t.grad).astype(np.float64)
@@ -352,7 +354,8 @@ def test_attention_with_zero_features_is_uniform_as_pytorch(fused):
     out = F.scaled_dot_product_attention(q, k, v, fused=fused)
     expected = TF.scaled_dot_product_attention(torch.zeros(1, 2, 0, dtype=torch.float64),
                                                torch.zeros(1, 3, 0, dtype=torch.float64), vt)
-    np.testing.assert_allclose(np.asarray(out.data), expected.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(out.detach().numpy()), expected.detach().numpy(),
+                               rtol=1e-12)
     out.sum().backward()
     expected.sum().backward()
     np.testing.assert_allclose(np.asarray(v.grad), vt.grad.numpy(), rtol=1e-12)
@@ -386,7 +389,7 @@ def test_attention_with_any_side_empty_or_one(case, fused):
     out = F.scaled_dot_product_attention(*ours, attn_mask=mask, is_causal=causal, fused=fused)
     expected = TF.scaled_dot_product_attention(
         *theirs, attn_mask=None if mask is None else torch.tensor(mask), is_causal=causal)
-    np.testing.assert_allclose(np.asarray(out.data), expected.detach().numpy(),
+    np.testing.assert_allclose(np.asarray(out.detach().numpy()), expected.detach().numpy(),
                                rtol=1e-10, atol=1e-12)
     g = np.random.default_rng(1).standard_normal(expected.shape)
     out.backward(g)

@@ -88,7 +88,7 @@ def test_all_ignored_mean_is_nan_with_zero_gradient_as_torch(fused, smoothing, r
     assert np.isnan(loss.item())
     assert np.array_equal(z.grad, np.zeros((3, 4)))
     for reduction in ("sum", "none"):
-        assert_close(F.cross_entropy(z, target, reduction=reduction, fused=fused).data,
+        assert_close(F.cross_entropy(z, target, reduction=reduction, fused=fused).detach().numpy(),
                      np.zeros(() if reduction == "sum" else 3), what=reduction)
 
 
@@ -158,7 +158,7 @@ def test_cross_entropy_float16_and_float32_match_torch_on_large_spread(fused, rn
         expected = TF.cross_entropy(zt, torch.tensor(target), reduction="none")
         expected.sum().backward()
         assert loss.dtype == dtype and z.grad.dtype == dtype
-        assert_close(loss.data.astype(np.float64), expected.detach().numpy(), rtol=tol,
+        assert_close(loss.detach().numpy().astype(np.float64), expected.detach().numpy(), rtol=tol,
                      atol=tol, what=f"{dtype.__name__} loss")
         assert_close(np.asarray(z.grad).astype(np.float64), zt.grad.numpy(), rtol=tol, atol=tol,
                      what=f"{dtype.__name__} gradient")
@@ -210,9 +210,9 @@ def test_ignored_row_holding_minus_inf_gives_no_nan(fused):
     target = np.array([-100, 2])
     expected = torch.nn.functional.cross_entropy(torch.tensor(logits), torch.tensor(target))
     loss = F.cross_entropy(ma.tensor(logits), ma.tensor(target), fused=fused)
-    assert_close(loss.data, expected.numpy())
+    assert_close(loss.detach().numpy(), expected.numpy())
     nll = F.nll_loss(ma.tensor(logits), ma.tensor(target))
-    assert_close(nll.data, torch.nn.functional.nll_loss(torch.tensor(logits),
+    assert_close(nll.detach().numpy(), torch.nn.functional.nll_loss(torch.tensor(logits),
                                                          torch.tensor(target)).numpy())
 
 
@@ -334,7 +334,8 @@ def test_cross_entropy_in_pytorch_layouts_with_edge_sizes(shape, reduction, smoo
     loss = F.cross_entropy(x, target, reduction=reduction, label_smoothing=smoothing, fused=fused)
     expected = TF.cross_entropy(xt, torch.tensor(target), reduction=reduction,
                                 label_smoothing=smoothing)
-    np.testing.assert_allclose(np.asarray(loss.data), expected.detach().numpy(), rtol=1e-10,
+    np.testing.assert_allclose(np.asarray(loss.detach().numpy()), expected.detach().numpy(),
+                               rtol=1e-10,
                                atol=1e-12, equal_nan=True)
     loss.sum().backward()
     expected.sum().backward()

@@ -22,7 +22,7 @@ def test_linear_matches_composed_and_gradchecks(shape, bias, rng):
     fused = F.linear(x, w, b)
     composed = x @ w.T + b if bias else x @ w.T
     assert fused.grad_fn.name() == "LinearBackward" and fused.shape == composed.shape
-    assert_close(fused.data, composed.data, 1e-12, 1e-12)
+    assert_close(fused.detach().numpy(), composed.detach().numpy(), 1e-12, 1e-12)
     assert ma.gradcheck(lambda x, w, *b: F.linear(x, w, *b), [x, w] + ([b] if bias else []))
 
 
@@ -68,9 +68,9 @@ def test_fused_attention_returns_weights_as_a_second_output_without_gradient(rng
     from microattn.fused.attention import ScaledDotProductAttention
     out, weights = ScaledDotProductAttention.apply(q, k, v, None, None, 0.5)
     assert out.requires_grad and not weights.requires_grad and weights.grad_fn is None
-    assert_close(weights.data.sum(-1), np.ones((2, 3)))
+    assert_close(weights.detach().numpy().sum(-1), np.ones((2, 3)))
     with pytest.raises(ValueError):
-        weights.data[0, 0, 0] = 1.0  # the array backward reads: read-only
+        weights.detach().numpy()[0, 0, 0] = 1.0  # the array backward reads: read-only
 
 
 @pytest.mark.filterwarnings("ignore:Support for mismatched key_padding_mask")
@@ -79,9 +79,10 @@ def test_mha_key_padding_and_float_masks_match_torch(rng):
     twin = torch.nn.MultiheadAttention(8, 2, batch_first=True).double()
     with torch.no_grad():
         twin.in_proj_weight.copy_(torch.tensor(np.concatenate(
-            [mha.q_proj.weight.data, mha.k_proj.weight.data, mha.v_proj.weight.data])))
+            [mha.q_proj.weight.detach().numpy(), mha.k_proj.weight.detach().numpy(),
+             mha.v_proj.weight.detach().numpy()])))
         twin.in_proj_bias.zero_()
-        twin.out_proj.weight.copy_(torch.tensor(mha.out_proj.weight.data))
+        twin.out_proj.weight.copy_(torch.tensor(mha.out_proj.weight.detach().numpy()))
         twin.out_proj.bias.zero_()
     x = rng.standard_normal((2, 4, 8))
     padding = np.array([[False, False, True, True], [False, False, False, False]])
@@ -90,7 +91,7 @@ def test_mha_key_padding_and_float_masks_match_torch(rng):
                   attn_mask=float_mask)
     theirs, _ = twin(*(torch.tensor(x),) * 3, key_padding_mask=torch.tensor(padding),
                      attn_mask=torch.tensor(float_mask))
-    assert_close(ours.data, theirs.detach().numpy(), 1e-10, 1e-12)
+    assert_close(ours.detach().numpy(), theirs.detach().numpy(), 1e-10, 1e-12)
 
 
 def test_linear_float16_wide_rows_with_a_large_offset_are_computed_in_float32(rng):
@@ -167,7 +168,7 @@ def check(fn_ours, fn_torch, data):
         ours, theirs = ours[0], theirs[0]
     expected = theirs.detach().numpy()
     assert ours.shape == expected.shape
-    np.testing.assert_allclose(np.asarray(ours.data), expected, rtol=1e-10, atol=1e-12,
+    np.testing.assert_allclose(np.asarray(ours.detach().numpy()), expected, rtol=1e-10, atol=1e-12,
                                equal_nan=True)
     if not theirs.requires_grad:
         return
@@ -192,8 +193,8 @@ def test_linear_with_no_inputs_outputs_or_rows(features, lead):
         theirs.weight.copy_(torch.tensor(weight))
         theirs.bias.copy_(torch.tensor(bias))
     with ma.no_grad():
-        ours.weight.data[...] = weight
-        ours.bias.data[...] = bias
+        ours.weight.detach().numpy()[...] = weight
+        ours.bias.detach().numpy()[...] = bias
     check(ours, theirs, rng.standard_normal(lead + (in_features,)))
     np.testing.assert_allclose(np.asarray(ours.weight.grad), theirs.weight.grad.numpy(),
                                rtol=1e-10, atol=1e-12)

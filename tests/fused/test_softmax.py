@@ -69,7 +69,7 @@ def test_matches_torch_at_magnitude_1e4(op, case, sign):
     t = leaf(x)
     y = fn(t, dim)
     y.backward(np.ones(y.shape))
-    assert np.all(np.isfinite(y.data)) and np.all(np.isfinite(t.grad))
+    assert np.all(np.isfinite(y.detach().numpy())) and np.all(np.isfinite(t.grad))
 
 
 @st.composite
@@ -92,12 +92,12 @@ def test_minus_inf_entries_match_torch_without_nan(op, masked, scale):
     y = fn(t, -1)
     g = data(masked.shape, seed=1)
     y.backward(g)
-    assert not np.any(np.isnan(y.data)) and np.all(np.isfinite(t.grad))
+    assert not np.any(np.isnan(y.detach().numpy())) and np.all(np.isfinite(t.grad))
     if op == "softmax":
-        assert np.all(y.data[masked] == 0.0) and np.all(t.grad[masked] == 0.0)
+        assert np.all(y.detach().numpy()[masked] == 0.0) and np.all(t.grad[masked] == 0.0)
     else:
         # dL/dx = g - exp(y) * sum(g): exp(-inf) = 0 leaves g itself.
-        assert np.all(y.data[masked] == -np.inf)
+        assert np.all(y.detach().numpy()[masked] == -np.inf)
         np.testing.assert_array_equal(t.grad[masked], g[masked])
 
 
@@ -106,9 +106,10 @@ def test_minus_inf_entries_match_torch_without_nan(op, masked, scale):
 def test_softmax_is_a_distribution_and_log_softmax_its_log(case):
     shape, dim = case
     x = leaf(data(shape, scale=5.0), requires_grad=False)
-    p = x.softmax(dim).data
+    p = x.softmax(dim).detach().numpy()
     np.testing.assert_allclose(p.sum(axis=dim), 1.0, rtol=1e-12)
-    np.testing.assert_allclose(np.log(p), x.log_softmax(dim).data, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(np.log(p), x.log_softmax(dim).detach().numpy(), rtol=1e-10,
+                               atol=1e-10)
 
 
 @BOTH
@@ -117,13 +118,14 @@ def test_float32_stays_float32_and_finite(op):
     y = OPS[op][0](x, -1)
     y.backward(np.ones(y.shape, dtype=np.float32))
     assert y.dtype == x.grad.dtype == np.float32
-    assert np.all(np.isfinite(y.data)) and np.all(np.isfinite(x.grad))
+    assert np.all(np.isfinite(y.detach().numpy())) and np.all(np.isfinite(x.grad))
 
 
 def test_default_dim_is_the_last():
     x = leaf(data((2, 3, 4)), requires_grad=False)
-    np.testing.assert_array_equal(softmax(x).data, x.softmax(-1).data)
-    np.testing.assert_array_equal(log_softmax(x).data, x.log_softmax(-1).data)
+    np.testing.assert_array_equal(softmax(x).detach().numpy(), x.softmax(-1).detach().numpy())
+    np.testing.assert_array_equal(log_softmax(x).detach().numpy(),
+                                  x.log_softmax(-1).detach().numpy())
 
 
 # -- low precision and large spread: each row shifted by its own max ------------------
@@ -148,8 +150,9 @@ def test_float16_and_float32_match_torch_on_rows_far_apart(op, dtype, tol, index
     yt = torch_fn(xt, -1)
     yt.backward(torch.tensor(weights.astype(dtype).astype(np.float32)))
     assert y.dtype == dtype and np.asarray(x.grad).dtype == dtype
-    assert np.all(np.isfinite(y.data))
-    np.testing.assert_allclose(y.data.astype(np.float64), yt.detach().numpy(), rtol=tol, atol=tol)
+    assert np.all(np.isfinite(y.detach().numpy()))
+    np.testing.assert_allclose(y.detach().numpy().astype(np.float64), yt.detach().numpy(), rtol=tol,
+                               atol=tol)
     np.testing.assert_allclose(np.asarray(x.grad).astype(np.float64), xt.grad.numpy(),
                                rtol=tol, atol=tol)
 
@@ -307,7 +310,7 @@ def check(fn_ours, fn_torch, data):
         ours, theirs = ours[0], theirs[0]
     expected = theirs.detach().numpy()
     assert ours.shape == expected.shape
-    np.testing.assert_allclose(np.asarray(ours.data), expected, rtol=1e-10, atol=1e-12,
+    np.testing.assert_allclose(np.asarray(ours.detach().numpy()), expected, rtol=1e-10, atol=1e-12,
                                equal_nan=True)
     if not theirs.requires_grad:
         return

@@ -75,7 +75,7 @@ def test_gpt_and_the_decoder_cannot_look_ahead(rng):
     first, second = tokens(rng, V_TGT, (2, 6)), tokens(rng, V_TGT, (2, 6))
     second[:, :3] = first[:, :3]
     for run in (gpt, lambda tgt: seq2seq(src, tgt)):
-        a, b = run(first).data, run(second).data
+        a, b = run(first).detach().numpy(), run(second).detach().numpy()
         assert_close(b[:, :3], a[:, :3], rtol=1e-12, what="logits before the change")
         assert not np.allclose(b[:, 3:], a[:, 3:])
 
@@ -91,7 +91,7 @@ def embedding_output(monkeypatch, embedding, x):
 def test_gpt_gradcheck(rng, monkeypatch):
     model = tiny_gpt(tie_weights=True).double()
     for p in model.parameters():  # GPT-2's small init would make every gradient tiny
-        p.data[...] = rng.standard_normal(p.shape) * 0.5
+        p.detach().numpy()[...] = rng.standard_normal(p.shape) * 0.5
     idx = tokens(rng, V_TGT, (2, 4))
     params = [model.tok_embed.weight,  # also lm_head.weight: the gradient of both uses
               model.pos_embed.weight, model.blocks[0].self_attn.q_proj.weight,
@@ -241,12 +241,13 @@ def test_greedy_decode_picks_the_argmax_of_forward_and_repeats(rng):
     src = tokens(rng, V_SRC, (3, 6), low=3)
     out = model.greedy_decode(src, 6, BOS, EOS)
     assert out.dtype == np.int64 and out.shape[0] == 3 and out.shape[1] <= 6
-    assert np.all(out.data[:, 0] == BOS)
-    assert np.array_equal(model.greedy_decode(src, 6, BOS, EOS).data, out.data)
+    assert np.all(out.detach().numpy()[:, 0] == BOS)
+    assert np.array_equal(model.greedy_decode(src, 6, BOS, EOS).detach().numpy(),
+                          out.detach().numpy())
     # Teacher-forcing the decoded prefix gives back the decoded tokens (until eos).
-    logits = model(src, out.data[:, :-1]).data
+    logits = model(src, out.detach().numpy()[:, :-1]).detach().numpy()
     predicted = logits.argmax(-1)
-    generated = out.data[:, 1:]
+    generated = out.detach().numpy()[:, 1:]
     before_eos = np.cumsum(generated == EOS, axis=1) - (generated == EOS) == 0
     assert np.array_equal(predicted[before_eos], generated[before_eos])
 
@@ -265,8 +266,9 @@ def test_greedy_decode_stops_when_every_row_has_emitted_eos(rng, monkeypatch):
 
     monkeypatch.setattr(model, "decode", scripted_decode)
     out = model.greedy_decode(tokens(rng, V_SRC, (2, 4)), MAX_LEN, BOS, EOS)
-    assert out.data.tolist() == [[BOS, 5, EOS, PAD], [BOS, 6, 3, EOS]]
-    assert model.greedy_decode(tokens(rng, V_SRC, (2, 4)), 3, BOS, EOS).data.tolist() == [
+    assert out.detach().numpy().tolist() == [[BOS, 5, EOS, PAD], [BOS, 6, 3, EOS]]
+    assert model.greedy_decode(tokens(rng, V_SRC, (2, 4)), 3, BOS,
+                               EOS).detach().numpy().tolist() == [
         [BOS, 5, EOS], [BOS, 6, 3]]  # cut at max_len before row 1 finished
 
 
@@ -276,7 +278,7 @@ def test_generate_is_reproducible_under_manual_seed(rng):
     samples = []
     for seed in (7, 7, 8):
         ma.manual_seed(seed)
-        samples.append(model.generate(idx, 12, temperature=1.5).data)
+        samples.append(model.generate(idx, 12, temperature=1.5).detach().numpy())
     assert samples[0].shape == (2, 15) and samples[0].dtype == np.int64
     assert np.array_equal(samples[0][:, :3], idx)
     assert np.array_equal(samples[0], samples[1])
@@ -287,7 +289,7 @@ def greedy_by_hand(model, idx, steps):
     """Greedy continuation computed from forward() directly, cropping to max_len."""
     idx = np.array(idx)
     for _ in range(steps):
-        logits = model(idx[:, -model.max_len:]).data[:, -1]
+        logits = model(idx[:, -model.max_len:]).detach().numpy()[:, -1]
         idx = np.concatenate([idx, logits.argmax(-1)[:, None]], axis=1)
     return idx
 
@@ -295,23 +297,23 @@ def greedy_by_hand(model, idx, steps):
 def test_generate_greedy_top_k_one_and_context_cropping(rng):
     model = tiny_gpt().double().eval()
     for p in model.parameters():  # larger weights than GPT-2's init: sharper, varied logits
-        p.data[...] = rng.standard_normal(p.shape)
+        p.detach().numpy()[...] = rng.standard_normal(p.shape)
     idx = tokens(rng, V_TGT, (3, 4))
     steps = MAX_LEN + 3  # runs past max_len: the context must be cropped
     expected = greedy_by_hand(model, idx, steps)
-    assert np.array_equal(model.generate(idx, steps, temperature=0).data, expected)
+    assert np.array_equal(model.generate(idx, steps, temperature=0).detach().numpy(), expected)
     ma.manual_seed(0)
-    assert np.array_equal(model.generate(idx, steps, top_k=1).data, expected)
+    assert np.array_equal(model.generate(idx, steps, top_k=1).detach().numpy(), expected)
 
 
 def test_generate_samples_only_from_the_top_k(rng):
     model = tiny_gpt().double().eval()
     for p in model.parameters():
-        p.data[...] = rng.standard_normal(p.shape)
+        p.detach().numpy()[...] = rng.standard_normal(p.shape)
     idx = np.repeat(tokens(rng, V_TGT, (1, 3)), 200, axis=0)  # 200 draws from one context
     ma.manual_seed(1)
-    drawn = model.generate(idx, 1, temperature=5.0, top_k=2).data[:, -1]
-    top2 = np.argsort(model(idx[:1]).data[0, -1])[-2:]
+    drawn = model.generate(idx, 1, temperature=5.0, top_k=2).detach().numpy()[:, -1]
+    top2 = np.argsort(model(idx[:1]).detach().numpy()[0, -1])[-2:]
     assert set(drawn) == set(top2)
 
 
@@ -324,12 +326,13 @@ def test_padding_does_not_change_the_real_positions(rng, norm_first):
     model = tiny_seq2seq(pad_idx=PAD, norm_first=norm_first).double()
     src_long, tgt_long = tokens(rng, V_SRC, (1, 6), low=3), tokens(rng, V_TGT, (1, 5), low=3)
     src_short, tgt_short = tokens(rng, V_SRC, (1, 3), low=3), tokens(rng, V_TGT, (1, 2), low=3)
-    alone = model(src_short, tgt_short).data
+    alone = model(src_short, tgt_short).detach().numpy()
     src = np.concatenate([src_long, np.pad(src_short, ((0, 0), (0, 3)), constant_values=PAD)])
     tgt = np.concatenate([tgt_long, np.pad(tgt_short, ((0, 0), (0, 3)), constant_values=PAD)])
-    batched = model(src, tgt).data
+    batched = model(src, tgt).detach().numpy()
     assert_close(batched[1, :2], alone[0], rtol=1e-12, what="padded row")
-    assert_close(batched[0], model(src_long, tgt_long).data[0], rtol=1e-12, what="full row")
+    assert_close(batched[0], model(src_long, tgt_long).detach().numpy()[0], rtol=1e-12,
+                 what="full row")
 
 
 def test_explicit_padding_masks_hide_whatever_the_padding_holds(rng):
@@ -339,12 +342,12 @@ def test_explicit_padding_masks_hide_whatever_the_padding_holds(rng):
     src_mask[1, 4:] = True
     tgt_mask = np.zeros((2, 5), dtype=bool)
     tgt_mask[0, 3:] = True
-    before = model(src, tgt, src_mask, tgt_mask).data
+    before = model(src, tgt, src_mask, tgt_mask).detach().numpy()
     src[src_mask] = tokens(rng, V_SRC, (int(src_mask.sum()),))
     tgt[tgt_mask] = tokens(rng, V_TGT, (int(tgt_mask.sum()),))
-    after = model(src, tgt, src_mask, tgt_mask).data
+    after = model(src, tgt, src_mask, tgt_mask).detach().numpy()
     assert_close(after[~tgt_mask], before[~tgt_mask], rtol=1e-12, what="unpadded logits")
-    assert not np.allclose(model(src, tgt).data[1], after[1])  # without masks they would differ
+    assert not np.allclose(model(src, tgt).detach().numpy()[1], after[1])  # without masks they would differ
 
 
 GOOD = dict(vocab_size=11, d_model=8, nhead=2, num_layers=1, max_len=6)
@@ -402,7 +405,7 @@ def test_generate_refuses_an_empty_prompt(gpt):
 def test_generate_with_no_new_tokens_returns_the_prompt(gpt):
     prompt = np.array([[1, 2, 3]])
     out = gpt.generate(prompt, max_new_tokens=0)
-    np.testing.assert_array_equal(out.data, prompt)
+    np.testing.assert_array_equal(out.detach().numpy(), prompt)
     out = gpt.generate(prompt, max_new_tokens=np.int64(2), temperature=np.float32(0.5),
                        top_k=np.int64(3))
     assert out.shape == (1, 5)

@@ -103,7 +103,7 @@ class TorchSeq2Seq(tnn.Module):
 
 def torch_state(model):
     """Our model's weights as a state dict for its PyTorch twin (q/k/v packed)."""
-    arrays = {name: t.data for name, t in model.state_dict().items()}
+    arrays = {name: t.detach().numpy() for name, t in model.state_dict().items()}
     return {name: torch.from_numpy(np.array(a)) for name, a in
             to_torch_names(model, arrays).items()}
 

@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 import microattn as ma
 from microattn import nn
 from helpers import PARITY_RTOL, assert_close, leaf, transposed_leaf
-from layer_helpers import (MASK_CASES, as_torch, blocked_mask, causal_blocked, check_layer_gradients,
+from layer_helpers import (MASK_CASES, as_torch, blocked_mask, causal_blocked,
+                           check_layer_gradients,
                            make_masks, module_parity, padding_mask)
 import warnings
 
@@ -33,7 +34,7 @@ def test_mha_matches_torch(case, kind, fused):
     attn_mask, padding, is_causal, torch_mask = make_masks(case, rng, batch, heads, q_len, k_len)
     layer = nn.MultiheadAttention(embed, heads, fused=fused, batch_first=True)
     for p in layer.parameters():  # PyTorch starts biases at zero; test them non-zero
-        p.data[...] = rng.standard_normal(p.shape)
+        p.detach().numpy()[...] = rng.standard_normal(p.shape)
     reference = torch_mha(layer)
 
     def ours(*x):
@@ -92,7 +93,8 @@ def test_mha_gradcheck_cross_attention(q_len, k_len, fused, case):
     layer = nn.MultiheadAttention(4, 2, kdim=3, vdim=2, fused=fused, batch_first=True)
     inputs = [leaf(rng.standard_normal((2, n, d))) for n, d in ((q_len, 4), (k_len, 3), (k_len, 2))]
     check_layer_gradients(
-        layer, lambda q, k, v: layer(q, k, v, padding, attn_mask=attn_mask, is_causal=is_causal)[0], inputs)
+        layer, lambda q, k, v: layer(q, k, v, padding, attn_mask=attn_mask,
+                                     is_causal=is_causal)[0], inputs)
 
 
 @pytest.mark.parametrize("fused", [True, False])
@@ -100,7 +102,7 @@ def test_mha_fully_masked_rows_give_zero_attention_and_finite_gradients(fused):
     rng = np.random.default_rng(3)
     layer = nn.MultiheadAttention(4, 2, fused=fused, batch_first=True).double()
     for p in layer.parameters():
-        p.data[...] = rng.standard_normal(p.shape)
+        p.detach().numpy()[...] = rng.standard_normal(p.shape)
     padding = np.array([[False, True, False], [True, True, True]])  # batch 1: all padding
     attn_mask = np.zeros((2, 3), dtype=bool)
     attn_mask[0] = [False, True, True]  # query 0 sees key 0 only
@@ -111,11 +113,12 @@ def test_mha_fully_masked_rows_give_zero_attention_and_finite_gradients(fused):
                          average_attn_weights=False)
     dead = np.array([[False, True], [True, True]])  # (batch, query) with nothing to see
     dead_rows = np.broadcast_to(dead[:, None, :], (2, 2, 2))  # (batch, head, query)
-    assert np.all(np.isfinite(out.data)) and np.all(np.isfinite(weights.data))
-    assert np.all(weights.data[dead_rows] == 0)
-    assert_close(weights.data.sum(-1)[~dead_rows], np.ones(2), what="live rows")
+    assert np.all(np.isfinite(out.detach().numpy())) and np.all(np.isfinite(weights.detach().numpy()))
+    assert np.all(weights.detach().numpy()[dead_rows] == 0)
+    assert_close(weights.detach().numpy().sum(-1)[~dead_rows], np.ones(2), what="live rows")
     # No attention: the heads are 0, so the output is out_proj(0) = its bias.
-    assert_close(out.data[dead], np.broadcast_to(layer.out_proj.bias.data, (3, 4)),
+    assert_close(out.detach().numpy()[dead],
+                 np.broadcast_to(layer.out_proj.bias.detach().numpy(), (3, 4)),
                  what="dead rows")
     check_layer_gradients(
         layer, lambda q, m: layer(q, m, m, attn_mask=attn_mask, key_padding_mask=padding)[0],
@@ -133,9 +136,10 @@ def test_mha_masks_as_tensors_and_float_mask_gradient():
     check_layer_gradients(layer, lambda x, m: layer(x, x, x, attn_mask=m,
                                                     key_padding_mask=padding)[0], [x, attn_mask])
     bool_mask = blocked_mask(rng, (3, 3))
-    with_arrays = layer(x, x, x, attn_mask=bool_mask, key_padding_mask=padding.data)[0]
+    with_arrays = layer(x, x, x, attn_mask=bool_mask, key_padding_mask=padding.detach().numpy())[0]
     with_tensors = layer(x, x, x, attn_mask=ma.tensor(bool_mask), key_padding_mask=padding)[0]
-    assert_close(with_tensors.data, with_arrays.data, atol=0, what="tensor masks")
+    assert_close(with_tensors.detach().numpy(), with_arrays.detach().numpy(), atol=0,
+                 what="tensor masks")
 
 
 def test_mha_causal_aligns_top_left_when_lengths_differ():
@@ -143,8 +147,8 @@ def test_mha_causal_aligns_top_left_when_lengths_differ():
     layer = nn.MultiheadAttention(4, 2, batch_first=True).double()
     q, kv = leaf(rng.standard_normal((1, 2, 4))), leaf(rng.standard_normal((1, 4, 4)))
     _, weights = layer(q, kv, kv, is_causal=True)
-    assert np.all(weights.data[..., causal_blocked(2, 4)] == 0)
-    assert np.all(weights.data[..., ~causal_blocked(2, 4)] > 0)
+    assert np.all(weights.detach().numpy()[..., causal_blocked(2, 4)] == 0)
+    assert np.all(weights.detach().numpy()[..., ~causal_blocked(2, 4)] > 0)
 
 
 def test_mha_keeps_last_weights_even_without_need_weights():
@@ -155,11 +159,11 @@ def test_mha_keeps_last_weights_even_without_need_weights():
     out, weights = layer(x, x, x, average_attn_weights=False)
     assert isinstance(layer.last_attn_weights, ma.Tensor)
     assert not layer.last_attn_weights.requires_grad
-    assert_close(layer.last_attn_weights.data, weights.data, atol=0)
+    assert_close(layer.last_attn_weights.detach().numpy(), weights.detach().numpy(), atol=0)
     out2, none = layer(x[:1], x[:1], x[:1], need_weights=False, is_causal=True)
     assert none is None
     assert layer.last_attn_weights.shape == (1, 2, 3, 3)
-    assert np.all(layer.last_attn_weights.data[..., causal_blocked(3, 3)] == 0)
+    assert np.all(layer.last_attn_weights.detach().numpy()[..., causal_blocked(3, 3)] == 0)
     _, averaged = layer(x, x, x)  # PyTorch's default: the mean over heads
     assert averaged.shape == (2, 3, 3) and layer.last_attn_weights.shape == (2, 2, 3, 3)
 
@@ -173,8 +177,8 @@ def test_mha_fused_and_composed_agree_and_composed_weights_carry_gradient():
     padding = padding_mask(rng, 2, 3)
     results = [layer(leaf(x), leaf(x), leaf(x), key_padding_mask=padding, is_causal=True)
                for layer in (fused, composed)]
-    assert_close(results[0][0].data, results[1][0].data, what="output")
-    assert_close(results[0][1].data, results[1][1].data, what="weights")
+    assert_close(results[0][0].detach().numpy(), results[1][0].detach().numpy(), what="output")
+    assert_close(results[0][1].detach().numpy(), results[1][1].detach().numpy(), what="weights")
     assert not results[0][1].requires_grad and results[1][1].requires_grad
 
 
@@ -182,28 +186,30 @@ def test_mha_attention_dropout_is_active_only_in_training():
     rng = np.random.default_rng(8)
     layer = nn.MultiheadAttention(4, 2, dropout=1.0, batch_first=True).double()
     for p in layer.parameters():
-        p.data[...] = rng.standard_normal(p.shape)
+        p.detach().numpy()[...] = rng.standard_normal(p.shape)
     x = leaf(rng.standard_normal((2, 3, 4)))
     # Every attention weight dropped: the heads are 0 and the output is out_proj's bias.
     out, weights = layer(x, x, x, average_attn_weights=False)
-    assert_close(out.data, np.broadcast_to(layer.out_proj.bias.data, out.shape), what="train")
-    assert_close(weights.data.sum(-1), np.ones((2, 2, 3)), what="weights kept from before dropout")
+    assert_close(out.detach().numpy(),
+                 np.broadcast_to(layer.out_proj.bias.detach().numpy(), out.shape), what="train")
+    assert_close(weights.detach().numpy().sum(-1), np.ones((2, 2, 3)),
+                 what="weights kept from before dropout")
     layer.eval()
     out, _ = layer(x, x, x)
-    assert np.abs(out.data - layer.out_proj.bias.data).max() > 1e-3
+    assert np.abs(out.detach().numpy() - layer.out_proj.bias.detach().numpy()).max() > 1e-3
 
 
 def test_mha_initialises_as_torch():
     ma.manual_seed(0)
     layer = nn.MultiheadAttention(64, 4, batch_first=True)
-    packed = np.concatenate([layer.q_proj.weight.data, layer.k_proj.weight.data,
-                             layer.v_proj.weight.data])
+    packed = np.concatenate([layer.q_proj.weight.detach().numpy(), layer.k_proj.weight.detach().numpy(),
+                             layer.v_proj.weight.detach().numpy()])
     bound = np.sqrt(6 / (64 + 3 * 64))  # Xavier-uniform over the packed (3E, E) matrix
     assert np.abs(packed).max() <= bound and np.abs(packed).max() > 0.9 * bound
     assert abs(packed.std() - bound / np.sqrt(3)) < 0.05 * bound
     for proj in (layer.q_proj, layer.k_proj, layer.v_proj, layer.out_proj):
-        assert np.all(proj.bias.data == 0)
-    assert np.abs(layer.out_proj.weight.data).max() <= 1 / 8
+        assert np.all(proj.bias.detach().numpy() == 0)
+    assert np.abs(layer.out_proj.weight.detach().numpy()).max() <= 1 / 8
 
 
 @pytest.mark.parametrize("bad, message", [
@@ -232,9 +238,9 @@ def test_mha_rejects_bad_sizes():
 
 def additive_reference(layer, query, key, value, padding):
     """Bahdanau attention written out in numpy."""
-    scores = np.tanh((query @ layer.query_proj.weight.data.T)[:, :, None, :]
-                     + (key @ layer.key_proj.weight.data.T)[:, None, :, :])
-    scores = (scores @ layer.score_proj.weight.data.T)[..., 0]
+    scores = np.tanh((query @ layer.query_proj.weight.detach().numpy().T)[:, :, None, :]
+                     + (key @ layer.key_proj.weight.detach().numpy().T)[:, None, :, :])
+    scores = (scores @ layer.score_proj.weight.detach().numpy().T)[..., 0]
     if padding is not None:
         scores = np.where(padding[:, None, :], -np.inf, scores)
     shifted = np.exp(scores - np.max(scores, -1, keepdims=True, initial=-1e300))
@@ -250,11 +256,11 @@ def test_additive_attention_values(padded):
     padding = np.array([[False, False, True, True], [True, True, True, True]]) if padded else None
     context, weights = layer(leaf(query), leaf(key), leaf(value), key_padding_mask=padding)
     expected_context, expected_weights = additive_reference(layer, query, key, value, padding)
-    assert_close(context.data, expected_context, what="context")
-    assert_close(weights.data, expected_weights, what="weights")
-    assert_close(layer.last_attn_weights.data, expected_weights, what="kept weights")
+    assert_close(context.detach().numpy(), expected_context, what="context")
+    assert_close(weights.detach().numpy(), expected_weights, what="weights")
+    assert_close(layer.last_attn_weights.detach().numpy(), expected_weights, what="kept weights")
     if padded:
-        assert np.all(weights.data[1] == 0) and np.all(context.data[1] == 0)
+        assert np.all(weights.detach().numpy()[1] == 0) and np.all(context.detach().numpy()[1] == 0)
 
 
 @pytest.mark.parametrize("padding", [None, [[False, True, False], [True, True, True]]])
@@ -274,8 +280,9 @@ def test_additive_attention_single_query_and_keys_as_values():
     context, weights = layer(leaf(query), leaf(key))
     expected_context, expected_weights = additive_reference(layer, query[:, None], key, key, None)
     assert context.shape == (2, 2) and weights.shape == (2, 5)
-    assert_close(context.data, expected_context[:, 0], what="context")
-    assert_close(layer.last_attn_weights.data, expected_weights[:, 0], what="kept weights")
+    assert_close(context.detach().numpy(), expected_context[:, 0], what="context")
+    assert_close(layer.last_attn_weights.detach().numpy(), expected_weights[:, 0],
+                 what="kept weights")
 
 
 def test_mha_sequence_first_by_default_matches_batch_first():
@@ -289,19 +296,20 @@ def test_mha_sequence_first_by_default_matches_batch_first():
     x_sf = leaf(x.transpose(1, 0, 2))                        # (T, B, E)
     out_sf, w_sf = seq_first(x_sf, x_sf, x_sf)
     assert out_sf.shape == (3, 2, 4)
-    assert_close(out_sf.data.transpose(1, 0, 2), out_bf.data, what="output")
-    assert_close(w_sf.data, w_bf.data, what="weights")
+    assert_close(out_sf.detach().numpy().transpose(1, 0, 2), out_bf.detach().numpy(), what="output")
+    assert_close(w_sf.detach().numpy(), w_bf.detach().numpy(), what="weights")
     reference = torch.nn.MultiheadAttention(4, 2, dtype=torch.float64)
     reference.in_proj_weight.data = torch.tensor(np.concatenate(
-        [seq_first.q_proj.weight.data, seq_first.k_proj.weight.data,
-         seq_first.v_proj.weight.data]))
+        [seq_first.q_proj.weight.detach().numpy(), seq_first.k_proj.weight.detach().numpy(),
+         seq_first.v_proj.weight.detach().numpy()]))
     reference.in_proj_bias.data = torch.tensor(np.concatenate(
-        [seq_first.q_proj.bias.data, seq_first.k_proj.bias.data, seq_first.v_proj.bias.data]))
-    reference.out_proj.weight.data = torch.tensor(seq_first.out_proj.weight.data)
-    reference.out_proj.bias.data = torch.tensor(seq_first.out_proj.bias.data)
-    t = torch.tensor(x_sf.data)
+        [seq_first.q_proj.bias.detach().numpy(), seq_first.k_proj.bias.detach().numpy(),
+         seq_first.v_proj.bias.detach().numpy()]))
+    reference.out_proj.weight.data = torch.tensor(seq_first.out_proj.weight.detach().numpy())
+    reference.out_proj.bias.data = torch.tensor(seq_first.out_proj.bias.detach().numpy())
+    t = torch.tensor(x_sf.detach().numpy())
     expected, _ = reference(t, t, t)
-    assert_close(out_sf.data, expected.detach().numpy(), what="torch sequence-first")
+    assert_close(out_sf.detach().numpy(), expected.detach().numpy(), what="torch sequence-first")
 
 
 def test_mha_capture_graph_keeps_differentiable_weights_and_scores():
@@ -317,10 +325,10 @@ def test_mha_capture_graph_keeps_differentiable_weights_and_scores():
     weights.retain_grad()
     (out * out).sum().backward()
     assert np.asarray(weights.grad).shape == (2, 2, 3, 3)
-    q = layer.q_proj(x).data.reshape(2, 3, 2, 2).transpose(0, 2, 1, 3)
-    k = layer.k_proj(x).data.reshape(2, 3, 2, 2).transpose(0, 2, 1, 3)
+    q = layer.q_proj(x).detach().numpy().reshape(2, 3, 2, 2).transpose(0, 2, 1, 3)
+    k = layer.k_proj(x).detach().numpy().reshape(2, 3, 2, 2).transpose(0, 2, 1, 3)
     causal = np.where(np.triu(np.ones((3, 3), bool), 1), -np.inf, 0.0)  # the mask is added
-    assert_close(layer.last_attn_scores.data, q @ k.swapaxes(-1, -2) / np.sqrt(2) + causal,
+    assert_close(layer.last_attn_scores.detach().numpy(), q @ k.swapaxes(-1, -2) / np.sqrt(2) + causal,
                  what="scores")
     layer.capture_graph = False
     layer(x, x, x)
@@ -360,17 +368,17 @@ def test_multihead_attention_with_length_zero(q_len, k_len, fused, no_numpy_warn
     reference = torch.nn.MultiheadAttention(4, 2, batch_first=True, dtype=torch.float64)
     with torch.no_grad():  # the same weights: PyTorch packs q, k, v into one matrix
         reference.in_proj_weight.copy_(torch.tensor(np.concatenate(
-            [np.asarray(m.weight.data, np.float64) for m in (mha.q_proj, mha.k_proj,
+            [np.asarray(m.weight.detach().numpy(), np.float64) for m in (mha.q_proj, mha.k_proj,
                                                              mha.v_proj)])))
         reference.in_proj_bias.fill_(0.25)
-        reference.out_proj.weight.copy_(torch.tensor(np.asarray(mha.out_proj.weight.data,
+        reference.out_proj.weight.copy_(torch.tensor(np.asarray(mha.out_proj.weight.detach().numpy(),
                                                                 np.float64)))
         reference.out_proj.bias.fill_(0.5)
     mha.double()
     with ma.no_grad():
         for m in (mha.q_proj, mha.k_proj, mha.v_proj):
-            m.bias.data[...] = 0.25
-        mha.out_proj.bias.data[...] = 0.5
+            m.bias.detach().numpy()[...] = 0.25
+        mha.out_proj.bias.detach().numpy()[...] = 0.5
     query, query_t = leaf_pair((2, q_len, 4), 5)
     key, key_t = leaf_pair((2, k_len, 4), 6)
     out, weights = mha(query, key, key)

@@ -70,14 +70,14 @@ def test_fans_need_two_dims():
 def test_xavier_uniform_bound(shape, gain):
     fan_in, fan_out = fans(shape)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
-    assert_uniform(init.xavier_uniform_(blank(shape), gain=gain).data, bound)
+    assert_uniform(init.xavier_uniform_(blank(shape), gain=gain).detach().numpy(), bound)
     assert_uniform(torch.nn.init.xavier_uniform_(torch.empty(shape), gain=gain), bound)
 
 
 def test_xavier_normal_std():
     fan_in, fan_out = fans(SHAPE)
     std = 1.5 * math.sqrt(2.0 / (fan_in + fan_out))
-    assert_normal(init.xavier_normal_(blank(), gain=1.5).data, std)
+    assert_normal(init.xavier_normal_(blank(), gain=1.5).detach().numpy(), std)
     assert_normal(torch.nn.init.xavier_normal_(torch.empty(SHAPE), gain=1.5), std)
 
 
@@ -88,7 +88,7 @@ def test_kaiming_uniform_bound(a, mode, nonlinearity):
     fan_in, fan_out = fans(SHAPE)
     fan = fan_in if mode == "fan_in" else fan_out
     bound = torch.nn.init.calculate_gain(nonlinearity, a) * math.sqrt(3.0 / fan)
-    assert_uniform(init.kaiming_uniform_(blank(), a, mode, nonlinearity).data, bound)
+    assert_uniform(init.kaiming_uniform_(blank(), a, mode, nonlinearity).detach().numpy(), bound)
     assert_uniform(torch.nn.init.kaiming_uniform_(torch.empty(SHAPE), a, mode, nonlinearity),
                    bound)
 
@@ -97,7 +97,8 @@ def test_kaiming_uniform_bound(a, mode, nonlinearity):
 def test_kaiming_normal_std(mode):
     fan_in, fan_out = fans(SHAPE)
     std = math.sqrt(2.0) / math.sqrt(fan_in if mode == "fan_in" else fan_out)
-    assert_normal(init.kaiming_normal_(blank(), mode=mode, nonlinearity="relu").data, std)
+    assert_normal(init.kaiming_normal_(blank(), mode=mode, nonlinearity="relu").detach().numpy(),
+                  std)
     assert_normal(torch.nn.init.kaiming_normal_(torch.empty(SHAPE), mode=mode,
                                                 nonlinearity="relu"), std)
 
@@ -108,40 +109,42 @@ def test_kaiming_rejects_bad_mode():
 
 
 def test_simple_fills():
-    assert_uniform(init.uniform_(blank(), -3.0, 3.0).data, 3.0)
-    shifted = init.uniform_(blank(), 2.0, 4.0).data
+    assert_uniform(init.uniform_(blank(), -3.0, 3.0).detach().numpy(), 3.0)
+    shifted = init.uniform_(blank(), 2.0, 4.0).detach().numpy()
     assert shifted.min() >= 2.0 and shifted.max() < 4.0
-    assert_normal(init.normal_(blank(), mean=1.0, std=0.02).data, 0.02, mean=1.0)
-    np.testing.assert_array_equal(init.constant_(blank((2, 3)), 0.5).data, np.full((2, 3), 0.5))
-    np.testing.assert_array_equal(init.ones_(blank((2, 3))).data, np.ones((2, 3)))
-    np.testing.assert_array_equal(init.zeros_(init.ones_(blank((3,)))).data, np.zeros(3))
+    assert_normal(init.normal_(blank(), mean=1.0, std=0.02).detach().numpy(), 0.02, mean=1.0)
+    np.testing.assert_array_equal(init.constant_(blank((2, 3)), 0.5).detach().numpy(),
+                                  np.full((2, 3), 0.5))
+    np.testing.assert_array_equal(init.ones_(blank((2, 3))).detach().numpy(), np.ones((2, 3)))
+    np.testing.assert_array_equal(init.zeros_(init.ones_(blank((3,)))).detach().numpy(),
+                                  np.zeros(3))
 
 
 def test_in_place_keeps_object_dtype_and_leaf():
     t = blank((4, 5), dtype=np.float32)
-    array = t.data
+    array = t.detach().numpy()
     assert init.xavier_uniform_(t) is t
-    assert t.data is array and t.dtype == np.float32
+    assert t.detach().numpy() is array and t.dtype == np.float32
     assert t.is_leaf and t.grad_fn is None and t.requires_grad
 
 
 def test_seeded_draws_repeat():
     ma.manual_seed(7)
-    first = init.kaiming_normal_(blank((3, 4))).data.copy()
+    first = init.kaiming_normal_(blank((3, 4))).detach().numpy().copy()
     ma.manual_seed(7)
-    np.testing.assert_array_equal(init.kaiming_normal_(blank((3, 4))).data, first)
+    np.testing.assert_array_equal(init.kaiming_normal_(blank((3, 4))).detach().numpy(), first)
 
 
 def test_layer_default_initialisation_matches_torch():
     ma.manual_seed(0)
     linear = nn.Linear(SHAPE[1], SHAPE[0])
     bound = 1 / math.sqrt(SHAPE[1])  # kaiming_uniform_(a=sqrt(5)) in PyTorch's Linear
-    assert_uniform(linear.weight.data, bound)
+    assert_uniform(linear.weight.detach().numpy(), bound)
     assert_uniform(torch.nn.Linear(SHAPE[1], SHAPE[0]).weight.detach(), bound)
-    big_bias = nn.Linear(4, 20000).bias.data
+    big_bias = nn.Linear(4, 20000).bias.detach().numpy()
     assert np.abs(big_bias).max() <= 0.5 and np.abs(big_bias).max() > 0.499
     embedding = nn.Embedding(*SHAPE, padding_idx=3)
     assert embedding.weight.dtype == np.float32
-    np.testing.assert_array_equal(embedding.weight.data[3], 0)
-    assert_normal(np.delete(embedding.weight.data, 3, axis=0), 1.0)
-    assert_normal(nn.LearnedPositionalEmbedding(*SHAPE).weight.data, 1.0)
+    np.testing.assert_array_equal(embedding.weight.detach().numpy()[3], 0)
+    assert_normal(np.delete(embedding.weight.detach().numpy(), 3, axis=0), 1.0)
+    assert_normal(nn.LearnedPositionalEmbedding(*SHAPE).weight.detach().numpy(), 1.0)

@@ -33,7 +33,7 @@ def gradcheck_module(module, *inputs):
 def randomise(module, rng):
     """Give every parameter random values, so that none sits at a special point (ones, zeros)."""
     for p in module.parameters():
-        p.data[...] = rng.standard_normal(p.shape)
+        p.detach().numpy()[...] = rng.standard_normal(p.shape)
     return module
 
 
@@ -44,11 +44,11 @@ def module_parity(ours, theirs, *inputs, seed=0):
     integer inputs are passed as they are. Returns the worst relative error."""
     ours.double()
     theirs.double()
-    theirs.load_state_dict({k: torch.tensor(v.data) for k, v in ours.state_dict().items()})
+    theirs.load_state_dict({k: torch.tensor(v.detach().numpy()) for k, v in ours.state_dict().items()})
     ours_in = [leaf(x) if x.dtype.kind == "f" else x for x in inputs]
     theirs_in = [torch.tensor(x, requires_grad=x.dtype.kind == "f") for x in inputs]
     out, expected = ours(*ours_in), theirs(*theirs_in)
-    assert_close(out.data, expected.detach().numpy(), what="forward value")
+    assert_close(out.detach().numpy(), expected.detach().numpy(), what="forward value")
     weights = np.random.default_rng(seed).standard_normal(out.shape)
     out.backward(weights)
     expected.backward(torch.tensor(weights))
@@ -125,10 +125,10 @@ def test_embedding_matches_torch(idx_shape, num, dim, padding):
 
 def test_embedding_padding_row_stays_zero_without_gradient():
     layer = nn.Embedding(5, 3, padding_idx=0).double()
-    np.testing.assert_array_equal(layer.weight.data[0], 0)
+    np.testing.assert_array_equal(layer.weight.detach().numpy()[0], 0)
     idx = np.array([[0, 2, 0], [2, 1, 0]])
     out = layer(idx)
-    np.testing.assert_array_equal(out.data[0, 0], 0)
+    np.testing.assert_array_equal(out.detach().numpy()[0, 0], 0)
     out.backward(np.ones(out.shape))
     np.testing.assert_array_equal(layer.weight.grad[0], 0)
     np.testing.assert_array_equal(layer.weight.grad[2], 2)  # looked up twice: both add
@@ -163,8 +163,8 @@ def test_layer_norm_matches_torch(case, eps):
 def test_layer_norm_parameters():
     layer = nn.LayerNorm(4)
     assert layer.normalized_shape == (4,) and layer.weight.dtype == np.float32
-    np.testing.assert_array_equal(layer.weight.data, np.ones(4))
-    np.testing.assert_array_equal(layer.bias.data, np.zeros(4))
+    np.testing.assert_array_equal(layer.weight.detach().numpy(), np.ones(4))
+    np.testing.assert_array_equal(layer.bias.detach().numpy(), np.zeros(4))
     assert [n for n, _ in nn.LayerNorm(4, bias=False).named_parameters()] == ["weight"]
     assert list(nn.LayerNorm((2, 3), elementwise_affine=False).parameters()) == []
 
@@ -199,7 +199,7 @@ def test_dropout_in_training():
     ma.manual_seed(0)
     layer = nn.Dropout(0.25).double()
     x = ma.ones(400, 250, dtype=np.float64)
-    y = layer(x).data
+    y = layer(x).detach().numpy()
     kept = y != 0
     assert abs(kept.mean() - 0.75) < 0.01  # 100,000 draws: sigma 0.0014
     np.testing.assert_allclose(y[kept], 1 / 0.75, rtol=1e-15)
@@ -207,7 +207,7 @@ def test_dropout_in_training():
     small = leaf(np.random.default_rng(10).standard_normal((3, 5)))
     assert ma.gradcheck(lambda t: (ma.manual_seed(1), layer(t))[1], [small])
     assert nn.Dropout(0.0)(x) is x
-    np.testing.assert_array_equal(nn.Dropout(1.0)(x).data, 0)
+    np.testing.assert_array_equal(nn.Dropout(1.0)(x).detach().numpy(), 0)
     with pytest.raises(ValueError, match="between 0 and 1"):
         nn.Dropout(1.5)
 
@@ -230,7 +230,8 @@ def test_positional_encoding_adds_the_table():
     layer.double()  # the table was rounded to float32 when made, as PyTorch's would be
     x = leaf(np.random.default_rng(11).standard_normal((2, 4, 6)))
     table = sinusoidal_table(10, 6).astype(np.float32).astype(np.float64)
-    assert_close(layer(x).data, x.data + table[:4], rtol=1e-15, what="x + PE")
+    assert_close(layer(x).detach().numpy(), x.detach().numpy() + table[:4], rtol=1e-15,
+                 what="x + PE")
     assert gradcheck_module(layer, x)
     assert layer(ma.zeros(3, 6, dtype=np.float64)).shape == (3, 6)  # unbatched (T, E)
     with pytest.raises(ValueError, match="max_len=10"):
@@ -240,8 +241,9 @@ def test_positional_encoding_adds_the_table():
 def test_positional_encoding_dropout_follows_the_mode():
     layer = nn.PositionalEncoding(4, max_len=8, dropout=0.5).double()
     x = ma.zeros(2, 8, 4, dtype=np.float64)
-    assert (layer(x).data == 0).mean() > 0.2
-    np.testing.assert_array_equal(layer.eval()(x).data, np.broadcast_to(layer.pe.data, x.shape))
+    assert (layer(x).detach().numpy() == 0).mean() > 0.2
+    np.testing.assert_array_equal(layer.eval()(x).detach().numpy(),
+                                  np.broadcast_to(layer.pe.detach().numpy(), x.shape))
 
 
 def test_learned_positional_embedding():
@@ -251,7 +253,8 @@ def test_learned_positional_embedding():
     assert layer.weight.shape == (6, 3) and layer.weight.dtype == np.float32
     layer.double()
     x = leaf(rng.standard_normal((2, 4, 3)))
-    assert_close(layer(x).data, x.data + layer.weight.data[:4], what="x + weight[:T]")
+    assert_close(layer(x).detach().numpy(), x.detach().numpy() + layer.weight.detach().numpy()[:4],
+                 what="x + weight[:T]")
     assert gradcheck_module(layer, x)
     layer.zero_grad()
     layer(x).backward(np.ones((2, 4, 3)))
@@ -284,7 +287,7 @@ def test_clip_grad_norm_matches_torch(norm_type, max_norm):
     total = nn.utils.clip_grad_norm_(ours, max_norm, norm_type)
     expected = torch.nn.utils.clip_grad_norm_(theirs, max_norm, norm_type)
     assert isinstance(total, ma.Tensor) and total.shape == () and total.dtype == np.float64
-    assert_close(total.data, expected.numpy(), what="total norm")
+    assert_close(total.detach().numpy(), expected.numpy(), what="total norm")
     for p, t in zip(ours, theirs):
         assert_close(p.grad, t.grad.numpy(), what="clipped gradient")
     assert ours[-1].grad is None

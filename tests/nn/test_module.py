@@ -96,11 +96,11 @@ def test_parameter_requires_grad_and_repr():
 
 def test_parameter_shares_a_tensors_data_and_copies_arrays():
     t = ma.tensor([1.0, 2.0])
-    assert nn.Parameter(t).data is t.data
+    assert nn.Parameter(t).detach().numpy() is t.detach().numpy()
     array = np.array([1.0, 2.0])
     p = nn.Parameter(array)
     array[0] = 5.0
-    assert p.data[0] == 1.0
+    assert p.detach().numpy()[0] == 1.0
 
 
 def test_parameter_rejects_integer_data():
@@ -118,7 +118,7 @@ def test_deepcopied_parameter_accumulates_its_own_gradient():
     p = nn.Parameter(np.ones(3))
     (p * 2.0).backward(np.ones(3))  # p now has a gradient accumulator
     q = copy.deepcopy(p)
-    assert q is not p and q.data is not p.data
+    assert q is not p and q.detach().numpy() is not p.detach().numpy()
     np.testing.assert_array_equal(q.grad, p.grad)
     (q * 3.0).backward(np.ones(3))
     np.testing.assert_array_equal(p.grad, [2.0, 2.0, 2.0])
@@ -201,7 +201,7 @@ def test_buffers_persistent_and_not():
     assert list(m.state_dict()) == ["table"]
     assert list(m.parameters()) == []
     m.table = ma.tensor(np.ones(3))
-    np.testing.assert_array_equal(m.state_dict()["table"].data, np.ones(3))
+    np.testing.assert_array_equal(m.state_dict()["table"].detach().numpy(), np.ones(3))
     with pytest.raises(TypeError, match="Tensor or None"):
         m.table = np.ones(3)
     # the sinusoidal table is a buffer, but not saved (it is a function of the sizes)
@@ -230,41 +230,44 @@ def test_state_dict_shares_data_and_is_detached():
     state = model.state_dict()
     assert list(state) == list(TorchModel().state_dict())
     weight = state["encoder.layers.0.linear1.weight"]
-    assert weight.data is model.encoder.layers[0].linear1.weight.data
+    assert weight.detach().numpy() is model.encoder.layers[0].linear1.weight.detach().numpy()
     assert not weight.requires_grad and type(weight) is ma.Tensor
 
 
 def test_load_state_dict_round_trip():
     ma.manual_seed(0)
     source, target = Model(), Model()
-    before = {k: v.data for k, v in target.state_dict().items()}
+    before = {k: v.detach().numpy() for k, v in target.state_dict().items()}
     result = target.load_state_dict(source.state_dict())
     assert result.missing_keys == [] and result.unexpected_keys == []
     for key, value in target.state_dict().items():
-        assert value.data is before[key]  # copied in place, same arrays
-        np.testing.assert_array_equal(value.data, source.state_dict()[key].data)
+        assert value.detach().numpy() is before[key]  # copied in place, same arrays
+        np.testing.assert_array_equal(value.detach().numpy(),
+                                      source.state_dict()[key].detach().numpy())
     # ndarrays are accepted and cast to the parameter's dtype
-    arrays = {k: v.data.astype(np.float64) + 1 for k, v in source.state_dict().items()}
+    arrays = {k: v.detach().numpy().astype(np.float64) + 1 for k, v in source.state_dict().items()}
     target.load_state_dict(arrays)
     weight = target.encoder.embed.weight
     assert weight.dtype == np.float32
-    np.testing.assert_allclose(weight.data, source.encoder.embed.weight.data + 1, rtol=1e-6)
+    np.testing.assert_allclose(weight.detach().numpy(),
+                               source.encoder.embed.weight.detach().numpy() + 1, rtol=1e-6)
 
 
 def test_load_state_dict_loads_pytorch_weights():
     theirs = TorchModel().double()
     ours = Model().double()
     ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
-    np.testing.assert_array_equal(ours.head[0].weight.data, theirs.head[0].weight.detach().numpy())
+    np.testing.assert_array_equal(ours.head[0].weight.detach().numpy(),
+                                  theirs.head[0].weight.detach().numpy())
 
 
 def test_load_state_dict_reports_every_problem_at_once():
     model = Model()
-    state = {k: v.data for k, v in model.state_dict().items()}
+    state = {k: v.detach().numpy() for k, v in model.state_dict().items()}
     del state["head.0.bias"]
     state["head.9.weight"] = np.zeros(3)
     state["encoder.embed.weight"] = np.zeros((5, 4))
-    original = model.encoder.layers[0].linear1.weight.data.copy()
+    original = model.encoder.layers[0].linear1.weight.detach().numpy().copy()
     state["encoder.layers.0.linear1.weight"] = original + 1
     with pytest.raises(RuntimeError) as error:
         model.load_state_dict(state)
@@ -274,12 +277,12 @@ def test_load_state_dict_reports_every_problem_at_once():
     assert "size mismatch for encoder.embed.weight" in message
     assert "(5, 4)" in message and "(7, 4)" in message
     # nothing was loaded
-    np.testing.assert_array_equal(model.encoder.layers[0].linear1.weight.data, original)
+    np.testing.assert_array_equal(model.encoder.layers[0].linear1.weight.detach().numpy(), original)
 
 
 def test_load_state_dict_not_strict():
     model = Model()
-    state = {k: v.data for k, v in model.state_dict().items()}
+    state = {k: v.detach().numpy() for k, v in model.state_dict().items()}
     del state["head.0.bias"]
     state["extra"] = np.zeros(1)
     missing, unexpected = model.load_state_dict(state, strict=False)
@@ -374,7 +377,7 @@ def test_sequential_chains_and_indexes():
     x = ma.tensor(np.random.default_rng(0).standard_normal((5, 3)))
     seq.double()
     expected = seq[2](seq[1](seq[0](x)))
-    np.testing.assert_allclose(seq(x).data, expected.data, rtol=1e-12)
+    np.testing.assert_allclose(seq(x).detach().numpy(), expected.detach().numpy(), rtol=1e-12)
     assert len(seq) == 3 and isinstance(seq[-1], nn.Linear)
     assert len(seq[:2]) == 2
     named = nn.Sequential(OrderedDict([("fc", nn.Linear(3, 3)), ("act", nn.ReLU())]))
@@ -444,8 +447,8 @@ def test_deepcopy_gives_an_independent_module():
     block.zero_grad()
     twin = copy.deepcopy(block)
     for p, q in zip(block.parameters(), twin.parameters()):
-        assert q is not p and q.data is not p.data
-        np.testing.assert_array_equal(q.data, p.data)
+        assert q is not p and q.detach().numpy() is not p.detach().numpy()
+        np.testing.assert_array_equal(q.detach().numpy(), p.detach().numpy())
     twin(x).backward(np.ones((2, 4)))
     assert all(p.grad is None for p in block.parameters())
     assert all(q.grad is not None for q in twin.parameters())
@@ -453,7 +456,7 @@ def test_deepcopy_gives_an_independent_module():
 
 def linear_pair():
     ours, theirs = nn.Linear(3, 2), torch.nn.Linear(3, 2)
-    theirs.load_state_dict({k: torch.tensor(v.data) for k, v in ours.state_dict().items()})
+    theirs.load_state_dict({k: torch.tensor(v.detach().numpy()) for k, v in ours.state_dict().items()})
     return ours, theirs
 
 
@@ -488,19 +491,19 @@ def test_load_state_dict_of_a_list_is_a_type_error_like_torch():
 @pytest.mark.parametrize("strict", [True, False])
 def test_load_state_dict_copies_nothing_unless_every_entry_fits(bad_bias, match, strict):
     ours, _ = linear_pair()
-    before = {k: v.data.copy() for k, v in ours.state_dict().items()}
+    before = {k: v.detach().numpy().copy() for k, v in ours.state_dict().items()}
     state = {"weight": np.ones((2, 3)), "bias": bad_bias}   # weight first: it fits
     with pytest.raises(RuntimeError, match=match):
         ours.load_state_dict(state, strict=strict)
     for key, value in ours.state_dict().items():
-        np.testing.assert_array_equal(value.data, before[key])
+        np.testing.assert_array_equal(value.detach().numpy(), before[key])
 
 
 def test_load_state_dict_casts_numbers_to_the_parameter_dtype():
     ours, _ = linear_pair()
     ours.load_state_dict({"weight": np.arange(6).reshape(2, 3), "bias": ma.tensor([True, False])})
-    assert ours.weight.dtype == np.float32 and ours.weight.data[1, 2] == 5.0
-    np.testing.assert_array_equal(ours.bias.data, [1.0, 0.0])
+    assert ours.weight.dtype == np.float32 and ours.weight.detach().numpy()[1, 2] == 5.0
+    np.testing.assert_array_equal(ours.bias.detach().numpy(), [1.0, 0.0])
 
 
 @pytest.mark.parametrize("as_tensor", [False, True])

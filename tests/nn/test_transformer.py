@@ -20,7 +20,7 @@ def randomise(module, rng):
     """Non-zero values everywhere (PyTorch starts biases at 0 and norms at 1, which
     would leave their gradients' effect untested)."""
     for p in module.parameters():
-        p.data[...] = rng.standard_normal(p.shape) * 0.5
+        p.detach().numpy()[...] = rng.standard_normal(p.shape) * 0.5
     return module
 
 
@@ -151,10 +151,11 @@ def test_each_dropout_sits_where_torch_puts_it(norm_first, name):
         module_parity(ours, theirs, ours, theirs, arrays)
         ours.eval()  # and dropout is off in evaluation
         with ma.no_grad():
-            evaluated = ours(*map(leaf, arrays)).data
+            evaluated = ours(*map(leaf, arrays)).detach().numpy()
         getattr(ours, name).p = 0.0
         with ma.no_grad():
-            assert_close(evaluated, ours(*map(leaf, arrays)).data, what="eval ignores dropout")
+            assert_close(evaluated, ours(*map(leaf, arrays)).detach().numpy(),
+                         what="eval ignores dropout")
 
 
 # -- stacks vs PyTorch -------------------------------------------------------------------
@@ -235,8 +236,10 @@ def test_stacks_gradcheck():
 # -- independent copies ------------------------------------------------------------------
 
 @pytest.mark.parametrize("stack, layer", [
-    (nn.TransformerEncoder, lambda: nn.TransformerEncoderLayer(4, 2, 6, dropout=0.0, batch_first=True)),
-    (nn.TransformerDecoder, lambda: nn.TransformerDecoderLayer(4, 2, 6, dropout=0.0, batch_first=True)),
+    (nn.TransformerEncoder,
+     lambda: nn.TransformerEncoderLayer(4, 2, 6, dropout=0.0, batch_first=True)),
+    (nn.TransformerDecoder,
+     lambda: nn.TransformerDecoderLayer(4, 2, 6, dropout=0.0, batch_first=True)),
 ])
 def test_stacks_hold_independent_copies(stack, layer):
     rng = np.random.default_rng(28)
@@ -253,16 +256,16 @@ def test_stacks_hold_independent_copies(stack, layer):
     names = [n for n, _ in model.named_parameters()]
     assert len(names) == 3 * len(list(template.parameters()))
     assert {n.split(".")[1] for n in names} == {"0", "1", "2"}
-    arrays = [p.data for p in model.parameters()] + [p.data for p in template.parameters()]
+    arrays = [p.detach().numpy() for p in model.parameters()] + [p.detach().numpy() for p in template.parameters()]
     assert not any(np.shares_memory(a, b) for i, a in enumerate(arrays) for b in arrays[i + 1:])
     for copy in model.layers:  # copies start equal to the template
         for (_, p), (_, q) in zip(copy.named_parameters(), template.named_parameters()):
-            assert np.array_equal(p.data, q.data)
+            assert np.array_equal(p.detach().numpy(), q.detach().numpy())
 
     model.zero_grad()
-    before = model.layers[1].linear1.weight.data.copy()
+    before = model.layers[1].linear1.weight.detach().numpy().copy()
     model.layers[0].linear1.weight.data += 1.0
-    assert np.array_equal(model.layers[1].linear1.weight.data, before)
+    assert np.array_equal(model.layers[1].linear1.weight.detach().numpy(), before)
     (model(*args) * projection).sum().backward()
     for n, p in template.named_parameters():  # gradients land in the copies only
         assert np.array_equal(p.grad, template_grads[n]), n
@@ -282,7 +285,7 @@ def test_transformer_matches_torch(batch_first, norm_first, rng):
     src_shape, tgt_shape = ((2, 5, 8), (2, 4, 8)) if batch_first else ((5, 2, 8), (4, 2, 8))
     mask = nn.Transformer.generate_square_subsequent_mask(4)
     torch_mask = torch.nn.Transformer.generate_square_subsequent_mask(4, dtype=torch.float64)
-    np.testing.assert_array_equal(mask.data, torch_mask.numpy())
+    np.testing.assert_array_equal(mask.detach().numpy(), torch_mask.numpy())
     module_parity(ours, theirs,
                   lambda s, t: ours(s, t, tgt_mask=mask.double()),
                   lambda s, t: theirs(s, t, tgt_mask=torch_mask),
@@ -293,6 +296,6 @@ def test_transformer_initialises_matrices_xavier_uniform():
     ma.manual_seed(0)
     model = nn.Transformer(d_model=16, nhead=2, num_encoder_layers=1, num_decoder_layers=1,
                            dim_feedforward=32)
-    weight = model.encoder.layers[0].linear1.weight.data
+    weight = model.encoder.layers[0].linear1.weight.detach().numpy()
     bound = np.sqrt(6 / (16 + 32))
     assert np.abs(weight).max() <= bound and np.abs(weight).max() > 0.8 * bound

@@ -46,7 +46,8 @@ def distinct(rng, shape):
 REDUCTIONS = {
     "sum": (R.sum, lambda x, d, k: torch.sum(x, dim=d, keepdim=k)),
     "mean": (R.mean, lambda x, d, k: torch.mean(x, dim=d, keepdim=k)),
-    "var": (lambda x, d, k: ma.var(x, d, keepdim=k), lambda x, d, k: torch.var(x, dim=d, keepdim=k)),
+    "var": (lambda x, d, k: ma.var(x, d, keepdim=k), lambda x, d,
+            k: torch.var(x, dim=d, keepdim=k)),
     "var_correction_0": (lambda x, d, k: ma.var(x, d, keepdim=k, correction=0),
                          lambda x, d, k: torch.var(x, dim=d, keepdim=k, correction=0)),
     "var_unbiased_false": (lambda x, d, k: ma.var(x, d, False, k),
@@ -100,10 +101,12 @@ def test_var_corrections_and_tuple_dims_match_torch(correction, dim, rng):
 
 def test_var_spellings():
     x = leaf(np.arange(6.0).reshape(2, 3))
-    assert_close(x.var(unbiased=False).data, np.var(x.data))
-    assert_close(x.var(False).data, np.var(x.data))  # PyTorch's old var(unbiased) overload
-    assert_close(x.var(1, unbiased=True).data, np.var(x.data, axis=1, ddof=1))
-    assert_close(x.var(1, False, True).data, np.var(x.data, axis=1, ddof=0, keepdims=True))
+    assert_close(x.var(unbiased=False).detach().numpy(), np.var(x.detach().numpy()))
+    assert_close(x.var(False).detach().numpy(), np.var(x.detach().numpy()))  # PyTorch's old var(unbiased) overload
+    assert_close(x.var(1, unbiased=True).detach().numpy(),
+                 np.var(x.detach().numpy(), axis=1, ddof=1))
+    assert_close(x.var(1, False, True).detach().numpy(),
+                 np.var(x.detach().numpy(), axis=1, ddof=0, keepdims=True))
     with pytest.raises(ValueError, match="either correction or unbiased"):
         x.var(correction=0, unbiased=True)
 
@@ -130,7 +133,7 @@ def test_max_min_with_dim_values_and_indices_match_torch(op, case, keepdim, seed
     ours = getattr(ma, op)(leaf(data), dim, keepdim)
     theirs = getattr(torch, op)(torch.tensor(data), dim, keepdim)
     assert ours.indices.dtype == np.int64 and not ours.indices.requires_grad
-    np.testing.assert_array_equal(ours.indices.data, theirs.indices.numpy())
+    np.testing.assert_array_equal(ours.indices.detach().numpy(), theirs.indices.numpy())
     vals, idx = ours  # unpacks as a pair, like torch's
     assert vals is ours.values and idx is ours.indices
     torch_parity(lambda t: getattr(ma, op)(t, dim, keepdim).values,
@@ -141,7 +144,7 @@ def test_max_with_dim_sends_gradient_to_the_reported_index_among_ties():
     x = leaf([[1.0, 3.0, 3.0, 2.0], [5.0, 5.0, 5.0, 0.0]])
     values, indices = x.max(1)
     values.sum().backward()
-    np.testing.assert_array_equal(indices.data, [1, 0])
+    np.testing.assert_array_equal(indices.detach().numpy(), [1, 0])
     np.testing.assert_array_equal(x.grad, [[0, 1, 0, 0], [1, 0, 0, 0]])
 
 
@@ -187,16 +190,17 @@ def test_argmax_argmin_match_torch(op, case, keepdim, seed, full):
     ours = getattr(ma, op)(leaf(data), dim, keepdim)
     theirs = getattr(torch, op)(torch.tensor(data), dim, keepdim)
     assert ours.dtype == np.int64 and not ours.requires_grad and ours.grad_fn is None
-    np.testing.assert_array_equal(ours.data, theirs.numpy())
+    np.testing.assert_array_equal(ours.detach().numpy(), theirs.numpy())
 
 
 # -- dims, dtypes, 0-d tensors and errors -----------------------------------------
 
 def test_dims_may_be_negative_tuples_or_empty():
     x = leaf(np.arange(24.0).reshape(2, 3, 4))
-    assert_close(x.sum((-1, 0)).data, x.data.sum(axis=(0, 2)))
-    assert_close(x.sum(()).data, x.data.sum())
-    assert_close(x.mean(-2, keepdim=True).data, x.data.mean(axis=1, keepdims=True))
+    assert_close(x.sum((-1, 0)).detach().numpy(), x.detach().numpy().sum(axis=(0, 2)))
+    assert_close(x.sum(()).detach().numpy(), x.detach().numpy().sum())
+    assert_close(x.mean(-2, keepdim=True).detach().numpy(),
+                 x.detach().numpy().mean(axis=1, keepdims=True))
     assert x.sum(None, keepdim=True).shape == (1, 1, 1)
     assert x.amax((0, 1)).shape == (4,)
 
@@ -382,7 +386,7 @@ def check(fn_ours, fn_torch, data):
         ours, theirs = ours[0], theirs[0]
     expected = theirs.detach().numpy()
     assert ours.shape == expected.shape
-    np.testing.assert_allclose(np.asarray(ours.data), expected, rtol=1e-10, atol=1e-12,
+    np.testing.assert_allclose(np.asarray(ours.detach().numpy()), expected, rtol=1e-10, atol=1e-12,
                                equal_nan=True)
     if not theirs.requires_grad:
         return
@@ -429,4 +433,4 @@ def test_numpy_spellings_of_reduction_arguments():
                          (ma.sum(x, axis=1, keepdims=True), torch.sum(t, axis=1, keepdims=True)),
                          (x.max(axis=1).values, t.max(axis=1).values),
                          (x.std(axis=1), t.std(axis=1))]:
-        np.testing.assert_allclose(ours.data, theirs.numpy())
+        np.testing.assert_allclose(ours.detach().numpy(), theirs.numpy())

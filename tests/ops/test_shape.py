@@ -315,8 +315,8 @@ def test_contiguous_returns_the_same_tensor_or_a_row_major_copy():
     assert x.contiguous() is x
     t = transposed_leaf(np.arange(6.0).reshape(2, 3))
     c = t.contiguous()
-    assert c is not t and c.data.flags.c_contiguous
-    np.testing.assert_array_equal(c.data, t.data)
+    assert c is not t and c.detach().numpy().flags.c_contiguous
+    np.testing.assert_array_equal(c.detach().numpy(), t.detach().numpy())
     assert ma.gradcheck(lambda x: x.contiguous().view(-1), [transposed_leaf(np.ones((2, 3)))])
 
 
@@ -326,8 +326,8 @@ def test_view_refuses_a_non_contiguous_input_as_torch():
         t.view(6)
     with pytest.raises(RuntimeError):
         torch.arange(6.0).reshape(2, 3).T.view(6)
-    np.testing.assert_array_equal(t.reshape(6).data, t.data.reshape(6))
-    assert t.view(1, 2, 3).data.base is not None  # a view where the strides allow it
+    np.testing.assert_array_equal(t.reshape(6).detach().numpy(), t.detach().numpy().reshape(6))
+    assert t.view(1, 2, 3).detach().numpy().base is not None  # a view where the strides allow it
 
 
 def raises_like_torch(ours, theirs, match):
@@ -397,7 +397,7 @@ def check(fn_ours, fn_torch, data):
         ours, theirs = ours[0], theirs[0]
     expected = theirs.detach().numpy()
     assert ours.shape == expected.shape
-    np.testing.assert_allclose(np.asarray(ours.data), expected, rtol=1e-10, atol=1e-12,
+    np.testing.assert_allclose(np.asarray(ours.detach().numpy()), expected, rtol=1e-10, atol=1e-12,
                                equal_nan=True)
     if not theirs.requires_grad:
         return

@@ -36,7 +36,7 @@ def test_seq2seq_export_matches_the_torch_twin(tmp_path):
     twin.eval()
     examples = task.held_out[:16]
     batch = task.batch(examples)
-    ours = np.asarray(model(batch.src, batch.tgt_in).data)
+    ours = np.asarray(model(batch.src, batch.tgt_in).detach().numpy())
     with torch.no_grad():
         theirs = twin(torch.from_numpy(batch.src), torch.from_numpy(batch.tgt_in)).numpy()
     real = ~batch.tgt_padding_mask   # padded query rows are not compared
@@ -51,7 +51,7 @@ def test_gpt_export_matches_the_torch_twin(tmp_path):
     twin.load_state_dict(safetensors_torch.load_file(out), strict=True)
     twin.eval()
     batch = task.batch(task.held_out[:16])
-    ours = np.asarray(model(batch.idx).data)
+    ours = np.asarray(model(batch.idx).detach().numpy())
     with torch.no_grad():
         theirs = twin(torch.from_numpy(batch.idx)).numpy()
     np.testing.assert_allclose(ours, theirs, atol=1e-5, rtol=1e-5)

@@ -23,7 +23,7 @@ def reverse():
 
 
 def weights(model):
-    return {k: np.array(v.data) for k, v in model.state_dict().items()}
+    return {k: np.array(v.detach().numpy()) for k, v in model.state_dict().items()}
 
 
 def test_config_json_round_trip_and_defaults(reverse):

@@ -231,7 +231,7 @@ def test_show_values_gives_min_mean_max_of_parameters():
     lin = nn.Linear(3, 2)
     out = lin(ma.randn(4, 3))
     source = draw_graph(out, params=lin, show_values=True, show_shapes=False).source
-    w = np.asarray(lin.weight.data, np.float64)
+    w = np.asarray(lin.weight.detach().numpy(), np.float64)
     assert (f'"weight\nmin {w.min():.4g} mean {w.mean():.4g} max {w.max():.4g}"' in source)
     assert "(2, 3)" not in source  # show_shapes=False
 

@@ -226,10 +226,10 @@ def test_capture_leaves_the_model_as_it_was():
     task, model = tiny_model("reverse")
     model.train()
     ma.manual_seed(5)
-    expected_draw = ma.rand(4).data
+    expected_draw = ma.rand(4).detach().numpy()
     ma.manual_seed(5)
     captured = capture_attention(model, task, task.held_out[0])
-    np.testing.assert_array_equal(ma.rand(4).data, expected_draw)  # the RNG was not used
+    np.testing.assert_array_equal(ma.rand(4).detach().numpy(), expected_draw)  # the RNG was not used
     assert model.training
     assert all(p.grad is None or not np.asarray(p.grad).any() for p in model.parameters())
     for *_, module in attention_modules(model):
@@ -257,7 +257,7 @@ def test_recording_does_not_change_training(tmp_path):
     upper = np.triu(np.ones(shown.shape[-2:], bool), 1)
     assert np.isnan(shown[..., upper]).all() and not np.isnan(shown[..., ~upper]).any()
     for (name, p), (_, q) in zip(model.named_parameters(), twin.named_parameters()):
-        np.testing.assert_array_equal(p.data, q.data, err_msg=name)
+        np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy(), err_msg=name)
 
 
 # -- report.html in a browser ------------------------------------------------------------
@@ -355,7 +355,7 @@ def test_a_model_without_attention_trains_on_with_curves_only(tmp_path, capsys):
         def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None):  # greedy
             idx = np.asarray(idx)
             for _ in range(max_new_tokens):
-                next_id = np.asarray(self(idx).data)[:, -1].argmax(-1)
+                next_id = np.asarray(self(idx).detach().numpy())[:, -1].argmax(-1)
                 idx = np.concatenate([idx, next_id[:, None]], axis=1)
             return ma.tensor(idx)
 
@@ -377,7 +377,7 @@ def test_gradient_history_stays_bounded(monkeypatch):
     pictures = RunPictures(quiet=True)
     _, model = tiny_model("recall", layers=1)
     for p in model.parameters():
-        p.grad = np.ones_like(p.data)
+        p.grad = np.ones_like(p.detach().numpy())
     run = SimpleNamespace(model=model)
     for step in range(1, 41):
         pictures.on_step(run, step, 0.0)
@@ -399,7 +399,7 @@ def test_captured_weights_are_each_modules_own_in_order():
         layer = seen.get(kind, 0)
         seen[kind] = layer + 1
         np.testing.assert_allclose(captured["weights"][kind][layer],
-                                   module.last_attn_weights.data[0], atol=1e-5, err_msg=name)
+                                   module.last_attn_weights.detach().numpy()[0], atol=1e-5, err_msg=name)
     assert seen == {"encoder": 2, "decoder": 2, "cross": 2}
     q, k = task.attention_view(example)["cross"]
     assert captured["weights"]["cross"].shape == (2, 2, len(q), len(k))
