@@ -206,7 +206,7 @@ def _node_label(info, plan, colours, show_shapes, show_grads, show_values):
             text += f" {info.dtype}"
         lines.append(text)
     if info.tensor is not None and plan.scalar:
-        lines.append(f"data {_short(float(info.tensor.numpy().reshape(-1)[0]))}")
+        lines.append(f"data {_short(float(info.tensor.detach().numpy().reshape(-1)[0]))}")
         grad = info.tensor.grad
         if grad is not None and show_grads:
             lines.append(f"grad {_short(float(np.asarray(grad).reshape(-1)[0]))}")
