@@ -28,9 +28,20 @@ def printed(run, prefix):
     return next(line for line in FIGURES[run]["stdout"] if line.startswith(prefix))
 
 
-def evaluation_line(step, total=2000):
+def stopped_at(run):
+    """The last evaluation: the run stops at the first one where every held-out
+    answer is right (train's --until, default 1.0)."""
+    return steps(run)[-1]
+
+
+def budget(run):
+    """The most steps the run's command allows (its --steps)."""
+    return int(re.search(r"--steps (\d+)", FIGURES[run]["command"])[1])
+
+
+def evaluation_line(step):
     """A progress line as the docs show it: up to the alignment, then '...'."""
-    line = printed("reverse", f"step {step}/{total} ")
+    line = printed("reverse", f"step {step}/{budget('reverse')} ")
     return line[:line.index("alignment") + len("alignment 0.00")] + "  ..."
 
 
@@ -43,40 +54,35 @@ def dip(run):
     return step, at(run, step)
 
 
-def solved_from(run):
-    """The first evaluation from which every held-out answer is right."""
-    order = steps(run)
-    for i, step in enumerate(order):
-        if all(at(run, s)["held_out_exact"] == 1.0 for s in order[i:]):
-            return step
-    return None
-
-
 def reverse_quotes():
-    r100, r500, last = at("reverse", 100), at("reverse", 500), at("reverse", 2000)
+    end = stopped_at("reverse")
+    r100, r500, last = at("reverse", 100), at("reverse", 500), at("reverse", end)
     step, fell = dip("reverse")
     cpu = (f"{FIGURES['reverse']['cpu_seconds']:.0f} CPU seconds (one BLAS thread; "
            f"{FIGURES['machine']})")
     summary = printed("reverse", "held-out exact match")
-    tutorial = [evaluation_line(s) for s in (100, 200, 500, 2000)] + [summary, cpu] + [
+    learned = printed("reverse", "learned:")
+    tutorial = [evaluation_line(s) for s in (100, 200, 500, end)] + [summary, learned, cpu] + [
         f"to {r100['loss']:.1f} on average over those steps, while alignment is "
         f"{r100['alignment']:.2f} and exact match {r100['held_out_exact']:.0%}",
         f"between steps 100 and 500 alignment climbs to {r500['alignment']:.2f}, and exact "
         f"match follows it to {r500['held_out_exact']:.0%}",
         f"the dip at step {step} (exact {fell['held_out_exact']:.0%}, alignment "
         f"{fell['alignment']:.2f})",
-        f"100% exact match from step {solved_from('reverse'):,} on, with alignment "
-        f"{last['alignment']:.2f} at the end"]
+        f"reaches {last['held_out_exact']:.0%} exact match at step {end:,}, where the run "
+        f"stops, with alignment {last['alignment']:.2f}"]
     r200 = at("reverse", 200)
     visualize = (
         f"to {r100['loss']:.1f} over the first 100 steps while alignment is still "
         f"{r100['alignment']:.2f} and exact match {r100['held_out_exact']:.0%}",
         f"Alignment then climbs, {r200['alignment']:.2f} at step 200, {r500['alignment']:.2f} "
         f"at step 500, and exact match follows it, {r200['held_out_exact']:.0%} then "
-        f"{r500['held_out_exact']:.0%}; from step {solved_from('reverse'):,} on every held-out "
-        f"string is right and alignment ends at {last['alignment']:.2f}")
+        f"{r500['held_out_exact']:.0%}; at step {end:,} every held-out string is right "
+        f"({last['held_out_exact']:.0%}), the run stops, and alignment ends at "
+        f"{last['alignment']:.2f}")
+    readme = [summary, learned, cpu, f"stops at step {end:,} of at most {budget('reverse'):,}"]
     return [("docs/tutorial.md", q) for q in tutorial] + [
-        ("README.md", summary), ("README.md", cpu)] + [("docs/visualize.md", q) for q in visualize]
+        ("README.md", q) for q in readme] + [("docs/visualize.md", q) for q in visualize]
 
 
 def watching_quotes():
@@ -96,12 +102,14 @@ def watching_quotes():
 
 def translate_quotes():
     order = steps("translate")
-    first, last = at("translate", order[0]), at("translate", order[-1])
+    end = stopped_at("translate")
+    first, last = at("translate", order[0]), at("translate", end)
     return [("docs/visualize.md", q) for q in (
-        f"its loss falls from {first['loss']:.1f} at step {order[0]} to "
-        f"{at('translate', 200)['loss']:.2f} at step 200, and exact match from "
-        f"{first['held_out_exact']:.0%} to {at('translate', 200)['held_out_exact']:.0%}",
-        f"alignment ends at {last['alignment']:.2f}")]
+        f"its loss falls from {first['loss']:.1f} at step {order[0]} to {last['loss']:.2f} at "
+        f"step {end}, and exact match from {first['held_out_exact']:.0%} to "
+        f"{last['held_out_exact']:.0%}, while alignment goes from {first['alignment']:.2f} to "
+        f"{last['alignment']:.2f}",
+        f"stops at step {end} of at most {budget('translate'):,}")]
 
 
 QUOTES = [*reverse_quotes(), *watching_quotes(), *translate_quotes()]
@@ -116,3 +124,19 @@ def test_the_page_quotes_the_measured_number(page, quote):
 def test_the_runs_are_named_with_their_machine_and_cpu_time():
     assert FIGURES["machine"] and FIGURES["reverse"]["cpu_seconds"] > 0
     assert FIGURES["reverse"]["command"].startswith("microattn train reverse")
+
+
+@pytest.mark.parametrize("run", ["reverse", "translate"])
+def test_the_runs_stop_at_the_first_evaluation_with_every_answer_right(run):
+    order = steps(run)
+    assert at(run, stopped_at(run))["held_out_exact"] == 1.0
+    assert all(at(run, step)["held_out_exact"] < 1.0 for step in order[:-1])
+    assert stopped_at(run) < budget(run)
+
+
+def test_the_reverse_run_is_make_demos_command():
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8").replace("\\\n", " ")
+    demo = re.search(r"^demo:.*?\n(?:\t.*\n)*?\t\S*microattn (train reverse .*)$", makefile,
+                     flags=re.M)[1]
+    assert " ".join(demo.replace("--out runs/demo", "").split()) == \
+        FIGURES["reverse"]["command"].removeprefix("microattn ")
