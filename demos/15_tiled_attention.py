@@ -24,18 +24,19 @@ import time
 import tracemalloc
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 import microattn as ma
 from microattn import functional as F
-from _common import plt, save, setup
+from microattn.viz import demo_arguments, show
 
 try:
     import torch
 except ImportError:
     torch = None
 
-args, out = setup("15_tiled_attention", __doc__, default_steps=3, fast_steps=1)
+args, out = demo_arguments("15_tiled_attention", __doc__, default_steps=3, fast_steps=1)
 rng = np.random.default_rng(0)
 MIB = 2 ** 20
 
@@ -170,4 +171,4 @@ for ax, label in zip(axes, ("forward + backward, ms (median)", "peak memory, MiB
     ax.legend()
 axes[0].set_title("time: causal attention, batch 4, 4 heads, d 32")
 axes[1].set_title("memory: T^2 for the materialising path, T for the tiled")
-save(fig, out, "scaling.png")
+show(fig, out / "scaling.png")

@@ -29,10 +29,9 @@ from matplotlib.figure import Figure
 import microattn as ma
 from microattn import functional as F
 from microattn import nn, optim
-from microattn.viz import plot_attention, save_figure
-from _common import setup
+from microattn.viz import demo_arguments, plot_attention, show
 
-args, out = setup("16_bahdanau_attention", __doc__, default_steps=200, fast_steps=30)
+args, out = demo_arguments("16_bahdanau_attention", __doc__, default_steps=200, fast_steps=30)
 ma.manual_seed(0)
 rng = np.random.default_rng(0)
 
@@ -241,7 +240,7 @@ for (name, model), file in zip(models.items(), ("attention.png", "attention_zero
     print(f"{name}: held-out exact match {len(right) / len(held_out):.1%}, "
           f"mean weight on the aligned source word: {on_aligned:.2f}")
     fig = draw(shown, *greedy(model, shown), f"{name}\n(outlined: the aligned source words)")
-    print(f"wrote {save_figure(fig, out / file)}")
+    show(fig, out / file)
 
 # %%
 fig = Figure(figsize=(6, 3.2), dpi=110, layout="constrained")
@@ -253,4 +252,4 @@ ax.set_xlabel("AdamW step")
 ax.set_ylabel("cross-entropy per word")
 ax.set_title("GRU encoder-decoder with additive attention", fontsize=10)
 ax.legend(fontsize=8)
-print(f"wrote {save_figure(fig, out / 'loss.png')}")
+show(fig, out / "loss.png")

@@ -66,7 +66,7 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("microattn: interrupted", file=sys.stderr)
         return 130
-    prog = f"microattn {args.command}"
+    prog = args.parser.prog  # the subcommand's own: "microattn learn train"
     debug = args.debug or "--debug" in argv
     if getattr(args, "threads", None):
         set_num_threads(args.threads)  # else the library's default: one BLAS thread
