@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 import microattn as ma
 from microattn import functional as F
 from microattn.ops.dropout import dropout_mask
-from helpers import assert_close, assert_fused_matches_composed, float16_parity, leaf, shapes, torch_parity, transposed_leaf
+from helpers import SIDES, assert_close, assert_fused_matches_composed, float16_parity, leaf, shapes, torch_parity, transposed_leaf
 import warnings
 
 torch = pytest.importorskip("torch")
@@ -360,9 +360,6 @@ def test_attention_with_zero_features_is_uniform_as_pytorch(fused):
     expected.sum().backward()
     np.testing.assert_allclose(np.asarray(v.grad), vt.grad.numpy(), rtol=1e-12)
     assert np.asarray(q.grad).shape == (1, 2, 0)
-
-
-SIDES = st.sampled_from([0, 1, 2, 3])
 
 
 @st.composite

@@ -5,7 +5,7 @@ import pytest
 
 import microattn as ma
 from microattn import functional as F
-from helpers import assert_close, float16_parity, leaf, transposed_leaf
+from helpers import check, assert_close, float16_parity, leaf, transposed_leaf
 from microattn import nn
 import warnings
 from hypothesis import given
@@ -139,44 +139,6 @@ def test_functional_embedding_negative_padding_idx_counts_from_the_end():
     weight = ma.tensor(np.arange(6.0).reshape(3, 2), requires_grad=True)
     F.embedding(ma.tensor([0, 2, 2]), weight, padding_idx=-1).sum().backward()
     np.testing.assert_array_equal(np.asarray(weight.grad), [[1, 1], [0, 0], [0, 0]])
-
-
-def run_both(fn_ours, fn_torch, data):
-    """Run each library on the same data. Returns (ours, theirs, x, xt) or, when
-    PyTorch raises, asserts that we raise the same type and returns None."""
-    x = ma.tensor(data, requires_grad=True)
-    xt = torch.tensor(np.array(data), requires_grad=True)
-    try:
-        theirs = fn_torch(xt)
-    except Exception as error:  # noqa: BLE001 - any error PyTorch raises, we must too
-        with pytest.raises(type(error)):
-            fn_ours(x)
-        return None
-    with warnings.catch_warnings():
-        warnings.filterwarnings("error", "Mean of empty slice", RuntimeWarning)
-        ours = fn_ours(x)
-    return ours, theirs, x, xt
-
-
-def check(fn_ours, fn_torch, data):
-    """Values and gradients agree with PyTorch (or both raise the same type)."""
-    result = run_both(fn_ours, fn_torch, data)
-    if result is None:
-        return
-    ours, theirs, x, xt = result
-    if isinstance(theirs, tuple):
-        ours, theirs = ours[0], theirs[0]
-    expected = theirs.detach().numpy()
-    assert ours.shape == expected.shape
-    np.testing.assert_allclose(np.asarray(ours.detach().numpy()), expected, rtol=1e-10, atol=1e-12,
-                               equal_nan=True)
-    if not theirs.requires_grad:
-        return
-    g = np.random.default_rng(0).standard_normal(expected.shape)
-    ours.backward(g)
-    theirs.backward(torch.tensor(g))
-    np.testing.assert_allclose(np.asarray(x.grad), xt.grad.numpy(), rtol=1e-8, atol=1e-12,
-                               equal_nan=True)
 
 
 @pytest.mark.filterwarnings("ignore:Initializing zero-element tensors:UserWarning")  # torch's

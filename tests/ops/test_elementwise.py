@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import microattn as ma
-from helpers import (assert_close, broadcastable_pair, leaf, shapes, torch_parity,
+from helpers import (edge_arrays, check, assert_close, broadcastable_pair, leaf, shapes, torch_parity,
                      transposed_leaf)
 from microattn import ops as ew
 from microattn.functional import gelu as ma_gelu
@@ -401,58 +401,6 @@ def test_relu_passes_the_gradient_at_nan_as_pytorch():
 
 
 TF = torch.nn.functional
-
-
-SIDES = st.sampled_from([0, 1, 2, 3])
-
-
-@st.composite
-def edge_arrays(draw, min_dims=0, max_dims=3):
-    """float64 data of a shape with 0-, 1- and 2-sized sides, sometimes
-    non-contiguous (the transpose of a contiguous array)."""
-    shape = tuple(draw(st.lists(SIDES, min_size=min_dims, max_size=max_dims)))
-    data = np.random.default_rng(draw(st.integers(0, 2**16))).standard_normal(shape)
-    if len(shape) >= 2 and draw(st.booleans()):
-        data = np.ascontiguousarray(data.swapaxes(0, -1)).swapaxes(0, -1)
-    return data
-
-
-def run_both(fn_ours, fn_torch, data):
-    """Run each library on the same data. Returns (ours, theirs, x, xt) or, when
-    PyTorch raises, asserts that we raise the same type and returns None."""
-    x = ma.tensor(data, requires_grad=True)
-    xt = torch.tensor(np.array(data), requires_grad=True)
-    try:
-        theirs = fn_torch(xt)
-    except Exception as error:  # noqa: BLE001 - any error PyTorch raises, we must too
-        with pytest.raises(type(error)):
-            fn_ours(x)
-        return None
-    with warnings.catch_warnings():
-        warnings.filterwarnings("error", "Mean of empty slice", RuntimeWarning)
-        ours = fn_ours(x)
-    return ours, theirs, x, xt
-
-
-def check(fn_ours, fn_torch, data):
-    """Values and gradients agree with PyTorch (or both raise the same type)."""
-    result = run_both(fn_ours, fn_torch, data)
-    if result is None:
-        return
-    ours, theirs, x, xt = result
-    if isinstance(theirs, tuple):
-        ours, theirs = ours[0], theirs[0]
-    expected = theirs.detach().numpy()
-    assert ours.shape == expected.shape
-    np.testing.assert_allclose(np.asarray(ours.detach().numpy()), expected, rtol=1e-10, atol=1e-12,
-                               equal_nan=True)
-    if not theirs.requires_grad:
-        return
-    g = np.random.default_rng(0).standard_normal(expected.shape)
-    ours.backward(g)
-    theirs.backward(torch.tensor(g))
-    np.testing.assert_allclose(np.asarray(x.grad), xt.grad.numpy(), rtol=1e-8, atol=1e-12,
-                               equal_nan=True)
 
 
 @given(edge_arrays(min_dims=1), st.sampled_from(["relu", "gelu", "tanh", "sigmoid"]))

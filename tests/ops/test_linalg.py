@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import microattn as ma
-from helpers import leaf, shapes, torch_parity, transposed_leaf
+from helpers import check, leaf, shapes, torch_parity, transposed_leaf
 import warnings
 
 torch = pytest.importorskip("torch")
@@ -124,44 +124,6 @@ def test_other_mismatches(a_shape, b_shape, detail):
 def test_batch_dims_that_do_not_broadcast_are_an_error():
     with pytest.raises(ValueError, match=r"Matmul\(\(2, 3, 4\), \(3, 4, 5\)\)"):
         leaf(np.ones((2, 3, 4))) @ leaf(np.ones((3, 4, 5)))
-
-
-def run_both(fn_ours, fn_torch, data):
-    """Run each library on the same data. Returns (ours, theirs, x, xt) or, when
-    PyTorch raises, asserts that we raise the same type and returns None."""
-    x = ma.tensor(data, requires_grad=True)
-    xt = torch.tensor(np.array(data), requires_grad=True)
-    try:
-        theirs = fn_torch(xt)
-    except Exception as error:  # noqa: BLE001 - any error PyTorch raises, we must too
-        with pytest.raises(type(error)):
-            fn_ours(x)
-        return None
-    with warnings.catch_warnings():
-        warnings.filterwarnings("error", "Mean of empty slice", RuntimeWarning)
-        ours = fn_ours(x)
-    return ours, theirs, x, xt
-
-
-def check(fn_ours, fn_torch, data):
-    """Values and gradients agree with PyTorch (or both raise the same type)."""
-    result = run_both(fn_ours, fn_torch, data)
-    if result is None:
-        return
-    ours, theirs, x, xt = result
-    if isinstance(theirs, tuple):
-        ours, theirs = ours[0], theirs[0]
-    expected = theirs.detach().numpy()
-    assert ours.shape == expected.shape
-    np.testing.assert_allclose(np.asarray(ours.detach().numpy()), expected, rtol=1e-10, atol=1e-12,
-                               equal_nan=True)
-    if not theirs.requires_grad:
-        return
-    g = np.random.default_rng(0).standard_normal(expected.shape)
-    ours.backward(g)
-    theirs.backward(torch.tensor(g))
-    np.testing.assert_allclose(np.asarray(x.grad), xt.grad.numpy(), rtol=1e-8, atol=1e-12,
-                               equal_nan=True)
 
 
 @given(st.sampled_from([(2, 1, 3), (0, 2, 3), (2, 0, 3), (2, 3, 0), (1, 1, 1)]),
