@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..learn import (EXERCISES, TRAIN_TARGET, TRAINED_ON, Workspace, WorkspaceError,
                      check_exercise, exercise, format_result, learner_ops)
-from ..learn.checking import LearnerCodeError
+from ..learn.comparison import LearnerCodeError
 from ..train import read_metrics
 from ..train.run import default_run_dir
 from . import train as train_command

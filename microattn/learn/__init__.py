@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from .checker import Result, check_exercise, format_result
-from .checking import Failure
+from .comparison import Failure
 from .exercises import EXERCISES, TRAIN_TARGET, TRAINED_ON, Exercise, exercise
 from .learner_ops import learner_ops
 from .mistakes import Mistake

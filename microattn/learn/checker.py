@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .checking import Failure, NotDone, learner_error
+from .comparison import Failure, NotDone, learner_error
 from .exercises import TRAIN_TARGET, exercise
 
 SEED = 0

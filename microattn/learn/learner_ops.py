@@ -17,7 +17,7 @@ import numpy as np
 import microattn as ma
 from microattn import functional as F
 
-from .checking import LearnerCodeError, learner_frame
+from .comparison import LearnerCodeError, learner_frame
 
 
 def _run(fn, *args):

@@ -4,7 +4,7 @@ import math
 import numpy as np
 
 from .. import references
-from ..checking import compare, gradcheck, run, unpack
+from ..comparison import compare, gradcheck, run, unpack
 from ..learner_ops import functions_of
 from ..mistakes import (ATTENTION_DK_NOT_TRANSPOSED, ATTENTION_DV_NOT_TRANSPOSED,
                         ATTENTION_MASK_AFTER_SOFTMAX, ATTENTION_NO_ROW_TERM,

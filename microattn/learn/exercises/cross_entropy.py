@@ -2,7 +2,7 @@
 import numpy as np
 
 from .. import references
-from ..checking import compare, gradcheck, run
+from ..comparison import compare, gradcheck, run
 from ..learner_ops import functions_of
 from ..mistakes import (CE_IGNORED_NOT_ZERO, CE_MEAN_OVER_ALL, CE_NO_SOFTMAX, CE_NOT_AVERAGED,
                         SIGN_FLIPPED)

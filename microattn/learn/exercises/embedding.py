@@ -2,7 +2,7 @@
 import numpy as np
 
 from .. import references
-from ..checking import compare, gradcheck, run
+from ..comparison import compare, gradcheck, run
 from ..learner_ops import functions_of
 from ..mistakes import EMBEDDING_OVERWRITTEN, EMBEDDING_PADDING_LEARNS, SIGN_FLIPPED
 

@@ -2,7 +2,7 @@
 import numpy as np
 
 from .. import references
-from ..checking import compare, gradcheck, run, unpack
+from ..comparison import compare, gradcheck, run, unpack
 from ..learner_ops import functions_of
 from ..mistakes import (LN_NO_MEAN_TERMS, LN_NO_WEIGHT, LN_NO_XHAT_TERM, LN_UNBIASED,
                         NOT_SUMMED_OVER_BROADCAST, SIGN_FLIPPED)

@@ -2,7 +2,7 @@
 import numpy as np
 
 from .. import references
-from ..checking import compare, run, unpack
+from ..comparison import compare, run, unpack
 from ..mistakes import (NOT_SUMMED_OVER_BROADCAST, OPERAND_NOT_TRANSPOSED, OPERANDS_SWAPPED,
                         SIGN_FLIPPED)
 

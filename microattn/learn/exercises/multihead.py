@@ -6,7 +6,7 @@ import microattn as ma
 from microattn import functional as F
 from microattn import nn
 
-from ..checking import Failure, call, compare
+from ..comparison import Failure, call, compare
 from ..mistakes import (HEADS_NOT_TRANSPOSED, MERGE_NOT_TRANSPOSED, NO_OUT_PROJ, NO_RESIDUAL,
                         POST_NORM)
 

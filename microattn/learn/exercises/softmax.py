@@ -2,7 +2,7 @@
 import numpy as np
 
 from .. import references
-from ..checking import compare, gradcheck, run
+from ..comparison import compare, gradcheck, run
 from ..learner_ops import functions_of
 from ..mistakes import (SIGN_FLIPPED, SOFTMAX_NO_MAX, SOFTMAX_NO_ROW_TERM, SOFTMAX_NO_Y_FACTOR,
                         SOFTMAX_ROW_TERM_WITHOUT_Y, SOFTMAX_WRONG_AXIS)

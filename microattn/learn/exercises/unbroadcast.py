@@ -2,7 +2,7 @@
 import numpy as np
 
 from .. import references
-from ..checking import compare, run
+from ..comparison import compare, run
 from ..mistakes import MEAN_NOT_SUM, NOT_SUMMED_OVER_BROADCAST
 
 TITLE = "unbroadcasting a gradient"

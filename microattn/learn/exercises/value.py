@@ -5,7 +5,7 @@ import numpy as np
 
 import microattn as ma
 
-from ..checking import Failure, call, compare
+from ..comparison import Failure, call, compare
 from ..mistakes import OVERWRITTEN, SIGN_FLIPPED, TANH_OF_INPUT, TOPOLOGICAL_ORDER
 
 TITLE = "a scalar autograd Value"
