@@ -4,6 +4,7 @@ PyTorch is the independent oracle. Locally a missing torch skips those tests;
 in CI (CI=true) it fails the run, so parity is never skipped silently.
 """
 import os
+import warnings
 
 import numpy as np
 import pytest
@@ -43,3 +44,12 @@ def _run_key_in_a_temporary_home(tmp_path_factory):
         os.environ.pop("XDG_CONFIG_HOME", None)
     else:
         os.environ["XDG_CONFIG_HOME"] = previous
+
+
+@pytest.fixture
+def no_numpy_warnings():
+    """An empty dim must not make numpy complain about it (mean of empty slice)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", "Mean of empty slice", RuntimeWarning)
+        warnings.filterwarnings("error", ".*(zero-size|empty)", RuntimeWarning)
+        yield

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import microattn as ma
 from microattn import functional as F
-from helpers import edge_arrays, check, assert_close, assert_fused_matches_composed, float16_parity, leaf, shapes, torch_parity, transposed_leaf
+from helpers import FUSED, leaf_pair, assert_same_as_torch, edge_arrays, check, assert_close, assert_fused_matches_composed, float16_parity, leaf, shapes, torch_parity, transposed_leaf
 import warnings
 
 torch = pytest.importorskip("torch")
@@ -114,33 +114,6 @@ def test_float16_wide_rows_with_a_large_offset_are_computed_in_float32(affine, r
     float16_parity(lambda t, *wb: F.layer_norm(t, (4096,), *wb),
                    lambda t, *wb: torch.nn.functional.layer_norm(t, (4096,), *wb),
                    [x] + (params if affine else []))
-
-
-FUSED = pytest.mark.parametrize("fused", [True, False], ids=["fused", "composed"])
-
-
-def leaf_pair(shape, seed=0, requires_grad=True):
-    """The same float64 values as a microattn leaf and a torch leaf."""
-    data = np.random.default_rng(seed).standard_normal(shape)
-    return (ma.tensor(data, requires_grad=requires_grad),
-            torch.tensor(data, requires_grad=requires_grad))
-
-
-def assert_same_as_torch(ours, theirs, what):
-    ours = np.asarray(ours)
-    theirs = theirs.detach().numpy()
-    assert ours.shape == theirs.shape, f"{what}: shape {ours.shape} != {theirs.shape}"
-    np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12, equal_nan=True,
-                               err_msg=what)
-
-
-@pytest.fixture
-def no_numpy_warnings():
-    """An empty dim must not make numpy complain about it (mean of empty slice)."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("error", "Mean of empty slice", RuntimeWarning)
-        warnings.filterwarnings("error", ".*(zero-size|empty)", RuntimeWarning)
-        yield
 
 
 @FUSED

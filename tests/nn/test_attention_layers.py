@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 import microattn as ma
 from microattn import nn
-from helpers import PARITY_RTOL, assert_close, leaf, transposed_leaf
+from helpers import leaf_pair, assert_same_as_torch, PARITY_RTOL, assert_close, leaf, transposed_leaf
 from layer_helpers import (MASK_CASES, as_torch, blocked_mask, causal_blocked,
                            check_layer_gradients,
                            make_masks, module_parity, padding_mask)
@@ -333,30 +333,6 @@ def test_mha_capture_graph_keeps_differentiable_weights_and_scores():
     layer.capture_graph = False
     layer(x, x, x)
     assert not layer.last_attn_weights.requires_grad
-
-
-def leaf_pair(shape, seed=0, requires_grad=True):
-    """The same float64 values as a microattn leaf and a torch leaf."""
-    data = np.random.default_rng(seed).standard_normal(shape)
-    return (ma.tensor(data, requires_grad=requires_grad),
-            torch.tensor(data, requires_grad=requires_grad))
-
-
-def assert_same_as_torch(ours, theirs, what):
-    ours = np.asarray(ours)
-    theirs = theirs.detach().numpy()
-    assert ours.shape == theirs.shape, f"{what}: shape {ours.shape} != {theirs.shape}"
-    np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12, equal_nan=True,
-                               err_msg=what)
-
-
-@pytest.fixture
-def no_numpy_warnings():
-    """An empty dim must not make numpy complain about it (mean of empty slice)."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("error", "Mean of empty slice", RuntimeWarning)
-        warnings.filterwarnings("error", ".*(zero-size|empty)", RuntimeWarning)
-        yield
 
 
 @pytest.mark.parametrize("fused", [True, False])

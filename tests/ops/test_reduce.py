@@ -5,7 +5,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import microattn as ma
-from helpers import edge_arrays, check, assert_close, leaf, shapes, torch_parity, transposed_leaf
+from helpers import leaf_pair, assert_same_as_torch, edge_arrays, check, assert_close, leaf, shapes, torch_parity, transposed_leaf
 from microattn.ops import reduce as R
 import warnings
 from microattn import functional as F
@@ -243,30 +243,6 @@ def test_bad_dims_are_rejected():
         x.max((0, 1))
     with pytest.raises(TypeError, match=r"mean\(\): dim must be an int"):
         x.mean(1.0)
-
-
-def leaf_pair(shape, seed=0, requires_grad=True):
-    """The same float64 values as a microattn leaf and a torch leaf."""
-    data = np.random.default_rng(seed).standard_normal(shape)
-    return (ma.tensor(data, requires_grad=requires_grad),
-            torch.tensor(data, requires_grad=requires_grad))
-
-
-def assert_same_as_torch(ours, theirs, what):
-    ours = np.asarray(ours)
-    theirs = theirs.detach().numpy()
-    assert ours.shape == theirs.shape, f"{what}: shape {ours.shape} != {theirs.shape}"
-    np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12, equal_nan=True,
-                               err_msg=what)
-
-
-@pytest.fixture
-def no_numpy_warnings():
-    """An empty dim must not make numpy complain about it (mean of empty slice)."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("error", "Mean of empty slice", RuntimeWarning)
-        warnings.filterwarnings("error", ".*(zero-size|empty)", RuntimeWarning)
-        yield
 
 
 @pytest.mark.parametrize("dim", [None, 0, 1, (0, 1)])
