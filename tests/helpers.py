@@ -209,3 +209,26 @@ def assert_same_as_torch(ours, theirs, what):
     assert ours.shape == theirs.shape, f"{what}: shape {ours.shape} != {theirs.shape}"
     np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12, equal_nan=True,
                                err_msg=what)
+
+
+# -- NaN at reductions, against PyTorch ----------------------------------------------
+
+NAN = float("nan")
+NAN_DATA = [[1.0, NAN, 3.0, NAN], [1.0, NAN, 3.0], [NAN], [[1.0, NAN], [3.0, 0.5]],
+        [[2.0, 2.0], [NAN, NAN]], [1.0, 3.0, 3.0]]
+
+
+def nan_grads(fn, data):
+    """(our gradient, PyTorch's) of fn(x).sum() at float64 ``data``."""
+    import torch
+    ours = ma.tensor(np.asarray(data, np.float64), requires_grad=True)
+    theirs = torch.tensor(np.asarray(data, np.float64), requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no numpy complaint at the NaN
+        fn(ours).sum().backward()
+    fn(theirs).sum().backward()
+    return np.asarray(ours.grad), theirs.grad.numpy()
+
+
+def assert_same_with_nans(ours, theirs):
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, equal_nan=True)

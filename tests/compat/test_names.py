@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import microattn as ma
-from helpers import leaf, shapes, torch_parity
+from helpers import NAN_DATA, nan_grads, assert_same_with_nans, leaf, shapes, torch_parity
 from microattn import functional as MF
 from helpers import broadcastable_pair
 import warnings
@@ -273,29 +273,7 @@ def test_inplace_on_a_graph_tensor_gradcheck_and_torch(name, pair, seed):
     torch_parity(fn, fn, [x, w])
 
 
-NAN = float("nan")
-
-
-def nan_grads(fn, data):
-    """(our gradient, PyTorch's) of fn(x).sum() at float64 ``data``."""
-    ours = ma.tensor(np.asarray(data, np.float64), requires_grad=True)
-    theirs = torch.tensor(np.asarray(data, np.float64), requires_grad=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", RuntimeWarning)  # no numpy complaint at the NaN
-        fn(ours).sum().backward()
-    fn(theirs).sum().backward()
-    return np.asarray(ours.grad), theirs.grad.numpy()
-
-
-def assert_same_with_nans(ours, theirs):
-    np.testing.assert_allclose(ours, theirs, rtol=1e-12, equal_nan=True)
-
-
-DATA = [[1.0, NAN, 3.0, NAN], [1.0, NAN, 3.0], [NAN], [[1.0, NAN], [3.0, 0.5]],
-        [[2.0, 2.0], [NAN, NAN]], [1.0, 3.0, 3.0]]
-
-
-@pytest.mark.parametrize("data", DATA)
+@pytest.mark.parametrize("data", NAN_DATA)
 @pytest.mark.parametrize("op", ["max", "min"])
 def test_max_and_min_of_everything_send_the_gradient_only_to_the_nans(op, data):
     ours, theirs = nan_grads(lambda x: getattr(x, op)(), data)
@@ -304,7 +282,7 @@ def test_max_and_min_of_everything_send_the_gradient_only_to_the_nans(op, data):
         assert np.all(ours[~np.isnan(data)] == 0)
 
 
-@pytest.mark.parametrize("data", DATA)
+@pytest.mark.parametrize("data", NAN_DATA)
 @pytest.mark.parametrize("op", ["max", "min"])
 def test_max_along_a_dim_at_nan_picks_the_nan_as_pytorch(op, data):
     def values(x):

@@ -5,7 +5,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import microattn as ma
-from helpers import leaf_pair, assert_same_as_torch, edge_arrays, check, assert_close, leaf, shapes, torch_parity, transposed_leaf
+from helpers import NAN_DATA, nan_grads, assert_same_with_nans, leaf_pair, assert_same_as_torch, edge_arrays, check, assert_close, leaf, shapes, torch_parity, transposed_leaf
 from microattn.ops import reduce as R
 import warnings
 from microattn import functional as F
@@ -268,29 +268,7 @@ def test_var_with_no_degrees_of_freedom_warns_as_pytorch(no_numpy_warnings):
     assert_same_as_torch(x.grad, xt.grad, "grad")
 
 
-NAN = float("nan")
-
-
-def nan_grads(fn, data):
-    """(our gradient, PyTorch's) of fn(x).sum() at float64 ``data``."""
-    ours = ma.tensor(np.asarray(data, np.float64), requires_grad=True)
-    theirs = torch.tensor(np.asarray(data, np.float64), requires_grad=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", RuntimeWarning)  # no numpy complaint at the NaN
-        fn(ours).sum().backward()
-    fn(theirs).sum().backward()
-    return np.asarray(ours.grad), theirs.grad.numpy()
-
-
-def assert_same_with_nans(ours, theirs):
-    np.testing.assert_allclose(ours, theirs, rtol=1e-12, equal_nan=True)
-
-
-DATA = [[1.0, NAN, 3.0, NAN], [1.0, NAN, 3.0], [NAN], [[1.0, NAN], [3.0, 0.5]],
-        [[2.0, 2.0], [NAN, NAN]], [1.0, 3.0, 3.0]]
-
-
-@pytest.mark.parametrize("data", DATA)
+@pytest.mark.parametrize("data", NAN_DATA)
 @pytest.mark.parametrize("op", ["amax", "amin"])
 def test_amax_and_amin_at_nan_as_pytorch(op, data):
     ours, theirs = nan_grads(lambda x: getattr(x, op)(), data)
