@@ -1,4 +1,4 @@
-"""What silencing numpy's floating-point warnings costs (silenced in microattn/core/grad_mode.py).
+"""What silencing numpy's floating-point warnings costs (silenced in microattn/core/tensor.py).
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/errstate_cost.py [--repeats 9]
 
@@ -22,22 +22,21 @@ import numpy as np
 
 import microattn as ma
 from microattn import nn
-from microattn.core import autograd
 from microattn.core.grad_mode import state
 from microattn.nn import module
 
-tensor = sys.modules["microattn.core.tensor"]  # (microattn.core.tensor is also ma.tensor)
+engine = sys.modules["microattn.core.tensor"]  # (microattn.core.tensor is also ma.tensor)
 
 
 def per_op_errstate(run):
     """Run with np.errstate around each op's forward, and nothing else silenced."""
-    saved = autograd.silenced, module.silenced, tensor.silenced
-    autograd.silenced = lambda: np.errstate(all="ignore")
-    module.silenced = tensor.silenced = contextlib.nullcontext
+    saved = engine.silenced, module.silenced
+    engine.silenced = lambda: np.errstate(all="ignore")  # in apply (and once in backward)
+    module.silenced = contextlib.nullcontext
     try:
         return run()
     finally:
-        autograd.silenced, module.silenced, tensor.silenced = saved
+        engine.silenced, module.silenced = saved
 
 
 def unsilenced(run):

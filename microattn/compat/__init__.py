@@ -15,6 +15,7 @@ from .convert import CONVERT_METHODS, CONVERT_PROPERTIES
 from .indexing import getitem
 from .inplace import INPLACE_METHODS
 from .methods import COMPAT_METHODS
+from .tensor_data import DATA_PROPERTY
 
 
 def install():
@@ -23,7 +24,7 @@ def install():
     hooks.check_device = dtypes.check_device
     versions.install()
     bind({**INPLACE_METHODS, **CONVERT_METHODS, **CONVERT_PROPERTIES, **COMPAT_METHODS,
-          "__getitem__": getitem, "__repr__": tensor_repr,
+          "__getitem__": getitem, "__repr__": tensor_repr, "data": DATA_PROPERTY,
           "_version": property(lambda t: versions.version(t._data), doc=(
               "How many in-place writes this tensor's memory has seen (shared with its "
               "views and detach()), as PyTorch's ``t._version``."))})

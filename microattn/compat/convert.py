@@ -11,7 +11,7 @@ import numbers
 import numpy as np
 
 from ..core import Function, Tensor
-from ..core.tensor import as_dtype
+from ..core.dtype import as_dtype
 from ..nn.module import parse_to
 from ..ops import elementwise as ew
 from .dtypes import CPU, check_device

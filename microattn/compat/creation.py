@@ -8,7 +8,8 @@ import numpy as np
 
 from ..core import random
 from ..core.factories import _float_dtype, _leaf
-from ..core.tensor import Tensor, as_array, as_dtype, sizes
+from ..core.tensor import Tensor, sizes
+from ..core.dtype import as_array, as_dtype
 
 
 def empty(*size, dtype=None, requires_grad=False, device=None, **_layout):

@@ -23,9 +23,9 @@ import numpy as np
 from ..core import Function, Tensor, no_grad
 from ..core import random
 from ..core.grad_mode import state
-from ..core.tensor import DataTensor
 from ..ops import elementwise as ew
 from .indexing import IndexPut, index_steps, view_at
+from .tensor_data import DataTensor
 from .versions import bump
 from .view_writes import rebase
 

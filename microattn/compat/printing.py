@@ -9,7 +9,7 @@ scientific notation when the finite magnitudes span more than 1000x, exceed
 """
 import numpy as np
 
-from ..core.tensor import get_default_dtype
+from ..core.dtype import get_default_dtype
 
 
 def _float_format(data):

@@ -5,7 +5,7 @@ of an op are not already arrays of one dtype.
 """
 import numpy as np
 
-from ..core.tensor import get_default_dtype
+from ..core.dtype import get_default_dtype
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 

@@ -25,7 +25,7 @@ that puts a view's elements back where they came from.
 import numpy as np
 
 from ..core import Function, Tensor
-from ..core.autograd import AccumulateGrad
+from ..core.tensor import AccumulateGrad
 
 
 class CopySlices(Function):
@@ -116,7 +116,7 @@ def rebase(tensor, op, compute, args, store):
     old = Tensor._make(tensor._data.copy(), below)
     result = compute(old, *(old if a is tensor else _operand(a, base, old_base) for a in args))
     store(result)
-    fields = {k: base.__dict__[k] for k in ("shape", "dtype", "module_path", "_hooks",
+    fields = {k: getattr(base, k) for k in ("shape", "dtype", "module_path", "_hooks",
                                             "_retained")}
     base.__class__ = CopySlices
     base.__dict__.clear()

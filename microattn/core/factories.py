@@ -2,7 +2,8 @@
 import numpy as np
 
 from . import random
-from .tensor import Tensor, as_dtype, check_device, get_default_dtype, sizes
+from .tensor import Tensor, sizes
+from .dtype import as_dtype, check_device, get_default_dtype
 
 
 def _new_shape(op, size):

@@ -6,18 +6,6 @@ with a single attribute lookup each.
 """
 import functools
 
-import numpy as np
-
-try:  # numpy >= 2 keeps its error state in a context variable: set it directly
-    from numpy._core._ufunc_config import _extobj_contextvar as _errors
-    from numpy._core.umath import _make_extobj
-    _IGNORE = _make_extobj(all="ignore")
-except ImportError:  # pragma: no cover - older numpy: its global state, saved and restored
-    class _errors:
-        set = staticmethod(lambda ignore: np.seterr(all="ignore"))
-        reset = staticmethod(lambda saved: np.seterr(**saved))
-    _IGNORE = None
-
 
 class _State:
     __slots__ = ("grad_enabled", "module_path", "quiet")
@@ -28,7 +16,7 @@ class _State:
         # Module.__call__ sets; every graph node copies it so pictures can be
         # clustered by module.
         self.module_path = ""
-        self.quiet = False  # inside silenced(): numpy's floating-point warnings are off
+        self.quiet = False  # inside silenced() (core/tensor.py): numpy's warnings are off
 
 
 state = _State()
@@ -72,26 +60,3 @@ class enable_grad(_GradMode):
     """Re-enable graph recording inside a ``no_grad`` block."""
 
     enabled = True
-
-
-class silenced:
-    """``with silenced():`` numpy's floating-point warnings off inside, as PyTorch is
-    silent about inf and nan (``log(0)``, ``0 / 0``); nested, it costs nothing.
-
-    ``np.errstate`` around every op costs 22% of a MultiheadAttention
-    forward+backward (benchmarks/errstate_cost.py), so Function.apply,
-    Module.__call__ and backward enter this once per outermost call, setting
-    numpy's error-state context variable directly (about 1 us).
-    """
-
-    __slots__ = ("_outer", "_token")
-
-    def __enter__(self):
-        self._outer, state.quiet = state.quiet, True
-        if not self._outer:
-            self._token = _errors.set(_IGNORE)
-
-    def __exit__(self, *exc):
-        if not self._outer:
-            _errors.reset(self._token)
-        state.quiet = self._outer

@@ -1,91 +1,24 @@
-"""Tensor: an ndarray, the gradient that flows back to it, and the node that made it.
+"""The engine: Tensor, the Function an op leaves in the graph, and the walk back.
 
-The operators and methods that compute (``+``, ``@``, ``sum``, ``softmax``, ...)
-are Functions from ``microattn.ops``; ops binds them onto this class when it is
-imported, so that this, the lowest layer, imports nothing above it.
+A Tensor holds an ndarray, its gradient and ``grad_fn``, the node of the op
+that made it. An op is a Function subclass with ``forward(ctx, *args)`` and
+``backward(ctx, grad)`` on numpy arrays: ``Op.apply`` unwraps the tensors,
+runs forward and wraps the result; when a gradient is needed, ``ctx`` is kept
+as the result's ``grad_fn`` (``ctx`` *is* the graph node). ``backward()``
+visits the nodes in topological order, calls each ``backward`` and adds the
+gradients up. The ops live in ``microattn.ops``, which binds them onto
+Tensor (``x.exp()`` is ``Exp.apply(x)``), so this file imports no op.
 """
 import weakref
 
 import numpy as np
+from numpy._core._ufunc_config import _extobj_contextvar as _numpy_errors
+from numpy._core.umath import _make_extobj
 
 from . import hooks
-from .grad_mode import silenced
-
-_default_dtype = np.dtype(np.float32)
-
-
-def set_default_dtype(dtype):
-    """Set the floating dtype that Python floats become (float32 unless changed)."""
-    global _default_dtype
-    dtype = np.dtype(dtype)
-    if dtype.kind != "f":
-        raise TypeError(f"set_default_dtype expects a floating dtype, got {dtype}")
-    _default_dtype = dtype
-
-
-def get_default_dtype():
-    """The floating dtype that Python floats become: float32 unless set."""
-    return _default_dtype
-
-
-def as_array(data, dtype=None):
-    """An ndarray from ``data``, by the pinned rules: Python floats take the default
-    dtype, numpy arrays keep theirs, Python ints give int64 and bools give bool."""
-    if isinstance(data, Tensor):
-        data = data._data
-    if dtype is not None:
-        return np.array(data, dtype=as_dtype(dtype))
-    if isinstance(data, (np.ndarray, np.generic)):
-        return np.array(data)
-    array = np.array(data)
-    if array.dtype.kind == "f":
-        return array.astype(_default_dtype, copy=False)
-    if array.dtype.kind in "iu":
-        return array.astype(np.int64, copy=False)
-    if array.dtype.kind not in "b":
-        raise TypeError(f"cannot make a tensor from {type(data).__name__} data "
-                        f"(numpy made dtype {array.dtype}); expected numbers or bools")
-    return array
-
-
-def as_dtype(dtype):
-    """A numpy dtype from a dtype object, a numpy type or name ("int64"); None stays None."""
-    if dtype is None:
-        return None
-    try:
-        return np.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"{dtype!r} is not a dtype: use ma.float32, ma.int64, ma.bool, ...") \
-            from None
-
-
-def check_device(where, op="to"):
-    """Refuse a device other than the CPU (None means the CPU). compat's hook reads
-    PyTorch's device objects; without it only "cpu" is known."""
-    if hooks.check_device is not None:
-        return hooks.check_device(where, op)
-    if where not in (None, "cpu"):
-        raise RuntimeError(f"{op}: device {where!r} is not available: microattn runs on the "
-                           "CPU only (numpy); use 'cpu'")
-
-
-def sizes(size):
-    """Accept ``f(2, 3)`` and ``f((2, 3))`` alike, as PyTorch does (also for
-    reshape, permute and expand)."""
-    if len(size) == 1 and isinstance(size[0], (tuple, list)):
-        return tuple(size[0])
-    return tuple(size)
-
-
-def unwrap(x):
-    """The ndarray behind a tensor (shared); anything else as an ndarray (not copied)."""
-    return x._data if isinstance(x, Tensor) else np.asarray(x)
-
-
-def _check_differentiable(dtype):
-    if np.dtype(dtype).kind not in "fc":
-        raise RuntimeError(f"only floating-point tensors can require gradients, not {dtype} "
-                           "(convert it first, e.g. with .float())")
+from .dtype import as_array, check_device
+from .errors import ShapeError
+from .grad_mode import state
 
 
 class Tensor:
@@ -103,11 +36,8 @@ class Tensor:
     __array_priority__ = 1000
 
     def __init__(self, data, requires_grad=False, dtype=None):
-        self._data = as_array(data, dtype)
-        self._grad = None
-        self.grad_fn = None
-        self._hooks = None
-        self._grad_accumulator = None
+        self._data = as_array(data._data if isinstance(data, Tensor) else data, dtype)
+        self._grad = self.grad_fn = self._hooks = self._grad_accumulator = None
         self._requires_grad = False
         if requires_grad:
             self.requires_grad = True
@@ -121,30 +51,7 @@ class Tensor:
         t.grad_fn, t._requires_grad = grad_fn, grad_fn is not None
         return t
 
-    # -- data and gradient ---------------------------------------------------
-    @property
-    def data(self):
-        """This tensor's values as a Tensor sharing its memory, cut from the graph, as
-        PyTorch's ``.data`` (``x.data.clone()``, ``p.grad.data.zero_()``); writes
-        through it reach this tensor and are recorded in no graph, nor counted by
-        the version counter (as in PyTorch, they bypass autograd). The ndarray
-        itself is ``.numpy()``."""
-        return DataTensor._make(self._data, None)
-
-    @data.setter
-    def data(self, value):
-        """Replace the values by a tensor's (or an ndarray), of any shape, as PyTorch's
-        ``.data =``; a tensor that requires grad keeps a floating dtype."""
-        if isinstance(value, Tensor):
-            value = value._data
-        elif not isinstance(value, np.ndarray):
-            raise TypeError(f"Tensor.data must be set to a tensor or an ndarray, not "
-                            f"{type(value).__name__} (convert it first, e.g. with ma.tensor)")
-        if self._requires_grad and value.dtype.kind not in "fc":
-            raise RuntimeError(f"data set to a tensor that requires gradients must be floating "
-                               f"point, got dtype {value.dtype}")
-        self._data = value
-
+    # -- gradient ------------------------------------------------------------
     @property
     def grad(self):
         """dL/d(this tensor) after ``backward()``: a Tensor without a graph (its
@@ -171,7 +78,6 @@ class Tensor:
                 value = Tensor._make(array, None)
         self._grad = value
 
-    # -- autograd state ----------------------------------------------------
     @property
     def requires_grad(self):
         return self._requires_grad
@@ -184,8 +90,9 @@ class Tensor:
                     "requires_grad can only be changed on leaf tensors; "
                     "use .detach() to get a tensor that does not require grad")
             return
-        if flag:
-            _check_differentiable(self._data.dtype)
+        if flag and self._data.dtype.kind not in "fc":
+            raise RuntimeError(f"only floating-point tensors can require gradients, not "
+                               f"{self._data.dtype} (convert it first, e.g. with .float())")
         self._requires_grad = bool(flag)
 
     def requires_grad_(self, requires_grad=True):
@@ -210,8 +117,6 @@ class Tensor:
         single element (then it is 1). The graph is freed afterwards unless
         ``retain_graph=True``.
         """
-        from .autograd import leaf_node, run_backward  # the engine builds on Tensor
-
         if not self._requires_grad:
             raise RuntimeError(
                 "backward() on a tensor that does not require grad and has no grad_fn: "
@@ -223,16 +128,14 @@ class Tensor:
                     f"this one has shape {self.shape}: pass gradient=, an array of shape "
                     f"{self.shape} holding dL/d(this tensor) (e.g. ma.ones_like(t)), or "
                     f"reduce it first (t.sum().backward())")
-            grad = np.ones(self._data.shape, self._data.dtype)
-        else:
-            grad = np.asarray(gradient._data if isinstance(gradient, Tensor) else gradient,
-                              dtype=self._data.dtype)
-            if grad.shape != self._data.shape:
-                raise RuntimeError(f"backward(): gradient has shape {grad.shape}, "
-                                   f"but the tensor has shape {self.shape}")
-        root = self.grad_fn if self.grad_fn is not None else leaf_node(self)
+            gradient = np.ones(self._data.shape, self._data.dtype)
+        grad = np.asarray(gradient._data if isinstance(gradient, Tensor) else gradient,
+                          dtype=self._data.dtype)
+        if grad.shape != self._data.shape:
+            raise RuntimeError(f"backward(): gradient has shape {grad.shape}, "
+                               f"but the tensor has shape {self.shape}")
         with silenced():  # numpy's inf/nan warnings off, once for the whole backward
-            run_backward(root, grad, retain_graph=retain_graph)
+            run_backward(self.grad_fn or leaf_node(self), grad, retain_graph)
 
     def register_hook(self, fn):
         """Call ``fn(grad)`` with this tensor's gradient during backward; if it
@@ -240,15 +143,9 @@ class Tensor:
         that replaces the gradient. Returns a handle with ``remove()``."""
         if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that does not require grad")
-        if self.grad_fn is not None:
-            self.grad_fn.register_hook(fn)
-            hooks = self.grad_fn._hooks
-        else:
-            if self._hooks is None:
-                self._hooks = []
-            self._hooks.append(fn)
-            hooks = self._hooks
-        return _HookHandle(hooks, fn)
+        owner = self.grad_fn if self.grad_fn is not None else self
+        owner._hooks = (owner._hooks or []) + [fn]
+        return _HookHandle(owner, fn)
 
     def retain_grad(self):
         """Keep ``.grad`` on this non-leaf tensor during backward (leaves always do)."""
@@ -264,8 +161,7 @@ class Tensor:
         if self.grad_fn is not None:
             raise RuntimeError("only leaf tensors can be deep-copied: detach() the "
                                "result of an op first")
-        copy = Tensor._make(self._data.copy(), None)
-        copy.__class__ = type(self)
+        copy = type(self)._make(self._data.copy(), None)
         copy._requires_grad = self._requires_grad
         copy.grad = None if self._grad is None else self._grad._data.copy()
         memo[id(self)] = copy
@@ -318,14 +214,14 @@ class Tensor:
 
 
 class _HookHandle:
-    __slots__ = ("_hooks", "_fn")
+    __slots__ = ("_owner", "_fn")
 
-    def __init__(self, hooks, fn):
-        self._hooks, self._fn = hooks, fn
+    def __init__(self, owner, fn):
+        self._owner, self._fn = owner, fn
 
     def remove(self):
-        if self._fn in self._hooks:
-            self._hooks.remove(self._fn)
+        if self._fn in (self._owner._hooks or ()):
+            self._owner._hooks = [h for h in self._owner._hooks if h is not self._fn]
 
 
 def tensor(data, dtype=None, device=None, requires_grad=False):
@@ -335,7 +231,320 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
-class DataTensor(Tensor):
-    """What ``.data`` returns: a Tensor whose in-place writes bump no version counter."""
+# -- the graph node ----------------------------------------------------------
 
-    __slots__ = ()
+class Function:
+    """Base class of every differentiable op.
+
+    Subclasses implement::
+
+        def forward(ctx, *args):   # ndarrays for tensor arguments, other values as given
+            ...                    # -> one ndarray (or a tuple: the output, then arrays
+                                   #    returned as constant tensors beside it)
+        def backward(ctx, grad):   # grad = dL/d(output), an ndarray of the output's shape
+            ...                    # -> one gradient per forward argument (or just one)
+
+    ``backward`` may return a gradient in the broadcast shape of the output
+    (the engine sums it back to each input's shape) and in the promoted dtype
+    (the engine casts it back); ``None`` for arguments that take no gradient
+    (``ctx.needs_input_grad[i]`` says which do, so work can be skipped).
+
+    ``promote`` lists the positions of the arguments whose dtypes are made one
+    (by ``hooks.promote``: PyTorch's rules, installed by compat); ``floating = True``
+    makes an integer result the default float dtype (exp, true division).
+    """
+
+    promote = ()
+    floating = False
+    _released = False
+    _hooks = None     # Tensor.register_hook on the output
+    _retained = None  # Tensor.retain_grad on the output: a weak reference to it
+    _writes = None    # hooks.writes when the node saved its arrays
+
+    def __init_subclass__(cls, **kwargs):
+        # Each op gets its own apply, a plain function, so that a table can make it
+        # a Tensor method as it is: with Tensor.exp = Exp.apply, x.exp() is Exp.apply(x).
+        super().__init_subclass__(**kwargs)
+        cls.apply = staticmethod(lambda *args, **options: apply(cls, args, options))
+
+    @property
+    def needs_input_grad(self):
+        """One bool per forward argument: does it take a gradient?"""
+        return tuple([p is not None for p in self._parents])
+
+    def save_for_backward(self, *arrays):
+        """Keep arrays for ``backward``; they are freed once backward has run."""
+        self.saved_tensors = arrays
+        self._writes = hooks.writes
+
+    def name(self):
+        """Readable node name, e.g. ``SoftmaxBackward``."""
+        return type(self).__name__ + "Backward"
+
+    @property
+    def next_functions(self):
+        """``((node, 0), ...)``, one pair per forward argument, as in PyTorch."""
+        return tuple((p, 0) for p in self._parents)
+
+    def register_hook(self, fn):
+        """``fn(grad) -> Tensor | None`` sees dL/d(output) before it flows on;
+        a returned tensor replaces it."""
+        self._hooks = (self._hooks or []) + [fn]
+
+    def _release(self):
+        """Free what forward kept; the node stays, so the graph can still be drawn."""
+        kept = {k: v for k, v in vars(self).items() if k in _ENGINE_FIELDS}
+        self.__dict__ = dict(kept, _released=True)
+
+    def __repr__(self):
+        return f"<{self.name()}>"
+
+
+_ENGINE_FIELDS = ("_parents", "shape", "dtype", "module_path", "_hooks", "_retained")
+
+
+def apply(op, args, options):
+    """Run ``op`` on tensors and plain values; record a node when a gradient is needed.
+
+    Tensors among ``args`` are unwrapped to their arrays; when the arguments at
+    ``op.promote`` are not already arrays of one dtype, ``hooks.promote`` makes
+    them one; forward runs on plain numpy. ``options`` (keyword arguments: dims,
+    flags) go to forward as they are. An error of forward is raised again naming
+    the op and the shapes, with numpy's error as its cause.
+    """
+    ctx = object.__new__(op)
+    raw = [a._data if isinstance(a, Tensor) else a for a in args]
+    if op.promote and hooks.promote:  # numbers, or arrays of two dtypes: make them one
+        dtypes = {v.dtype if type(v) is np.ndarray else None for v in raw}
+        if len(dtypes) > 1 or None in dtypes or op.floating and dtypes.pop().kind not in "fc":
+            hooks.promote(raw, op.promote, op.floating)
+    tracked = [isinstance(a, Tensor) and a._requires_grad for a in args]
+    recording = state.grad_enabled and True in tracked
+    ctx._parents = [(a.grad_fn or leaf_node(a)) if recording and t else None
+                    for a, t in zip(args, tracked)]
+    try:
+        if state.quiet:  # inside a Module's forward or a backward: already silenced
+            out = ctx.forward(*raw, **options)
+        else:
+            with silenced():
+                out = ctx.forward(*raw, **options)
+    except (ValueError, IndexError, TypeError) as error:
+        raise _explain(op, args, error) from error
+    out, *extras = out if type(out) is tuple else (out,)  # extras: values to look at
+    if recording:
+        ctx.shape, ctx.dtype, ctx.module_path = out.shape, out.dtype, state.module_path
+        # a view of the first input's memory? (compat records writes through views)
+        ctx._view = out.base is not None and np.may_share_memory(out, raw[0])
+    result = Tensor._make(out, ctx if recording else None)
+    return (result, *[Tensor._make(e, None) for e in extras]) if extras else result
+
+
+def _explain(op, args, error):
+    """The same kind of error, saying which op failed and on which shapes."""
+    shapes = ", ".join(str(tuple(a.shape)) if isinstance(a, Tensor) else
+                       f"array(shape={a.shape}, dtype={a.dtype})" if isinstance(a, np.ndarray)
+                       else repr(a) for a in args)
+    message = f"{op.__name__}({shapes}): {error}"
+    if type(error) is ValueError:  # numpy's word for shapes that do not fit
+        return ShapeError(message)
+    try:
+        return type(error)(message)
+    except Exception:  # an exception type with a different constructor
+        return ValueError(message)
+
+
+class AccumulateGrad:
+    """The graph node of a leaf tensor: its backward adds the gradient into ``.grad``.
+
+    It refers to its tensor weakly (the tensor holds it strongly), so a leaf and
+    its node form no reference cycle and are freed as soon as the leaf is.
+    """
+
+    __slots__ = ("_tensor", "shape", "dtype", "__weakref__")
+    _parents = next_functions = ()
+    module_path = ""
+    _released = _hooks = _retained = _writes = None
+
+    def __init__(self, tensor):
+        self._tensor = weakref.ref(tensor)
+        self.shape, self.dtype = tensor._data.shape, tensor._data.dtype
+
+    @property
+    def variable(self):
+        """The leaf tensor this node accumulates into (None once it is freed)."""
+        return self._tensor()
+
+    def name(self):
+        return "AccumulateGrad"
+
+    def backward(self, grad):
+        tensor = self._tensor()
+        if tensor is not None:
+            if grad.shape != tensor._data.shape:
+                raise RuntimeError(
+                    f"a leaf of shape {tensor._data.shape} had shape {grad.shape} when the "
+                    "graph was recorded (its .data was replaced since): run the forward pass "
+                    "again")
+            store_grad(tensor, run_hooks(tensor._hooks, grad) if tensor._hooks else grad)
+        return ()
+
+    def _release(self):
+        """Nothing to free: the node of a leaf keeps no arrays."""
+
+    def __repr__(self):
+        return "<AccumulateGrad>"
+
+
+def store_grad(tensor, grad):
+    """Add ``grad`` into ``tensor.grad``, a Tensor (no graph) of the tensor's dtype.
+
+    The first gradient is copied (a backward may hand one array to two inputs, and
+    optimisers update ``.grad`` in place); later ones are added in place, as PyTorch."""
+    if tensor._grad is None:
+        tensor._grad = Tensor._make(np.array(grad, dtype=tensor._data.dtype, copy=True), None)
+    else:
+        tensor._grad._data += grad
+
+
+def leaf_node(tensor):
+    """The AccumulateGrad node of a leaf tensor, made on first use and reused."""
+    node = tensor._grad_accumulator
+    if node is None or node.shape != tensor._data.shape or node.dtype != tensor._data.dtype:
+        node = tensor._grad_accumulator = AccumulateGrad(tensor)  # new, or .data replaced
+    return node
+
+
+def unbroadcast(grad, shape):
+    """Sum ``grad`` down to ``shape``: the backward of numpy broadcasting, which repeats
+    an input along new leading axes and along its axes of size 1."""
+    extra = grad.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(
+        extra + i for i, n in enumerate(shape) if n == 1 and grad.shape[extra + i] != 1)
+    return grad.sum(axis=axes).reshape(shape) if axes else grad.reshape(shape)
+
+
+def run_hooks(hooks_, grad):
+    """Apply gradient hooks in order; a hook that returns a tensor (of the gradient's
+    shape and dtype, as PyTorch checks) replaces the gradient."""
+    for hook in hooks_:
+        result = hook(Tensor._make(grad, None))
+        if result is None:
+            continue
+        name = getattr(hook, "__name__", repr(hook))
+        if not isinstance(result, Tensor):
+            raise TypeError(f"expected a Tensor or None, but hook '{name}' returned "
+                            f"'{type(result).__name__}'")
+        if result.shape != grad.shape:
+            raise RuntimeError(f"hook '{name}' has changed the size of value: the gradient "
+                               f"has shape {grad.shape}, the hook returned {result.shape}")
+        if result.dtype != grad.dtype:
+            raise RuntimeError(f"hook '{name}' has changed the type of value (was "
+                               f"{grad.dtype} got {result.dtype})")
+        grad = result._data
+    return grad
+
+
+# -- the walk back -----------------------------------------------------------
+
+def topological_order(root):
+    """The nodes below ``root``, each before every node it sends a gradient to: a
+    depth-first walk with an explicit stack (no recursion, so any depth goes)."""
+    order, seen, stack = [], {root}, [(root, iter(root._parents))]
+    while stack:
+        node, parents = stack[-1]
+        for parent in parents:
+            if parent is not None and parent not in seen:
+                seen.add(parent)
+                stack.append((parent, iter(parent._parents)))
+                break
+        else:  # every parent placed: the node goes after them
+            stack.pop()
+            order.append(node)
+    return reversed(order)
+
+
+def run_backward(root, grad, retain_graph=False):
+    """Backpropagate ``grad`` (dL/d output of ``root``) through the graph below ``root``:
+    each node runs once every gradient sent to it has been added up."""
+    grads = {root: grad}
+    for node in topological_order(root):
+        grad = grads.pop(node, None)
+        if grad is not None:  # else no gradient reached it: it has none to pass on
+            for parent, g in zip(node._parents, _node_backward(node, grad)):
+                if parent is not None and g is not None:
+                    if g.shape != parent.shape:
+                        g = unbroadcast(g, parent.shape)
+                    if g.dtype != parent.dtype:  # the input was promoted: float32 + float64
+                        g = g.astype(parent.dtype)
+                    grads[parent] = grads[parent] + g if parent in grads else g
+        if not retain_graph:
+            node._release()
+
+
+def _node_backward(node, grad):
+    """Run one node's hooks and backward on dL/d(its output); one gradient per input."""
+    if node._released:
+        raise RuntimeError(
+            f"Trying to backward through {node.name()} a second time, but the values "
+            "it saved were freed by the first backward. Pass retain_graph=True to the "
+            "first backward() to backpropagate through the same graph again.")
+    if node._writes is not None and node._writes != hooks.writes and hooks.on_backward:
+        hooks.on_backward(node)  # something was written in place since the node saved
+    if node._hooks:
+        grad = run_hooks(node._hooks, grad)
+    if node._retained is not None and node._retained() is not None:
+        store_grad(node._retained(), grad)
+    input_grads = node.backward(grad)
+    if type(input_grads) is not tuple:
+        input_grads = (input_grads,)
+    if len(input_grads) < len(node._parents):  # more: arguments left to their defaults
+        raise RuntimeError(
+            f"{node.name()} returned {len(input_grads)} gradient(s) but its forward took "
+            f"{len(node._parents)} argument(s): backward must return one per argument "
+            "(None for those that take no gradient)")
+    return input_grads
+
+
+# -- numpy's floating-point warnings -----------------------------------------
+
+_QUIET = _make_extobj(all="ignore")
+
+
+class silenced:
+    """``with silenced():`` numpy's floating-point warnings off inside, as PyTorch is
+    silent about inf and nan (``log(0)``, ``0 / 0``).
+
+    ``np.errstate`` around every op would cost a fifth of a forward+backward
+    (benchmarks/errstate_cost.py): Function.apply, Module.__call__ and backward
+    enter this once per outermost call, and it sets numpy's error-state context
+    variable directly.
+    """
+
+    __slots__ = ("_outer", "_token")
+
+    def __enter__(self):
+        self._outer, state.quiet = state.quiet, True
+        self._token = _numpy_errors.set(_QUIET)
+
+    def __exit__(self, *exc):
+        _numpy_errors.reset(self._token)
+        state.quiet = self._outer
+
+
+# -- arguments and arrays ----------------------------------------------------
+
+def sizes(size):
+    """Accept ``f(2, 3)`` and ``f((2, 3))`` alike, as PyTorch does (also for
+    reshape, permute and expand)."""
+    return tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
+
+
+def unwrap(x):
+    """The ndarray behind a tensor (shared); anything else as an ndarray (not copied)."""
+    return x._data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def working(a):
+    """``a`` in the precision the fused ops compute in: float16 as float32 (numpy's
+    float16 sums overflow and lose digits where float32 is right); else ``a`` itself."""
+    return a.astype(np.float32) if a is not None and a.dtype == np.float16 else a

@@ -10,7 +10,7 @@ import numpy as np
 
 import microattn as ma
 from microattn import functional as F
-from microattn.core.autograd import unbroadcast  # the reference of exercise 2
+from microattn.core.tensor import unbroadcast  # the reference of exercise 2
 
 
 def _leaves(*arrays):

@@ -99,6 +99,8 @@ class MultiheadAttention(Module):
         allowed, or float) as one mask in the kernel's form (F.attention_mask),
         broadcasting to (B, heads, Tq, Tk). A float mask given as a tensor keeps
         its gradient."""
+        if attn_mask is None and key_padding_mask is None:
+            return None
         F.check_mask("MultiheadAttention", "attn_mask", attn_mask)
         F.check_mask("MultiheadAttention", "key_padding_mask", key_padding_mask)
         if attn_mask is not None:
@@ -119,8 +121,6 @@ class MultiheadAttention(Module):
             key_padding_mask = key_padding_mask.reshape(batch, 1, 1, k_len)  # (B, 1, 1, Tk)
         masks = [F.attention_mask(m, dtype, true_means="blocked")
                  for m in (attn_mask, key_padding_mask) if m is not None]
-        if not masks:
-            return None
         return masks[0] if len(masks) == 1 else masks[0] + masks[1]
 
     def forward(self, query, key, value, key_padding_mask=None, need_weights=True,
@@ -163,12 +163,8 @@ class MultiheadAttention(Module):
             need_weights=not tiled, fused=fused,
             scores_hook=self._keep_scores if self.capture_graph else None)
         heads, weights = (heads, None) if tiled else heads
-        if tiled:
-            self.last_attn_weights = self.last_attn_scores = None
-        elif self.capture_graph:
-            self.last_attn_weights = weights  # attached: its .grad can be retained
-        else:
-            self.last_attn_weights = weights.detach()
+        # kept for pictures; attached to the graph when they record its gradient
+        self.last_attn_weights = weights if tiled or self.capture_graph else weights.detach()
         # (B, heads, Tq, head_dim) -> (B, Tq, heads, head_dim) -> (B, Tq, E)
         heads = heads.transpose(1, 2)                             # (B, Tq, heads, head_dim)
         output = self.out_proj(heads.reshape(batch, q_len, self.embed_dim))  # (B, Tq, E)

@@ -10,7 +10,7 @@ state_dict loaded before the first call gives the shapes instead.
 import numpy as np
 
 from ..core import get_default_dtype
-from ..core.tensor import as_dtype, check_device
+from ..core.dtype import as_dtype, check_device
 from .linear import Linear
 from .module import Module, Parameter
 

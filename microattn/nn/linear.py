@@ -5,7 +5,7 @@ import numpy as np
 
 from .. import functional as F
 from ..core import get_default_dtype
-from ..core.tensor import as_dtype, check_device
+from ..core.dtype import as_dtype, check_device
 from . import init
 from .module import Module, Parameter, check_sizes
 

@@ -17,9 +17,9 @@ from collections.abc import Mapping
 import numpy as np
 
 from ..core import Tensor, get_default_dtype
-from ..core.tensor import as_dtype, check_device
-from ..core.tensor import unwrap
-from ..core.grad_mode import silenced, state
+from ..core.dtype import as_dtype, check_device
+from ..core.grad_mode import state
+from ..core.tensor import silenced, unwrap
 from .utils import zero_grads
 
 
@@ -99,30 +99,16 @@ class Module:
     # __dict__, so that reading ``self.weight`` in forward is a plain attribute
     # lookup; every change goes through __setattr__/__delattr__ to keep them in step.
     def __setattr__(self, name, value):
-        registries = self.__dict__.get("_parameters")
-        if registries is None and isinstance(value, (Parameter, Module)):
-            raise AttributeError(f"cannot assign {type(value).__name__} '{name}' before "
-                                 f"{type(self).__name__}.__init__ calls super().__init__()")
         if isinstance(value, Parameter):
             self.register_parameter(name, value)
         elif isinstance(value, Module):
             self.add_module(name, value)
-        elif registries is not None and name in self._parameters:
-            if value is not None:
-                raise TypeError(f"cannot assign {type(value).__name__} as parameter '{name}' "
-                                "(a Parameter or None expected)")
-            self.register_parameter(name, None)
-        elif registries is not None and name in self._modules:
-            if value is not None:
-                raise TypeError(f"cannot assign {type(value).__name__} as child module "
-                                f"'{name}' (a Module or None expected)")
-            self.add_module(name, None)
-        elif registries is not None and name in self._buffers:
-            if value is not None and not isinstance(value, Tensor):
-                raise TypeError(f"cannot assign {type(value).__name__} as buffer '{name}' "
-                                "(a Tensor or None expected)")
-            self._buffers[name] = value
-            object.__setattr__(self, name, value)
+        elif name in self.__dict__.get("_parameters", ()):
+            self.register_parameter(name, value)  # None, or a TypeError naming the value
+        elif name in self.__dict__.get("_modules", ()):
+            self.add_module(name, value)
+        elif name in self.__dict__.get("_buffers", ()):
+            self.register_buffer(name, value, name not in self._non_persistent_buffers)
         else:
             object.__setattr__(self, name, value)
 

@@ -14,7 +14,7 @@ import numpy as np
 from .. import functional as F
 from ..core import get_default_dtype, zeros
 from ..core.errors import ShapeError
-from ..core.tensor import as_dtype, check_device
+from ..core.dtype import as_dtype, check_device
 from ..ops import cat, stack
 from ..ops.dropout import check_probability
 from . import init

@@ -7,7 +7,8 @@ import pytest
 
 import microattn as ma
 from microattn import nn
-from microattn.core.grad_mode import silenced, state
+from microattn.core.grad_mode import state
+from microattn.core.tensor import silenced
 
 
 @pytest.fixture(autouse=True)

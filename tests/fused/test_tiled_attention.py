@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import microattn as ma
 from microattn import functional as F
 from microattn import nn
-from microattn.fused.attention_path import TILED_FROM
+from microattn.functional import TILED_FROM
 from microattn.fused.attention import ScaledDotProductAttention
 from microattn.fused.tiled_attention import TiledAttention
 from helpers import assert_close

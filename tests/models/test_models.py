@@ -6,6 +6,7 @@ import pytest
 
 import microattn as ma
 from microattn import functional as F
+from microattn.core.tensor import AccumulateGrad
 from microattn.models import GPT, Seq2SeqTransformer
 from helpers import assert_close, leaf
 import math
@@ -133,7 +134,7 @@ def module_paths(output):
         if node is None or node in seen:
             continue
         seen.add(node)
-        if not isinstance(node, ma.core.autograd.AccumulateGrad):
+        if not isinstance(node, AccumulateGrad):
             paths.add(node.module_path)
         stack.extend(parent for parent, _ in node.next_functions)
     return paths
