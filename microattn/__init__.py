@@ -5,9 +5,8 @@
 """
 import sys
 
-from .core import (Function, Tensor, arange, enable_grad, full, get_default_dtype,
-                   is_grad_enabled, manual_seed, no_grad, ones, ones_like, rand, randn,
-                   set_default_dtype, tensor, zeros, zeros_like)
+from .core import (Function, Tensor, enable_grad, get_default_dtype, is_grad_enabled,
+                   manual_seed, no_grad, ones, randn, set_default_dtype, tensor, zeros)
 from .ops import (abs, add, cat, div, exp, log, matmul, mul, neg, pow, relu, sigmoid,
                   sqrt, stack, sub, tanh, where)
 from .fused import softmax

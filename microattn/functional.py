@@ -14,7 +14,7 @@ import numpy as np
 
 from .core import Tensor
 from .core.errors import ShapeError
-from .core.tensor import unwrap
+from .core.tensor import to_axis, unwrap
 from .fused.attention import ScaledDotProductAttention
 from .fused.cross_entropy import REDUCTIONS, BinaryCrossEntropy, CrossEntropy, counted_targets
 from .fused.embedding import Embedding
@@ -22,7 +22,7 @@ from .fused.gelu import GELU
 from .fused.layer_norm import LayerNorm
 from .fused.linear import Linear
 from .fused.tiled_attention import TiledAttention
-from .fused.softmax import LogSoftmax, Softmax, check_floating, softmax_dim
+from .fused.softmax import LogSoftmax, Softmax, check_floating
 from .ops import cat, sigmoid, tanh
 from .ops.dropout import Dropout, check_probability, dropout_mask
 from .ops.elementwise import ReLU, Where
@@ -73,7 +73,7 @@ def _softmax_dim(op, input, dim):
     Checks first that ``input`` is floating, for the composed graph too."""
     check_floating(op, input.dtype)
     if dim is not None:
-        return softmax_dim(op, input.ndim, dim)
+        return to_axis(dim, input.shape, op)
     warnings.warn(f"Implicit dimension choice for {op} has been deprecated. Change the call "
                   "to include dim=X as an argument.", UserWarning, stacklevel=3)
     return 0 if input.ndim in (0, 1, 3) else 1

@@ -9,7 +9,7 @@ names of ``names.py`` (dtypes, devices, constructors, function forms).
 """
 from ..core import hooks
 from ..ops.methods import bind
-from . import dtypes, promotion, versions
+from . import dtypes, promotion, reduce, versions
 from .printing import tensor_repr
 from .convert import CONVERT_METHODS, CONVERT_PROPERTIES
 from .indexing import getitem
@@ -22,6 +22,7 @@ def install():
     """Install the hooks and bind the methods."""
     hooks.promote = promotion.promote
     hooks.check_device = dtypes.check_device
+    hooks.numpy_spelling = reduce.numpy_spelling
     versions.install()
     bind({**INPLACE_METHODS, **CONVERT_METHODS, **CONVERT_PROPERTIES, **COMPAT_METHODS,
           "__getitem__": getitem, "__repr__": tensor_repr, "data": DATA_PROPERTY,

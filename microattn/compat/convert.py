@@ -161,6 +161,7 @@ CONVERT_METHODS = {
     "long": lambda x: cast(x, np.int64), "int": lambda x: cast(x, np.int32),
     "short": lambda x: cast(x, np.int16), "bool": lambda x: cast(x, np.bool_),
     "half": lambda x: cast(x, np.float16), "byte": lambda x: cast(x, np.uint8),
+    "float": lambda x: cast(x, np.float32), "double": lambda x: cast(x, np.float64),
     "cpu": cpu, "cuda": cuda,
     "is_floating_point": lambda x: x.dtype.kind == "f",
     "is_complex": lambda x: x.dtype.kind == "c",

@@ -1,15 +1,51 @@
-"""More constructors with PyTorch's names: empty, eye, linspace, logspace,
-full_like, rand_like, randn_like, randint_like, empty_like, randperm,
-from_numpy, as_tensor, multinomial, normal, bernoulli.
+"""PyTorch's other constructors (the core has zeros, ones and randn): full, arange,
+rand, zeros_like, ones_like, empty, eye, linspace, logspace, full_like, rand_like,
+randn_like, randint_like, empty_like, randperm, from_numpy, as_tensor, multinomial,
+normal, bernoulli.
 
 Random ones draw from the generator that ``manual_seed`` seeds.
 """
 import numpy as np
 
 from ..core import random
-from ..core.factories import _float_dtype, _leaf
+from ..core.dtype import as_array, as_dtype, get_default_dtype
+from ..core.factories import _float_dtype, _leaf, _new_shape
 from ..core.tensor import Tensor, sizes
-from ..core.dtype import as_array, as_dtype
+
+
+def full(size, fill_value, dtype=None, requires_grad=False, device=None):
+    if dtype is None and isinstance(fill_value, (bool, int)) and not isinstance(fill_value, float):
+        dtype = np.bool_ if isinstance(fill_value, bool) else np.int64
+    shape = _new_shape("full", (size,))
+    return _leaf(np.full(shape, fill_value, dtype=_float_dtype(dtype)), requires_grad, device)
+
+
+def zeros_like(t, dtype=None, requires_grad=False, device=None):
+    return _leaf(np.zeros(t.shape, dtype=as_dtype(dtype) or t.dtype), requires_grad, device)
+
+
+def ones_like(t, dtype=None, requires_grad=False, device=None):
+    return _leaf(np.ones(t.shape, dtype=as_dtype(dtype) or t.dtype), requires_grad, device)
+
+
+def rand(*size, dtype=None, requires_grad=False, device=None, generator=None):
+    """Uniform samples on [0, 1) from the generator ``manual_seed`` sets."""
+    array = random.generator(generator).random(_new_shape("rand", size))
+    array = array.astype(_float_dtype(dtype), copy=False)
+    return _leaf(array, requires_grad, device)
+
+
+def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None):
+    """``arange(end)`` or ``arange(start, end, step)``: int64 for whole-number
+    arguments, the default float dtype otherwise, as PyTorch."""
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise RuntimeError("arange(): step must be nonzero")
+    if dtype is None:
+        whole = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
+        dtype = np.int64 if whole else get_default_dtype()
+    return _leaf(np.arange(start, end, step, dtype=dtype), requires_grad, device)
 
 
 def empty(*size, dtype=None, requires_grad=False, device=None, **_layout):

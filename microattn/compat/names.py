@@ -33,6 +33,8 @@ Size = tuple  # t.shape is a tuple; torch.Size is a tuple too
 # The names that shadow builtins here (float, int, bool) are set at the end of the file.
 
 # -- constructors -------------------------------------------------------------------
+full, arange, rand = creation.full, creation.arange, creation.rand
+zeros_like, ones_like = creation.zeros_like, creation.ones_like
 empty, eye, linspace, logspace = creation.empty, creation.eye, creation.linspace, \
     creation.logspace
 full_like, empty_like, rand_like, randn_like = (creation.full_like, creation.empty_like,

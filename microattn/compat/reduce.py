@@ -9,7 +9,25 @@ import numpy as np
 
 from ..core import Function, Tensor
 from ..core.tensor import unwrap
-from ..ops.reduce import _axes, _count, _mean, _restore, _shape, numpy_spelling
+from ..ops.elementwise import Cast
+from ..ops.reduce import _axes, _count, _mean, _restore, _shape
+
+
+def numpy_spelling(fn, x, args, options):
+    """``fn(x, *args, **options)`` with numpy's spellings translated: ``axis`` is ``dim``,
+    ``keepdims`` is ``keepdim``, ``dtype`` casts the result and ``out`` must be None
+    (numpy passes them when ``np.sum(t)`` defers to ``t.sum``)."""
+    if options.pop("out", None) is not None:
+        raise TypeError(f"{fn.__name__}(): out= is not supported; use the result")
+    dtype, axis, keepdims = (options.pop(k, None) for k in ("dtype", "axis", "keepdims"))
+    if axis is not None:
+        if args or options.get("dim") is not None:
+            raise TypeError(f"{fn.__name__}(): pass dim or axis, not both")
+        options["dim"] = axis
+    if keepdims is not None:
+        options["keepdim"] = keepdims
+    result = fn(x, *args, **options)
+    return result if dtype is None else Cast.apply(result, np.dtype(dtype))
 
 
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
@@ -358,7 +376,7 @@ REDUCE_METHODS = {
 
 
 def numpy_names(fn):
-    """``fn`` also taking numpy's spellings (see ops/reduce.py, numpy_spelling)."""
+    """``fn`` also taking numpy's spellings (see numpy_spelling)."""
     def reduction(x, *args, **kwargs):
         return numpy_spelling(fn, x, args, kwargs) if kwargs else fn(x, *args)
     reduction.__name__ = fn.__name__

@@ -9,8 +9,8 @@ import math
 import numpy as np
 
 from ..core import Function, Tensor
-from ..core.tensor import sizes
-from ..ops.shape import Reshape, _dim
+from ..core.tensor import sizes, to_axis
+from ..ops.shape import Reshape
 
 
 class View(Reshape):
@@ -52,7 +52,7 @@ def flatten(x, start_dim=0, end_dim=-1):
     """x with dims start_dim..end_dim (inclusive) merged into one."""
     if x.ndim == 0:
         return Reshape.apply(x, (1,))
-    start, end = _dim(start_dim, x.ndim), _dim(end_dim, x.ndim)
+    start, end = to_axis(start_dim, x.shape), to_axis(end_dim, x.shape)
     if start > end:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} "
                          f"for shape {x.shape}")
@@ -72,7 +72,7 @@ def _slice_along(x, axis, start, stop):
 def split(x, split_size_or_sections, dim=0):
     """Pieces of x along dim: of ``split_size`` each (the last may be shorter), or
     of the sizes listed."""
-    axis = _dim(dim, x.ndim)
+    axis = to_axis(dim, x.shape)
     n = x.shape[axis]
     if isinstance(split_size_or_sections, (list, tuple)):
         lengths = list(split_size_or_sections)
@@ -90,18 +90,18 @@ def split(x, split_size_or_sections, dim=0):
 
 def chunk(x, chunks, dim=0):
     """x split into ``chunks`` pieces of ceil(n / chunks) (fewer if they run out)."""
-    n = x.shape[_dim(dim, x.ndim)]
+    n = x.shape[to_axis(dim, x.shape)]
     return split(x, max(math.ceil(n / chunks), 1), dim)
 
 
 def unbind(x, dim=0):
     """The slices of x along dim, each without that dim."""
-    axis = _dim(dim, x.ndim)
+    axis = to_axis(dim, x.shape)
     return tuple(x[(slice(None),) * axis + (i,)] for i in range(x.shape[axis]))
 
 
 def narrow(x, dim, start, length):
-    axis = _dim(dim, x.ndim)
+    axis = to_axis(dim, x.shape)
     return _slice_along(x, axis, start, start + length)
 
 
@@ -153,7 +153,7 @@ def repeat_interleave(x, repeats, dim=None):
         repeats = repeats._data
     if dim is None:
         x, dim = x.reshape(-1), 0
-    return RepeatInterleave.apply(x, repeats, _dim(dim, x.ndim))
+    return RepeatInterleave.apply(x, repeats, to_axis(dim, x.shape))
 
 
 class Flip(Function):
@@ -168,7 +168,7 @@ class Flip(Function):
 
 
 def flip(x, *dims):
-    return Flip.apply(x, tuple(_dim(d, x.ndim) for d in sizes(dims)))
+    return Flip.apply(x, tuple(to_axis(d, x.shape) for d in sizes(dims)))
 
 
 def fliplr(x):
@@ -229,9 +229,9 @@ def triu(x, diagonal=0):
 def movedim(x, source, destination):
     src = [source] if isinstance(source, int) else list(source)
     dst = [destination] if isinstance(destination, int) else list(destination)
-    order = [d for d in range(x.ndim) if d not in [_dim(s, x.ndim) for s in src]]
-    for s, d in sorted(zip((_dim(s, x.ndim) for s in src), (_dim(d, x.ndim) for d in dst)),
-                       key=lambda pair: pair[1]):
+    src, dst = [to_axis(s, x.shape) for s in src], [to_axis(d, x.shape) for d in dst]
+    order = [d for d in range(x.ndim) if d not in src]
+    for s, d in sorted(zip(src, dst), key=lambda pair: pair[1]):
         order.insert(d, s)
     return x.permute(order)
 
@@ -259,5 +259,6 @@ SHAPE_METHODS = {
     "reshape_as": lambda x, other: x.reshape(other.shape),
     "expand_as": lambda x, other: x.expand(other.shape),
     "unflatten": lambda x, dim, sizes_: x.reshape(
-        x.shape[:_dim(dim, x.ndim)] + tuple(sizes_) + x.shape[_dim(dim, x.ndim) + 1:]),
+        x.shape[:to_axis(dim, x.shape)] + tuple(sizes_)
+        + x.shape[to_axis(dim, x.shape) + 1:]),
 }

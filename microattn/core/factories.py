@@ -1,4 +1,5 @@
-"""Tensor constructors with PyTorch's names: zeros, ones, full, randn, rand, arange, ..."""
+"""The tensor constructors the library is built with: zeros, ones and randn (compat adds
+PyTorch's others: full, arange, rand, zeros_like, ...)."""
 import numpy as np
 
 from . import random
@@ -40,43 +41,8 @@ def ones(*size, dtype=None, requires_grad=False, device=None):
                  device)
 
 
-def full(size, fill_value, dtype=None, requires_grad=False, device=None):
-    if dtype is None and isinstance(fill_value, (bool, int)) and not isinstance(fill_value, float):
-        dtype = np.bool_ if isinstance(fill_value, bool) else np.int64
-    shape = _new_shape("full", (size,))
-    return _leaf(np.full(shape, fill_value, dtype=_float_dtype(dtype)), requires_grad, device)
-
-
-def zeros_like(t, dtype=None, requires_grad=False, device=None):
-    return _leaf(np.zeros(t.shape, dtype=as_dtype(dtype) or t.dtype), requires_grad, device)
-
-
-def ones_like(t, dtype=None, requires_grad=False, device=None):
-    return _leaf(np.ones(t.shape, dtype=as_dtype(dtype) or t.dtype), requires_grad, device)
-
-
 def randn(*size, dtype=None, requires_grad=False, device=None, generator=None):
     """Standard normal samples from the generator ``manual_seed`` sets."""
     array = random.generator(generator).standard_normal(_new_shape("randn", size))
     array = array.astype(_float_dtype(dtype), copy=False)
     return _leaf(array, requires_grad, device)
-
-
-def rand(*size, dtype=None, requires_grad=False, device=None, generator=None):
-    """Uniform samples on [0, 1) from the generator ``manual_seed`` sets."""
-    array = random.generator(generator).random(_new_shape("rand", size))
-    array = array.astype(_float_dtype(dtype), copy=False)
-    return _leaf(array, requires_grad, device)
-
-
-def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None):
-    """``arange(end)`` or ``arange(start, end, step)``: int64 for whole-number
-    arguments, the default float dtype otherwise, as PyTorch."""
-    if end is None:
-        start, end = 0, start
-    if step == 0:
-        raise RuntimeError("arange(): step must be nonzero")
-    if dtype is None:
-        whole = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
-        dtype = np.int64 if whole else get_default_dtype()
-    return _leaf(np.arange(start, end, step, dtype=dtype), requires_grad, device)

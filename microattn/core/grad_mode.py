@@ -1,9 +1,5 @@
-"""Global autograd state: whether graphs are recorded, which module is running, and
-whether numpy's floating-point warnings are off.
-
-They live on one small object so the hot path (``Function.apply``) reads them
-with a single attribute lookup each.
-"""
+"""Global autograd state, on one small object that the hot path reads with one
+attribute lookup: is a graph recorded, which module runs, are numpy's warnings off."""
 import functools
 
 
@@ -12,10 +8,7 @@ class _State:
 
     def __init__(self):
         self.grad_enabled = True
-        # Dotted path of the innermost running Module ("" outside any module), which
-        # Module.__call__ sets; every graph node copies it so pictures can be
-        # clustered by module.
-        self.module_path = ""
+        self.module_path = ""  # the running Module's dotted path: nodes note it, for pictures
         self.quiet = False  # inside silenced() (core/tensor.py): numpy's warnings are off
 
 

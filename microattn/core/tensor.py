@@ -29,15 +29,15 @@ class Tensor:
     :func:`microattn.tensor`.
     """
 
-    __slots__ = ("_data", "_grad", "_requires_grad", "grad_fn", "_hooks",
-                 "_grad_accumulator", "__weakref__")
+    __slots__ = ("_data", "_grad", "_requires_grad", "grad_fn", "_grad_accumulator",
+                 "__weakref__")
     # numpy defers to our reflected operators (``array + tensor`` is a Tensor), and
     # its functions read a tensor as its array (``np.isfinite(t.grad)``), as with PyTorch.
     __array_priority__ = 1000
 
     def __init__(self, data, requires_grad=False, dtype=None):
         self._data = as_array(data._data if isinstance(data, Tensor) else data, dtype)
-        self._grad = self.grad_fn = self._hooks = self._grad_accumulator = None
+        self._grad = self.grad_fn = self._grad_accumulator = None
         self._requires_grad = False
         if requires_grad:
             self.requires_grad = True
@@ -47,7 +47,7 @@ class Tensor:
         """Wrap an op's result (the fast path every op goes through)."""
         t = object.__new__(cls)
         t._data = data if type(data) is np.ndarray else np.asarray(data)
-        t._grad = t._hooks = t._grad_accumulator = None
+        t._grad = t._grad_accumulator = None
         t.grad_fn, t._requires_grad = grad_fn, grad_fn is not None
         return t
 
@@ -102,8 +102,8 @@ class Tensor:
 
     @property
     def is_leaf(self):
-        """True for tensors no recorded op produced (made by the user, or not
-        requiring grad). Only leaves keep ``.grad`` unless ``retain_grad()``."""
+        """True unless a recorded op made this tensor; only leaves keep ``.grad``
+        (others too after ``retain_grad()``)."""
         return self.grad_fn is None
 
     def detach(self):
@@ -143,9 +143,9 @@ class Tensor:
         that replaces the gradient. Returns a handle with ``remove()``."""
         if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that does not require grad")
-        owner = self.grad_fn if self.grad_fn is not None else self
-        owner._hooks = (owner._hooks or []) + [fn]
-        return _HookHandle(owner, fn)
+        node = self.grad_fn if self.grad_fn is not None else leaf_node(self)
+        node.register_hook(fn)
+        return _HookHandle(node, fn)
 
     def retain_grad(self):
         """Keep ``.grad`` on this non-leaf tensor during backward (leaves always do)."""
@@ -214,14 +214,13 @@ class Tensor:
 
 
 class _HookHandle:
-    __slots__ = ("_owner", "_fn")
+    __slots__ = ("_node", "_fn")
 
-    def __init__(self, owner, fn):
-        self._owner, self._fn = owner, fn
+    def __init__(self, node, fn):
+        self._node, self._fn = node, fn
 
     def remove(self):
-        if self._fn in (self._owner._hooks or ()):
-            self._owner._hooks = [h for h in self._owner._hooks if h is not self._fn]
+        self._node._hooks = [h for h in self._node._hooks or () if h is not self._fn]
 
 
 def tensor(data, dtype=None, device=None, requires_grad=False):
@@ -306,12 +305,10 @@ _ENGINE_FIELDS = ("_parents", "shape", "dtype", "module_path", "_hooks", "_retai
 def apply(op, args, options):
     """Run ``op`` on tensors and plain values; record a node when a gradient is needed.
 
-    Tensors among ``args`` are unwrapped to their arrays; when the arguments at
-    ``op.promote`` are not already arrays of one dtype, ``hooks.promote`` makes
-    them one; forward runs on plain numpy. ``options`` (keyword arguments: dims,
-    flags) go to forward as they are. An error of forward is raised again naming
-    the op and the shapes, with numpy's error as its cause.
-    """
+    Tensors are unwrapped to their arrays (``hooks.promote`` gives the arguments at
+    ``op.promote`` one dtype when they differ); ``options`` go to forward as they are.
+    An error of forward is raised again naming the op and the shapes, with numpy's
+    error as its cause."""
     ctx = object.__new__(op)
     raw = [a._data if isinstance(a, Tensor) else a for a in args]
     if op.promote and hooks.promote:  # numbers, or arrays of two dtypes: make them one
@@ -353,17 +350,15 @@ def _explain(op, args, error):
         return ValueError(message)
 
 
-class AccumulateGrad:
+class AccumulateGrad(Function):
     """The graph node of a leaf tensor: its backward adds the gradient into ``.grad``.
 
     It refers to its tensor weakly (the tensor holds it strongly), so a leaf and
     its node form no reference cycle and are freed as soon as the leaf is.
     """
 
-    __slots__ = ("_tensor", "shape", "dtype", "__weakref__")
-    _parents = next_functions = ()
+    _parents = ()
     module_path = ""
-    _released = _hooks = _retained = _writes = None
 
     def __init__(self, tensor):
         self._tensor = weakref.ref(tensor)
@@ -385,14 +380,11 @@ class AccumulateGrad:
                     f"a leaf of shape {tensor._data.shape} had shape {grad.shape} when the "
                     "graph was recorded (its .data was replaced since): run the forward pass "
                     "again")
-            store_grad(tensor, run_hooks(tensor._hooks, grad) if tensor._hooks else grad)
+            store_grad(tensor, grad)
         return ()
 
     def _release(self):
         """Nothing to free: the node of a leaf keeps no arrays."""
-
-    def __repr__(self):
-        return "<AccumulateGrad>"
 
 
 def store_grad(tensor, grad):
@@ -410,7 +402,9 @@ def leaf_node(tensor):
     """The AccumulateGrad node of a leaf tensor, made on first use and reused."""
     node = tensor._grad_accumulator
     if node is None or node.shape != tensor._data.shape or node.dtype != tensor._data.dtype:
-        node = tensor._grad_accumulator = AccumulateGrad(tensor)  # new, or .data replaced
+        hooks_ = node and node._hooks  # .data replaced: a new node, with the old one's hooks
+        node = tensor._grad_accumulator = AccumulateGrad(tensor)
+        node._hooks = hooks_ or None
     return node
 
 
@@ -512,13 +506,9 @@ _QUIET = _make_extobj(all="ignore")
 
 class silenced:
     """``with silenced():`` numpy's floating-point warnings off inside, as PyTorch is
-    silent about inf and nan (``log(0)``, ``0 / 0``).
-
-    ``np.errstate`` around every op would cost a fifth of a forward+backward
-    (benchmarks/errstate_cost.py): Function.apply, Module.__call__ and backward
-    enter this once per outermost call, and it sets numpy's error-state context
-    variable directly.
-    """
+    silent about inf and nan (``log(0)``, ``0 / 0``). Entered once per outermost
+    apply, Module call or backward, it sets numpy's error-state context variable
+    directly: ``np.errstate`` per op costs more (benchmarks/errstate_cost.py)."""
 
     __slots__ = ("_outer", "_token")
 
@@ -537,6 +527,19 @@ def sizes(size):
     """Accept ``f(2, 3)`` and ``f((2, 3))`` alike, as PyTorch does (also for
     reshape, permute and expand)."""
     return tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
+
+
+def to_axis(dim, shape, op=None):
+    """``dim`` as an axis in [0, len(shape)), negatives counting from the end, checked as
+    PyTorch checks it (a 0-d tensor takes 0 and -1)."""
+    where = f"{op}(): " if op else ""
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{where}argument 'dim' must be int, not {type(dim).__name__}")
+    size = max(len(shape), 1)
+    if not -size <= dim < size:
+        raise IndexError(f"{where}dim {dim} is out of range for a tensor of shape "
+                         f"{tuple(shape)} (expected a dim in [{-size}, {size - 1}])")
+    return int(dim) % size
 
 
 def unwrap(x):

@@ -2,7 +2,8 @@
 import numpy as np
 
 from ..core import Function
-from .softmax import softmax_backward, softmax_forward, working
+from ..core.tensor import working
+from .softmax import softmax_backward, softmax_forward
 
 
 def _swap(a):

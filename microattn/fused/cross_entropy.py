@@ -3,7 +3,8 @@ probabilities against targets in [0, 1])."""
 import numpy as np
 
 from ..core import Function
-from .softmax import log_softmax_forward, working
+from ..core.tensor import working
+from .softmax import log_softmax_forward
 
 REDUCTIONS = ("mean", "sum", "none")
 

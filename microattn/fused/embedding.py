@@ -2,7 +2,7 @@
 import numpy as np
 
 from ..core import Function
-from .softmax import working
+from ..core.tensor import working
 
 
 class Embedding(Function):

@@ -4,7 +4,8 @@ import math
 import numpy as np
 
 from ..core import Function
-from .softmax import _row_sum, working
+from ..core.tensor import working
+from .softmax import _row_sum
 
 
 class LayerNorm(Function):

@@ -2,7 +2,7 @@
 import math
 
 from ..core import Function
-from .softmax import working
+from ..core.tensor import working
 
 
 class Linear(Function):

@@ -5,6 +5,7 @@ import math
 import numpy as np
 
 from ..core import Function
+from ..core.tensor import to_axis, working
 
 
 # Every softmax here (Softmax, LogSoftmax, CrossEntropy, attention) goes through
@@ -12,12 +13,6 @@ from ..core import Function
 # cancels); m must keep exp from overflowing (x - m <= 0) and keep each row's
 # largest term far from underflow. The textbook m is each row's max. float16 is
 # computed in float32 (as PyTorch accumulates it) and rounded once at the end.
-
-def working(x):
-    """x in the dtype the arithmetic of every fused op runs in: float16 goes to
-    float32 (its sums and squares overflow at 65504); None stays None."""
-    return x.astype(np.float32) if x is not None and x.dtype == np.float16 else x
-
 
 def _row_sum(a):
     """sum(a, -1, keepdims=True) as a product with a vector of ones: numpy reduces
@@ -64,19 +59,6 @@ def check_floating(op, dtype):
     if dtype.kind != "f":
         raise NotImplementedError(f"{op}: expected floating-point input, got dtype {dtype} "
                                   "(convert it first, e.g. with .float())")
-
-
-def softmax_dim(op, ndim, dim):
-    """``dim`` checked as PyTorch checks it: one int, in range for ``ndim`` dims (a
-    0-d tensor takes 0 or -1). numpy would take None or a tuple and normalise
-    over several dims."""
-    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
-        raise TypeError(f"{op}(): argument 'dim' must be int, not {type(dim).__name__}")
-    size = max(ndim, 1)
-    if not -size <= dim < size:
-        raise IndexError(f"{op}(): dim {dim} is out of range for a tensor of {ndim} dims "
-                         f"(expected a dim in [{-size}, {size - 1}])")
-    return dim
 
 
 def softmax_forward(x, dim=-1, empty_rows_zero=False):
@@ -127,7 +109,7 @@ class Softmax(Function):
 
     def forward(ctx, x, dim=-1):
         check_floating("softmax", x.dtype)
-        y = softmax_forward(x, softmax_dim("softmax", x.ndim, dim))
+        y = softmax_forward(x, to_axis(dim, x.shape, "softmax"))
         ctx.save_for_backward(y)
         ctx.dim = dim
         return y
@@ -151,7 +133,7 @@ class LogSoftmax(Function):
 
     def forward(ctx, x, dim=-1):
         check_floating("log_softmax", x.dtype)
-        y = log_softmax_forward(x, softmax_dim("log_softmax", x.ndim, dim))
+        y = log_softmax_forward(x, to_axis(dim, x.shape, "log_softmax"))
         ctx.save_for_backward(y)
         ctx.dim = dim
         return y

@@ -1,9 +1,6 @@
-"""The primitive ops: one Function per differentiable operation, forward and backward side by side.
-
-elementwise.py, reduce.py, shape.py, linalg.py and dropout.py hold them, written
-as a reader expects; methods.py binds them onto ``Tensor`` as operators and
-methods (the core below knows no ops). The function forms here are the ops'
-``apply`` themselves, or the functions of reduce.py and shape.py.
+"""The primitive ops, one Function each, forward and backward side by side (elementwise,
+reduce, shape, linalg, dropout); methods.py binds them onto ``Tensor``. The function
+forms here are the ops' ``apply`` themselves, or the functions of reduce and shape.
 """
 from . import elementwise as _ew
 from . import methods  # noqa: F401  (binds operators and methods onto Tensor)

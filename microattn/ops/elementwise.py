@@ -1,12 +1,9 @@
 """Elementwise ops: arithmetic, pow, exp/log, activations, where, masked_fill, casts.
 
-Each is reached in one hop: ``x + y``, ``x.exp()`` and ``ma.exp(x)`` are
-``Add.apply`` and ``Exp.apply`` themselves (the table in tensor_methods.py).
-``Function.apply`` has already unwrapped tensors and given the arguments
-listed in ``promote`` one dtype by PyTorch's rules, so a forward is plain
-numpy. Backwards may return gradients in the broadcast output shape: the
-engine sums them back to each input's shape.
-Comparisons come last: they return bool tensors and record nothing.
+``x + y`` and ``x.exp()`` are ``Add.apply`` and ``Exp.apply`` themselves (methods.py).
+Forwards run on plain numpy arrays; backwards may return gradients in the broadcast
+output shape (the engine sums them back). Comparisons come last: they return bool
+tensors and record nothing.
 """
 import numbers
 

@@ -50,9 +50,3 @@ class Matmul(Function):
             if b_vector:
                 db = db[..., 0]
         return da, db
-
-
-def matmul(a, b):
-    """a @ b with numpy/PyTorch semantics: dot product, matrix-vector, matrix and
-    batched products (batch dims broadcast)."""
-    return Matmul.apply(a, b)

@@ -1,29 +1,15 @@
-"""Bind the ops onto ``Tensor`` as Python operators and PyTorch-named methods.
-
-The core defines ``Tensor`` without any op (it sits below ``ops``); this table
-is where ``a + b`` meets ``Add``: each entry is the op's ``apply`` itself
-(``x.exp()`` is ``Exp.apply(x)``), or, where PyTorch's arguments need sorting
-out first (``sum(dim)``, ``reshape(*shape)``), a function of reduce.py or
-shape.py that calls it. The layers above add their methods through
-:func:`bind` (fused: softmax, gelu; compat: PyTorch's other names).
+"""Bind the ops onto ``Tensor`` as Python operators and PyTorch-named methods: the one
+place where ``a + b`` meets ``Add``. Each entry is the op's ``apply`` itself (``x.exp()``
+is ``Exp.apply(x)``), or a function of reduce.py or shape.py that sorts out PyTorch's
+arguments first. The layers above add theirs through :func:`bind`.
 """
 import numpy as np
 
 from ..core import Tensor
 from . import reduce, shape
-from .elementwise import (Abs, Add, Cast, Div, Exp, Log, MaskedFill, Mul, Neg, Pow, ReLU,
+from .elementwise import (Abs, Add, Div, Exp, Log, MaskedFill, Mul, Neg, Pow, ReLU,
                           Sigmoid, Sqrt, Sub, Tanh, compare)
 from .linalg import Matmul
-
-
-def _cast(dtype):
-    dtype = np.dtype(dtype)
-
-    def method(self):
-        # As PyTorch, a tensor already of that dtype is returned itself.
-        return self if self._data.dtype == dtype else Cast.apply(self, dtype)
-    method.__doc__ = f"The tensor as {dtype} (itself if it already is)."
-    return method
 
 
 Tensor.__add__ = Tensor.add = Add.apply
@@ -47,8 +33,6 @@ Tensor.tanh = Tanh.apply
 Tensor.sigmoid = Sigmoid.apply
 Tensor.relu = ReLU.apply
 Tensor.masked_fill = MaskedFill.apply
-Tensor.double = _cast(np.float64)
-Tensor.float = _cast(np.float32)
 
 Tensor.__eq__ = compare(np.equal)
 Tensor.__ne__ = compare(np.not_equal)
@@ -65,7 +49,6 @@ Tensor.transpose, Tensor.permute = shape.transpose, shape.permute
 Tensor.unsqueeze, Tensor.squeeze = shape.unsqueeze, shape.squeeze
 Tensor.expand = shape.expand
 Tensor.T = property(shape.t, doc="The tensor with its dimensions reversed (a transpose for 2-D).")
-
 
 
 def bind(methods):

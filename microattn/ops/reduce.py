@@ -1,16 +1,13 @@
 """Reductions: sum and mean (compat adds var, std, max/min, amax, argmax, ...).
 
-``dim`` is an int, a tuple of ints (negative counts from the end), or None
-for every dimension, as in PyTorch (an empty tuple also means every
-dimension). A backward spreads the gradient back over the reduced
-dimensions by broadcasting, after putting them back when ``keepdim=False``.
+``dim`` is an int, a tuple of ints or None (every dim), as in PyTorch. A backward
+spreads the gradient back over the reduced dims by broadcasting, after putting them
+back when ``keepdim=False``.
 """
-import builtins
-
 import numpy as np
 
-from ..core import Function, Tensor
-from .elementwise import Cast
+from ..core import Function, Tensor, hooks
+from ..core.tensor import to_axis
 
 def _shape(x):
     return x._data.shape if isinstance(x, Tensor) else np.shape(x)
@@ -18,23 +15,14 @@ def _shape(x):
 
 def _axes(op, shape, dim):
     """``dim`` as a sorted tuple of non-negative axes of ``shape``."""
-    ndim = len(shape)
     dims = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
     if dim is None or not dims:
-        return tuple(range(ndim))
-    # A 0-d tensor takes dim 0 or -1, as in PyTorch, and has nothing to reduce.
-    size = builtins.max(ndim, 1)
-    axes = []
-    for d in dims:
-        if isinstance(d, bool) or not isinstance(d, (int, np.integer)):
-            raise TypeError(f"{op}(): dim must be an int, a tuple of ints or None, got {dim!r}")
-        if not -size <= d < size:
-            raise IndexError(f"{op}(): dim {d} is out of range for a tensor of shape "
-                             f"{tuple(shape)} (expected a dim in [{-size}, {size - 1}])")
-        axes.append(int(d) % size)
+        return tuple(range(len(shape)))
+    axes = [to_axis(d, shape, op) for d in dims]
     if len(set(axes)) != len(axes):
         raise ValueError(f"{op}(): dim {dim!r} names a dimension twice (shape {tuple(shape)})")
-    return tuple(sorted(axes)) if ndim else ()
+    # A 0-d tensor takes dim 0 or -1, as in PyTorch, and has nothing to reduce.
+    return tuple(sorted(axes)) if shape else ()
 
 
 def _count(shape, axes):
@@ -86,32 +74,15 @@ class Mean(Function):
         return np.broadcast_to(g, ctx.input_shape), None, None
 
 
-def numpy_spelling(fn, x, args, options):
-    """``fn(x, *args, **options)`` with numpy's spellings translated: ``axis`` is ``dim``,
-    ``keepdims`` is ``keepdim``, ``dtype`` casts the result and ``out`` must be None
-    (numpy passes them when ``np.sum(t)`` defers to ``t.sum``)."""
-    if options.pop("out", None) is not None:
-        raise TypeError(f"{fn.__name__}(): out= is not supported; use the result")
-    dtype, axis, keepdims = (options.pop(k, None) for k in ("dtype", "axis", "keepdims"))
-    if axis is not None:
-        if args or options.get("dim") is not None:
-            raise TypeError(f"{fn.__name__}(): pass dim or axis, not both")
-        options["dim"] = axis
-    if keepdims is not None:
-        options["keepdim"] = keepdims
-    result = fn(x, *args, **options)
-    return result if dtype is None else Cast.apply(result, np.dtype(dtype))
-
-
 def sum(x, dim=None, keepdim=False, **numpy):
     """Sum over ``dim`` (every dim by default)."""
     if numpy:
-        return numpy_spelling(sum, x, (), dict(numpy, dim=dim, keepdim=keepdim))
+        return hooks.numpy_spelling(sum, x, (), dict(numpy, dim=dim, keepdim=keepdim))
     return Sum.apply(x, _axes("sum", _shape(x), dim), keepdim)
 
 
 def mean(x, dim=None, keepdim=False, **numpy):
     """Mean over ``dim`` (every dim by default); floating tensors only."""
     if numpy:
-        return numpy_spelling(mean, x, (), dict(numpy, dim=dim, keepdim=keepdim))
+        return hooks.numpy_spelling(mean, x, (), dict(numpy, dim=dim, keepdim=keepdim))
     return Mean.apply(x, _axes("mean", _shape(x), dim), keepdim)

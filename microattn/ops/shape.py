@@ -7,17 +7,7 @@ places, so each backward moves the gradient back to where they came from.
 import numpy as np
 
 from ..core import Function
-from ..core.tensor import sizes
-
-
-def _dim(dim, ndim):
-    """``dim`` as an axis in [0, ndim), negatives counting from the end as in PyTorch."""
-    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
-        raise TypeError(f"dim must be an int, got {dim!r}")
-    if not -ndim <= dim < ndim:
-        raise IndexError(f"dim {dim} is out of range for a {ndim}-D tensor "
-                         f"(expected {-ndim} to {ndim - 1})")
-    return dim % ndim
+from ..core.tensor import sizes, to_axis
 
 
 class Reshape(Function):
@@ -37,7 +27,7 @@ class Unsqueeze(Reshape):
 
     def forward(ctx, x, dim):
         ctx.input_shape = x.shape
-        return np.expand_dims(x, _dim(dim, x.ndim + 1))  # dim may name the new last axis
+        return np.expand_dims(x, to_axis(dim, x.shape + (1,)))  # dim may name the new axis
 
 
 class Squeeze(Reshape):
@@ -49,7 +39,7 @@ class Squeeze(Reshape):
         if dim is None:
             return np.squeeze(x)
         # A 0-d tensor takes dim 0 or -1, as PyTorch, and stays as it is.
-        dims = [_dim(d, max(x.ndim, 1))
+        dims = [to_axis(d, x.shape)
                 for d in (dim if isinstance(dim, (tuple, list)) else (dim,))]
         if x.ndim == 0:
             return x.copy()
@@ -61,10 +51,9 @@ class Transpose(Function):
     """y = x with axes dim0 and dim1 swapped.   dL/dx = g with them swapped back"""
 
     def forward(ctx, x, dim0, dim1):
-        ndim = max(x.ndim, 1)  # a 0-d tensor takes dims 0 and -1, as PyTorch
-        dim0, dim1 = _dim(dim0, ndim), _dim(dim1, ndim)
-        ctx.dims = dim0, dim1
-        return x.copy() if x.ndim == 0 else np.swapaxes(x, dim0, dim1)
+        # a 0-d tensor takes dims 0 and -1, as PyTorch
+        ctx.dims = to_axis(dim0, x.shape), to_axis(dim1, x.shape)
+        return x.copy() if x.ndim == 0 else np.swapaxes(x, *ctx.dims)
 
     def backward(ctx, g):
         return (g if g.ndim == 0 else np.swapaxes(g, *ctx.dims)), None, None
