@@ -1,5 +1,5 @@
-"""Softmax and log-softmax along one dim, and the shifted exponentials every
-softmax of the library (cross-entropy, attention) is computed from."""
+"""Softmax and log-softmax along one dim, and the shifted exponentials they and
+cross-entropy are computed from."""
 import math
 
 import numpy as np
@@ -8,8 +8,8 @@ from ..core import Function
 from ..core.tensor import to_axis, working
 
 
-# Every softmax here (Softmax, LogSoftmax, CrossEntropy, attention) goes through
-# these helpers. softmax(x) = exp(x - m) / sum(exp(x - m)) for any shift m (exp(-m)
+# Softmax, LogSoftmax and CrossEntropy go through these helpers (the attention op
+# writes its softmax out, beside its backward). softmax(x) = exp(x - m) / sum(exp(x - m)) for any shift m (exp(-m)
 # cancels); m must keep exp from overflowing (x - m <= 0) and keep each row's
 # largest term far from underflow. The textbook m is each row's max. float16 is
 # computed in float32 (as PyTorch accumulates it) and rounded once at the end.
@@ -61,17 +61,14 @@ def check_floating(op, dtype):
                                   "(convert it first, e.g. with .float())")
 
 
-def softmax_forward(x, dim=-1, empty_rows_zero=False):
+def softmax_forward(x, dim=-1):
     """softmax(x) along ``dim``, as a new array of x's dtype. A row of only -inf
-    gives nan, as PyTorch's softmax, or zeros with ``empty_rows_zero`` (attention:
-    a query allowed to see nothing gets weight 0 everywhere)."""
+    gives nan, as PyTorch's softmax."""
     if x.ndim == 0:
         return np.ones_like(x)
     if x.size == 0:  # nothing to normalise (e.g. no keys): an empty result, as PyTorch
         return np.zeros(x.shape, x.dtype)
     _, y, total = _exp_shifted(x, dim)
-    if empty_rows_zero:
-        total[total == 0] = 1
     y /= total
     return y.astype(x.dtype, copy=False)
 

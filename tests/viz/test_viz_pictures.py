@@ -334,7 +334,8 @@ def test_report_opens_offline_and_the_slider_changes_the_heatmap(report, browser
     for key, text in (("weights", found[3]), ("scores", found[4]), ("grads", found[5]),
                       ("score_grads", found[6])):
         value = last[key][expected_kind][0, 1, i, j]  # layer 0, head 1, as selected
-        assert float(text) == pytest.approx(value, rel=2e-3, abs=2e-5), key
+        # the readout shows 3 significant digits: half a unit of the third is 5e-3 of 1.00
+        assert float(text) == pytest.approx(value, rel=5e-3, abs=2e-5), key
     page.select_option("#kind", kinds[0])
     assert page.eval_on_selector("#weights", "c => c.width") > 100
     assert errors == [] and all(u.startswith(("file://", "data:")) for u in requests)
