@@ -79,17 +79,9 @@ def key_tiles(bias, causal, rows, k_len, block_k):
     return tiles
 
 
-def _extended(a, end, axis):
-    """``a`` with one more column (axis -1) or row (axis -2) holding ``end``."""
-    shape = list(a.shape)
-    shape[axis] = 1
-    return np.concatenate([a, np.broadcast_to(np.asarray(end, a.dtype), shape)], axis)
-
-
-def _scores(q_rows, k_t, bias, causal, rows, cols):
-    """S = Q_rows K_cols^T + B (-inf where causal forbids), one block; q comes scaled
-    and K transposed, (..., d, Tk), so that the product reads both operands in rows."""
-    s = q_rows @ k_t[..., cols[0]:cols[1]]           # (..., r, d) @ (..., d, c) -> (..., r, c)
+def _scores(q_rows, k, bias, causal, rows, cols):
+    """S = Q_rows K_cols^T + B (-inf where causal forbids), one block; q comes scaled."""
+    s = q_rows @ _swap(k[..., cols[0]:cols[1], :])   # (..., r, d) @ (..., d, c) -> (..., r, c)
     if bias is not None:
         s += _block(bias, rows, cols)
     if causal and cols[1] - 1 > rows[0]:            # the block crosses the diagonal
@@ -106,7 +98,7 @@ def _safe_total(dtype):
     return np.sqrt(np.finfo(dtype).tiny)
 
 
-def _online_softmax(q_rows, k_t, v, bias, causal, rows, tiles, per_row):
+def _online_softmax(q_rows, k, v, bias, causal, rows, tiles, per_row):
     """(acc, total, m) for one tile of query rows after visiting the key ``tiles``:
     acc = sum_j exp(S_j - m) V_j, total = sum_j rowsum(exp(S_j - m)), m the last shift.
 
@@ -114,13 +106,13 @@ def _online_softmax(q_rows, k_t, v, bias, causal, rows, tiles, per_row):
     for precision, near each row's own max. ``per_row`` takes each row's running
     max; otherwise m is the running max of the whole block, one number (numpy
     reduces short rows one row at a time, and a scalar shift is a cheaper
-    subtraction). The caller checks the totals and redoes the
-    tile per row if a row fell too far below the block's max (or saw nothing).
+    subtraction). The caller checks the totals and redoes the tile per row if a
+    row fell too far below the block's max (or saw nothing).
     """
     m = np.array(-np.inf, q_rows.dtype)
     total = acc = np.zeros((), q_rows.dtype)
     for cols in tiles:
-        s = _scores(q_rows, k_t, bias, causal, rows, cols)
+        s = _scores(q_rows, k, bias, causal, rows, cols)
         top = (s.max(axis=-1, keepdims=True, initial=-np.inf) if per_row  # initial: no rows
                else s.max(initial=-np.inf))
         m_new = np.maximum(m, top)
@@ -134,19 +126,19 @@ def _online_softmax(q_rows, k_t, v, bias, causal, rows, tiles, per_row):
     return acc, total, m
 
 
-def _tiled_forward(q, k_t, v, bias, causal, lead, block_q, block_k):
+def _tiled_forward(q, k, v, bias, causal, lead, block_q, block_k):
     """(O, L): the attention output (..., Tq, dv) and the log-sum-exp (..., Tq, 1)."""
-    q_len, k_len = q.shape[-2], k_t.shape[-1]
+    q_len, k_len = q.shape[-2], k.shape[-2]
     out = np.zeros(lead + (q_len, v.shape[-1]), q.dtype)
     lse = np.full(lead + (q_len, 1), np.inf, q.dtype)           # +inf: a row seeing nothing
     for r0 in range(0, q_len, block_q):
         rows = (r0, min(r0 + block_q, q_len))
         q_rows = q[..., rows[0]:rows[1], :]
         tiles = key_tiles(bias, causal, rows, k_len, block_k)
-        acc, total, m = _online_softmax(q_rows, k_t, v, bias, causal, rows, tiles, False)
+        acc, total, m = _online_softmax(q_rows, k, v, bias, causal, rows, tiles, False)
         # some row far below the block's max, or seeing nothing
         if np.min(total, initial=np.inf) < _safe_total(q.dtype):
-            acc, total, m = _online_softmax(q_rows, k_t, v, bias, causal, rows, tiles, True)
+            acc, total, m = _online_softmax(q_rows, k, v, bias, causal, rows, tiles, True)
         seen = np.broadcast_to(total > 0, lead + (rows[1] - r0, 1))
         out[..., rows[0]:rows[1], :] = np.where(seen, acc / np.where(seen, total, 1), 0)
         lse[..., rows[0]:rows[1], :] = np.where(seen, m + np.log(np.where(seen, total, 1)),
@@ -174,14 +166,14 @@ class TiledAttention(Function):
                                    () if bias is None else bias.shape[:-2])
         # q, k, v broadcast to the same leading dims (every block then has them all)
         # and each (T, d) matrix contiguous: the heads of MultiheadAttention arrive
-        # as strided views. S = (scale Q) K^T: one pass over Q, not one per block.
+        # as strided views (contiguous tiles make faster products).
+        # S = (scale Q) K^T: one pass over Q, not one per block.
         q, k, v = (np.broadcast_to(a, lead + a.shape[-2:]) for a in (q, k, v))
         q = np.multiply(q, scale, dtype=work, order="C")
         k, v = (np.ascontiguousarray(a, dtype=work) for a in (k, v))
         if bias is not None:
             bias = bias.astype(work, copy=False)
-        k_t = np.ascontiguousarray(_swap(k))                      # (..., d, Tk)
-        out, lse = _tiled_forward(q, k_t, v, bias, causal, lead, block_q, block_k)
+        out, lse = _tiled_forward(q, k, v, bias, causal, lead, block_q, block_k)
         ctx.save_for_backward(q, k, v, bias, out, lse)
         ctx.causal, ctx.scale, ctx.blocks, ctx.lead = causal, scale, (block_q, block_k), lead
         return out.astype(dtype, copy=False)
@@ -191,11 +183,6 @@ class TiledAttention(Function):
         causal, scale, (block_q, block_k), lead = ctx.causal, ctx.scale, ctx.blocks, ctx.lead
         g = np.ascontiguousarray(g, dtype=out.dtype)
         d_row = np.einsum("...id,...id->...i", g, out)[..., None]   # D = rowsum(dO * O)
-        # one more column on q and g, one more row on K^T and V^T, so that each
-        # product gives its block minus the row's term: [Q, -L] [K^T; 1] = S - L,
-        # [dO, -D] [V^T; 1] = dO V^T - D   (..., T, d + 1) and (..., d + 1, T)
-        q_l, g_d = _extended(q, -lse, -1), _extended(g, -d_row, -1)
-        k_t, v_t = _extended(_swap(k), 1, -2), _extended(_swap(v), 1, -2)
         q_len, k_len = q.shape[-2], k.shape[-2]
         dq = np.zeros(lead + q.shape[-2:], q.dtype)
         dk = np.zeros(lead + k.shape[-2:], q.dtype)
@@ -203,15 +190,18 @@ class TiledAttention(Function):
         for r0 in range(0, q_len, block_q):
             rows = (r0, min(r0 + block_q, q_len))
             q_rows, g_rows = q[..., rows[0]:rows[1], :], g[..., rows[0]:rows[1], :]
-            q_l_rows, g_d_rows = q_l[..., rows[0]:rows[1], :], g_d[..., rows[0]:rows[1], :]
+            lse_rows, d_rows = lse[..., rows[0]:rows[1], :], d_row[..., rows[0]:rows[1], :]
             dq_rows = dq[..., rows[0]:rows[1], :]
             for cols in key_tiles(bias, causal, rows, k_len, block_k):
-                s = _scores(q_l_rows, k_t, bias, causal, rows, cols)  # S_j - L
+                k_cols, v_cols = k[..., cols[0]:cols[1], :], v[..., cols[0]:cols[1], :]
+                s = _scores(q_rows, k, bias, causal, rows, cols)
+                s -= lse_rows
                 p = np.exp(s, out=s)                                  # P_j = exp(S_j - L)
                 dv[..., cols[0]:cols[1], :] += _swap(p) @ g_rows      # (..., c, r) @ (..., r, dv)
-                ds = g_d_rows @ v_t[..., cols[0]:cols[1]]             # dP_j - D = dO V_j^T - D
+                ds = g_rows @ _swap(v_cols)                           # dP_j = dO V_j^T
+                ds -= d_rows
                 ds *= p                                               # dS_j = P_j (dP_j - D)
-                dq_rows += ds @ k[..., cols[0]:cols[1], :]            # (..., r, c) @ (..., c, d)
+                dq_rows += ds @ k_cols                                # (..., r, c) @ (..., c, d)
                 # q_rows is scale Q: this is scale dS^T Q, (..., c, r) @ (..., r, d)
                 dk[..., cols[0]:cols[1], :] += _swap(ds) @ q_rows
         dq *= scale
