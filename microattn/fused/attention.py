@@ -3,6 +3,7 @@ import numpy as np
 
 from ..core import Function
 from ..core.tensor import working
+from .softmax import softmax_backward, softmax_forward
 
 
 def _swap(a):
@@ -36,15 +37,7 @@ class ScaledDotProductAttention(Function):
                 scores += bias
             else:  # the mask adds leading dims
                 scores = scores + bias
-        # P = softmax(S) along the keys, each row shifted by its max (so exp <= 1). A row
-        # with no key allowed (max -inf) is shifted by 0 instead: its exps are all 0,
-        # its total 0 becomes 1, and its weights are 0 where softmax would give 0/0.
-        top = scores.max(axis=-1, keepdims=True, initial=-np.inf)  # (..., Tq, 1)
-        top[np.isneginf(top)] = 0
-        p = np.exp(np.subtract(scores, top, out=scores), out=scores)
-        total = p.sum(axis=-1, keepdims=True)                       # (..., Tq, 1)
-        total[total == 0] = 1
-        p /= total
+        p = softmax_forward(scores, -1, empty_rows_zero=True)
         ctx.save_for_backward(q, k, v, p, dropout_mask)
         ctx.scale = scale
         out = (p if dropout_mask is None else p * dropout_mask) @ v
@@ -63,9 +56,7 @@ class ScaledDotProductAttention(Function):
             dp = g @ _swap(v)
             if dropout_mask is not None:
                 dp *= dropout_mask
-            # dS = P * (dP - rowsum(dP * P)), the softmax backward, in dP's memory
-            dp -= np.einsum("...i,...i->...", dp, p)[..., None]
-            ds = np.multiply(dp, p, out=dp)
+            ds = softmax_backward(p, dp, out=dp)  # dP is not needed after: dS in its memory
             if needs_q:
                 dq = ds @ k
                 dq *= ctx.scale

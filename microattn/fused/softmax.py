@@ -1,5 +1,5 @@
-"""Softmax and log-softmax along one dim, and the shifted exponentials they and
-cross-entropy are computed from."""
+"""Softmax and log-softmax along one dim, and the shifted exponentials every
+softmax of the library (cross-entropy, attention) is computed from."""
 import math
 
 import numpy as np
@@ -8,8 +8,8 @@ from ..core import Function
 from ..core.tensor import to_axis, working
 
 
-# Softmax, LogSoftmax and CrossEntropy go through these helpers (the attention op
-# writes its softmax out, beside its backward). softmax(x) = exp(x - m) / sum(exp(x - m)) for any shift m (exp(-m)
+# Every softmax here (Softmax, LogSoftmax, CrossEntropy, attention) goes through
+# these helpers. softmax(x) = exp(x - m) / sum(exp(x - m)) for any shift m (exp(-m)
 # cancels); m must keep exp from overflowing (x - m <= 0) and keep each row's
 # largest term far from underflow. The textbook m is each row's max. float16 is
 # computed in float32 (as PyTorch accumulates it) and rounded once at the end.
@@ -61,14 +61,17 @@ def check_floating(op, dtype):
                                   "(convert it first, e.g. with .float())")
 
 
-def softmax_forward(x, dim=-1):
+def softmax_forward(x, dim=-1, empty_rows_zero=False):
     """softmax(x) along ``dim``, as a new array of x's dtype. A row of only -inf
-    gives nan, as PyTorch's softmax."""
+    gives nan, as PyTorch's softmax, or zeros with ``empty_rows_zero`` (attention:
+    a query allowed to see nothing gets weight 0 everywhere)."""
     if x.ndim == 0:
         return np.ones_like(x)
     if x.size == 0:  # nothing to normalise (e.g. no keys): an empty result, as PyTorch
         return np.zeros(x.shape, x.dtype)
     _, y, total = _exp_shifted(x, dim)
+    if empty_rows_zero:
+        total[total == 0] = 1
     y /= total
     return y.astype(x.dtype, copy=False)
 
@@ -84,14 +87,15 @@ def log_softmax_forward(x, dim=-1):
     return y.astype(x.dtype, copy=False)
 
 
-def softmax_backward(y, g, dim=-1):
-    """dL/dx = y * (g - sum(g * y, dim)) for y = softmax(x) (derived in Softmax)."""
+def softmax_backward(y, g, dim=-1, out=None):
+    """dL/dx = y * (g - sum(g * y, dim)) for y = softmax(x) (derived in Softmax), into
+    ``out`` if given (``out=g`` overwrites g, when the caller no longer needs it)."""
     y, g = working(y), working(g)
     if dim in (-1, y.ndim - 1):  # sum(g * y) without the product's array
         total = np.einsum("...i,...i->...", g, y)[..., None]
     else:
         total = (g * y).sum(axis=dim, keepdims=True)
-    dx = g - total
+    dx = np.subtract(g, total, out=out)
     dx *= y
     return dx
 
