@@ -424,7 +424,8 @@ class attention_path:
 
     def __init__(self, path):
         if path not in ATTENTION_PATHS:
-            raise ValueError(f"attention_path: path must be one of {ATTENTION_PATHS}, got {path!r}")
+            raise ValueError(f"attention_path: path must be one of {ATTENTION_PATHS}, "
+                             f"got {path!r}")
         self.previous = attention_path.current
         attention_path.current = path
 

@@ -220,7 +220,10 @@ class _HookHandle:
         self._node, self._fn = node, fn
 
     def remove(self):
-        self._node._hooks = [h for h in self._node._hooks or () if h is not self._fn]
+        hooks_ = list(self._node._hooks or ())
+        if self._fn in hooks_:
+            hooks_.remove(self._fn)  # this registration only, as PyTorch's handle
+        self._node._hooks = hooks_ or None
 
 
 def tensor(data, dtype=None, device=None, requires_grad=False):
@@ -402,9 +405,9 @@ def leaf_node(tensor):
     """The AccumulateGrad node of a leaf tensor, made on first use and reused."""
     node = tensor._grad_accumulator
     if node is None or node.shape != tensor._data.shape or node.dtype != tensor._data.dtype:
-        hooks_ = node and node._hooks  # .data replaced: a new node, with the old one's hooks
+        kept = None if node is None else node._hooks  # .data replaced: the hooks stay
         node = tensor._grad_accumulator = AccumulateGrad(tensor)
-        node._hooks = hooks_ or None
+        node._hooks = kept
     return node
 
 

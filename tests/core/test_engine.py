@@ -350,3 +350,14 @@ def test_an_op_error_names_the_op_and_shapes_and_keeps_numpys_error_as_its_cause
         a + b
     assert isinstance(info.value.__cause__, ValueError)  # numpy's, with its traceback
     assert "broadcast" in str(info.value.__cause__)
+
+
+def test_a_hook_handle_removes_only_its_own_registration():
+    # The same function registered twice runs twice; one handle's remove() leaves the other.
+    a = leaf([1.0, 2.0])
+    doubled = lambda g: g * 2.0  # noqa: E731
+    first = a.register_hook(doubled)
+    a.register_hook(doubled)
+    first.remove()
+    (a * 1.0).backward(np.ones(2))
+    assert_close(a.grad, [2.0, 2.0])
